@@ -1,1 +1,95 @@
+//! # sightline
+//!
+//! Observability by annotation. `#[observe]` on a function or an HTTP handler gives it what a seasoned SRE
+//! would wire by hand: Prometheus RED metrics (rate, errors, duration, in-flight), an error counter with a
+//! bounded `error_kind`, a `tracing` span, and one structured JSON log line per call whose secrets are
+//! redacted before they reach any writer.
+//!
+//! ```no_run
+//! use sightline::{observe, ErrorLabel};
+//!
+//! #[derive(Debug, ErrorLabel)]
+//! enum PaymentError {
+//!     Declined,
+//!     ProviderDown,
+//! }
+//!
+//! impl std::fmt::Display for PaymentError {
+//!     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+//!         write!(f, "{self:?}")
+//!     }
+//! }
+//!
+//! #[observe(fields(amount_cents = amount_cents))]
+//! fn charge_payment(amount_cents: u64) -> Result<String, PaymentError> {
+//!     if amount_cents == 0 {
+//!         return Err(PaymentError::Declined);
+//!     }
+//!     Ok("ch_1".to_string())
+//! }
+//!
+//! fn main() -> Result<(), sightline::Error> {
+//!     let _telemetry = sightline::init("order-service")?;
+//!     let _ = charge_payment(1999);
+//!     print!("{}", sightline::metrics::render());
+//!     Ok(())
+//! }
+//! ```
+//!
+//! ## What `#[observe]` records
+//!
+//! Per call, through a guard that also runs on panic and when a future is dropped before completion:
+//!
+//! | family | labels |
+//! |---|---|
+//! | `function_calls_total` | `function`, `module`, `result` (`ok`, `error`, `cancelled`) |
+//! | `function_errors_total` | `function`, `module`, `error_kind` |
+//! | `function_call_duration_seconds` | `function`, `module`, `result` |
+//! | `function_calls_in_flight` | `function`, `module` |
+//!
+//! A call is an error when it returns `Err(_)`, decided on the type (aliases such as `io::Result` count),
+//! or panics (`error_kind="panic"`; the panic continues unchanged). `None` is not an error. A dropped
+//! future counts as `cancelled`; one dropped before its first poll never started and is not counted.
+//! `error_kind` comes from [`ErrorLabel`] (derive it on the error enum), else `"error"`.
+//!
+//! `function` is the function's name, or `Type::method` for methods with a `self` receiver, read from
+//! `type_name::<Self>()` on the first call. A call site keeps the first name it resolves: where one site
+//! serves several `Self` types (a trait's default method, a blanket impl), write `name = "..."`.
+//!
+//! Handler mode, `#[observe(route = "/api/v1/orders", method = "POST")]`, records instead
+//! `http_requests_total{method, route, status_code}`, `http_request_duration_seconds{..}` and
+//! `http_requests_in_flight{method, route}`, with the status from [`HttpStatus`]. A return type without
+//! an implementation (including `impl IntoResponse`) counts `Ok` as 200 and `Err` as 500.
+//!
+//! ## Options
+//!
+//! | option | effect |
+//! |---|---|
+//! | `name = "charge"` | the `function` label and span name |
+//! | `route = "/x", method = "GET"` | handler mode (both string literals) |
+//! | `fields(a = expr, b.c = expr)` | values recorded on the span and the completion line |
+//! | `redact(password = expr)` | a field recorded as `"[REDACTED]"` (the expression is not evaluated) |
+//! | `log = "all" \| "errors" \| "off"` | which completion lines are written (default `all`) |
+//! | `level = "debug"` | the success line's level (default `info`) |
+//! | `buckets = [0.001, 0.01]` | this site's histogram buckets, in seconds |
+//! | `skip_metrics` | span and log line only |
+//! | `crate = path` | where sightline is, for crates that re-export it |
+//!
+//! A field whose name looks like a secret (`password`, `token`, `api_key`, ...) does not compile: use
+//! `redact(...)`.
+//!
+//! ## Where errors are reported
+//!
+//! Every mistake in an attribute is reported by `cargo check` beside the untouched function. MSRV: Rust
+//! 1.78 (for `#[diagnostic::on_unimplemented]`).
 
+#![forbid(unsafe_code)]
+
+pub use sightline_macros::{observe, ErrorLabel};
+pub use sightline_runtime::{
+    init, logs, metrics, record, Error, ErrorLabel, HttpStatus, RecordValue, Telemetry,
+    TelemetryBuilder, TelemetryGuard,
+};
+
+#[doc(hidden)]
+pub use sightline_runtime::__private;

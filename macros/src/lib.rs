@@ -1,1 +1,32 @@
+//! The attributes and derives of [sightline](https://docs.rs/sightline). Depend on `sightline`, not on
+//! this crate: the code these macros expand to calls `::sightline::__private`.
+//!
+//! Each macro is three passes with one job each: `attr` parses the attribute into a typed model, `check`
+//! validates the model and the function (every mistake at once, each spanned at the offending token), and
+//! `expand` generates code from the checked model. A mistake never hides the function: the original item
+//! is emitted beside the `compile_error!`, so the rest of the crate (and the IDE) keeps working.
+
+#![forbid(unsafe_code)]
+
+mod attr;
+mod check;
+mod derive_error_label;
+mod exits;
+mod expand;
+mod item;
+
 use proc_macro::TokenStream;
+
+/// Instruments a function: RED metrics, a `tracing` span, and one JSON completion line per call.
+/// See the `sightline` crate's documentation for the options.
+#[proc_macro_attribute]
+pub fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::observe(args.into(), item.into()).into()
+}
+
+/// Implements `sightline::ErrorLabel`: the variant name in snake case (`PaymentDeclined` ->
+/// `payment_declined`), or `#[error_label("name")]` on the variant; on a struct, the type's name.
+#[proc_macro_derive(ErrorLabel, attributes(error_label))]
+pub fn derive_error_label(input: TokenStream) -> TokenStream {
+    derive_error_label::derive(input.into()).into()
+}

@@ -1,1 +1,35 @@
+//! The runtime behind `sightline`'s attributes. Applications depend on the `sightline` crate, which
+//! re-exports everything public here; the items under [`__private`] exist for the code the macros expand to
+//! and may change in any release.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod guard;
+pub mod init;
+mod labels;
+pub mod logs;
+pub mod metrics;
+mod outcome;
+mod record;
+mod site;
+mod try_branch;
+mod warn;
+
+pub use error::Error;
+pub use init::{init, Telemetry, TelemetryBuilder, TelemetryGuard};
+pub use labels::{ErrorLabel, HttpStatus};
+pub use record::{record, RecordValue};
+
+/// What the expanded code of `#[observe]` calls. Not a public API: no semver guarantee.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::metrics::DEFAULT_BUCKETS;
+    pub use crate::guard::{finish, CallGuard, Completion, CompletionResult, SpanHandle};
+    pub use crate::outcome::probe;
+    pub use crate::outcome::{ErrorInfo, ErrorMessage, Outcome};
+    pub use crate::site::{Site, SiteKind, SiteMeta};
+    pub use crate::try_branch::{Branch, ControlFlow, FromResidual};
+    pub use tracing;
+}

@@ -1,0 +1,250 @@
+//! Parsing `#[observe(...)]` into [`ObserveArgs`]. Only syntax here: whether values make sense is the
+//! `check` pass's job, so that every semantic mistake can be reported at once.
+
+use proc_macro2::{Span, TokenStream};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::spanned::Spanned;
+use syn::{bracketed, parenthesized, Expr, Ident, Lit, LitStr, Path, Token};
+
+/// The options of one `#[observe(...)]`.
+#[derive(Default)]
+pub(crate) struct ObserveArgs {
+    pub name: Option<LitStr>,
+    pub route: Option<LitStr>,
+    pub method: Option<LitStr>,
+    pub fields: Vec<FieldArg>,
+    pub redact: Vec<FieldArg>,
+    pub log: Option<LitStr>,
+    pub level: Option<LitStr>,
+    pub buckets: Option<Buckets>,
+    pub skip_metrics: Option<Span>,
+    pub krate: Option<Path>,
+}
+
+/// `name = expr` inside `fields(...)` or `redact(...)`; the name may be dotted (`order.id`).
+pub(crate) struct FieldArg {
+    pub name: FieldName,
+    pub value: Expr,
+}
+
+pub(crate) struct FieldName {
+    pub segments: Vec<Ident>,
+}
+
+impl FieldName {
+    pub fn text(&self) -> String {
+        self.segments
+            .iter()
+            .map(|s| s.unraw().to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+
+    pub fn span(&self) -> Span {
+        let first = self.segments[0].span();
+        self.segments
+            .last()
+            .and_then(|last| first.join(last.span()))
+            .unwrap_or(first)
+    }
+}
+
+/// `buckets = [0.001, 0.01, ...]`, each bound with the literal it came from.
+pub(crate) struct Buckets {
+    pub span: Span,
+    pub bounds: Vec<(f64, Span)>,
+}
+
+pub(crate) const ARGUMENTS: &str =
+    "name, route, method, fields(...), redact(...), log, level, buckets, skip_metrics, crate";
+
+impl ObserveArgs {
+    pub fn parse(tokens: TokenStream) -> syn::Result<Self> {
+        let mut args = ObserveArgs::default();
+        let mut errors: Option<syn::Error> = None;
+        let parser = |input: ParseStream| {
+            while !input.is_empty() {
+                if let Err(e) = args.parse_one(input) {
+                    combine(&mut errors, e);
+                    // Skip to the next argument so that later mistakes are reported too.
+                    while !input.is_empty() && !input.peek(Token![,]) {
+                        input.parse::<proc_macro2::TokenTree>()?;
+                    }
+                }
+                if input.is_empty() {
+                    break;
+                }
+                input.parse::<Token![,]>()?;
+            }
+            Ok(())
+        };
+        parser.parse2(tokens)?;
+        match errors {
+            Some(e) => Err(e),
+            None => Ok(args),
+        }
+    }
+
+    fn parse_one(&mut self, input: ParseStream) -> syn::Result<()> {
+        if input.peek(Token![crate]) {
+            let kw: Token![crate] = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let path: Path = input.parse()?;
+            return set_once(&mut self.krate, path, kw.span, "crate");
+        }
+        let key = Ident::parse_any(input)?;
+        let span = key.span();
+        match key.to_string().as_str() {
+            "name" => {
+                let v = string_value(input, &key, "name = \"charge\"")?;
+                set_once(&mut self.name, v, span, "name")
+            }
+            "route" => {
+                let v = string_value(input, &key, "route = \"/api/v1/orders\"")?;
+                set_once(&mut self.route, v, span, "route")
+            }
+            "method" => {
+                let v = string_value(input, &key, "method = \"POST\"")?;
+                set_once(&mut self.method, v, span, "method")
+            }
+            "log" => {
+                let v = string_value(input, &key, "log = \"errors\"")?;
+                set_once(&mut self.log, v, span, "log")
+            }
+            "level" => {
+                let v = string_value(input, &key, "level = \"debug\"")?;
+                set_once(&mut self.level, v, span, "level")
+            }
+            "fields" => {
+                if !self.fields.is_empty() {
+                    return Err(duplicate(span, "fields"));
+                }
+                self.fields = field_list(input, &key)?;
+                Ok(())
+            }
+            "redact" => {
+                if !self.redact.is_empty() {
+                    return Err(duplicate(span, "redact"));
+                }
+                self.redact = field_list(input, &key)?;
+                Ok(())
+            }
+            "buckets" => {
+                input.parse::<Token![=]>()?;
+                let content;
+                let bracket = bracketed!(content in input);
+                let items = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+                let mut bounds = Vec::new();
+                for item in items {
+                    bounds.push((bucket_bound(&item)?, item.span()));
+                }
+                let buckets = Buckets {
+                    span: bracket.span.join(),
+                    bounds,
+                };
+                set_once(&mut self.buckets, buckets, span, "buckets")
+            }
+            "skip_metrics" => set_once(&mut self.skip_metrics, span, span, "skip_metrics"),
+            other => Err(syn::Error::new(
+                span,
+                format!("unknown argument `{other}` for #[observe]; expected one of: {ARGUMENTS}"),
+            )),
+        }
+    }
+}
+
+fn combine(errors: &mut Option<syn::Error>, e: syn::Error) {
+    match errors {
+        Some(all) => all.combine(e),
+        None => *errors = Some(e),
+    }
+}
+
+fn duplicate(span: Span, name: &str) -> syn::Error {
+    syn::Error::new(
+        span,
+        format!("duplicate argument `{name}`: give it once"),
+    )
+}
+
+fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, name: &str) -> syn::Result<()> {
+    if slot.is_some() {
+        return Err(duplicate(span, name));
+    }
+    *slot = Some(value);
+    Ok(())
+}
+
+/// `key = "literal"`; anything else is refused with an example of what to write.
+fn string_value(input: ParseStream, key: &Ident, example: &str) -> syn::Result<LitStr> {
+    input.parse::<Token![=]>()?;
+    let value: Expr = input.parse()?;
+    match &value {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s), ..
+        }) => Ok(s.clone()),
+        other => Err(syn::Error::new_spanned(
+            other,
+            format!("`{key}` must be a string literal, e.g. {example}"),
+        )),
+    }
+}
+
+fn field_list(input: ParseStream, key: &Ident) -> syn::Result<Vec<FieldArg>> {
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            key.span(),
+            format!("`{key}` takes a list: {key}(name = expr, other = expr)"),
+        ));
+    }
+    let content;
+    parenthesized!(content in input);
+    let list = Punctuated::<FieldArg, Token![,]>::parse_terminated(&content)?;
+    Ok(list.into_iter().collect())
+}
+
+impl Parse for FieldArg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut segments = vec![Ident::parse_any(input)?];
+        while input.peek(Token![.]) {
+            input.parse::<Token![.]>()?;
+            segments.push(Ident::parse_any(input)?);
+        }
+        let name = FieldName { segments };
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!(
+                    "expected `{} = <expression>`: fields are recorded only when listed with a value",
+                    name.text()
+                ),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let value: Expr = input.parse()?;
+        Ok(FieldArg { name, value })
+    }
+}
+
+fn bucket_bound(expr: &Expr) -> syn::Result<f64> {
+    let lit = match expr {
+        Expr::Lit(syn::ExprLit { lit, .. }) => lit,
+        other => {
+            return Err(syn::Error::new_spanned(
+                other,
+                "bucket bounds must be number literals in seconds, e.g. buckets = [0.001, 0.005, 0.01]",
+            ))
+        }
+    };
+    let parsed = match lit {
+        Lit::Float(f) => f.base10_parse::<f64>(),
+        Lit::Int(i) => i.base10_parse::<f64>(),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "bucket bounds must be number literals in seconds, e.g. buckets = [0.001, 0.005, 0.01]",
+        )),
+    }?;
+    Ok(parsed)
+}

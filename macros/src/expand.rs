@@ -1,0 +1,414 @@
+//! Code generation for `#[observe]`, from a checked [`ObserveArgs`] and the function. Reads no tokens of
+//! its own: everything it knows comes from the parsed model.
+//!
+//! The function keeps its signature and attributes. Its body becomes:
+//! - a `static` call site (the metric children, resolved on the first call) and the site's `emit`
+//!   function, which writes the completion line at the site's own target and level;
+//! - a `tracing` span, entered for a sync body, or entered on every poll of an async body;
+//! - a guard that records the call once: at each exit with the return value, or on drop as a panic or a
+//!   cancellation.
+//!
+//! Generated locals use `Span::mixed_site()`, so the user's body can neither see nor shadow them.
+
+use crate::attr::{FieldArg, ObserveArgs};
+use crate::check;
+use crate::exits::{mentions_impl_trait, Exits};
+use crate::item::{describe_non_fn, Body, ObservedFn};
+use proc_macro2::{Ident, Literal, Span, TokenStream};
+use quote::{format_ident, quote, ToTokens};
+use syn::ext::IdentExt;
+use syn::visit_mut::VisitMut;
+use syn::{Block, Expr, ReturnType, Stmt};
+
+pub(crate) fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
+    let f = match syn::parse2::<ObservedFn>(item.clone()) {
+        Ok(f) => f,
+        Err(e) => return not_a_function(e, item),
+    };
+    let checked = ObserveArgs::parse(args).and_then(|args| {
+        check::check(&args, &f)?;
+        Ok(args)
+    });
+    match checked {
+        Ok(args) => Expansion::new(&args, &f).function(),
+        Err(e) => {
+            let error = e.to_compile_error();
+            quote!(#error #item)
+        }
+    }
+}
+
+/// The item is not a function, or a function whose body does not parse yet (mid-edit): in the second
+/// case the compiler's own syntax error is the useful one, so the item passes through untouched.
+fn not_a_function(parse_error: syn::Error, item: TokenStream) -> TokenStream {
+    match syn::parse2::<syn::Item>(item.clone()) {
+        Ok(syn::Item::Fn(_)) | Err(_) => {
+            let _ = parse_error;
+            item
+        }
+        Ok(other) => {
+            let what = describe_non_fn(&item);
+            let span = other
+                .to_token_stream()
+                .into_iter()
+                .next()
+                .map(|t| t.span())
+                .unwrap_or_else(Span::call_site);
+            let error = syn::Error::new(
+                span,
+                format!("#[observe] goes on a function, not on {what}"),
+            )
+            .to_compile_error();
+            quote!(#error #item)
+        }
+    }
+}
+
+struct Expansion<'a> {
+    args: &'a ObserveArgs,
+    f: &'a ObservedFn,
+    /// `::sightline::__private`, or `<crate = path>::__private`.
+    private: TokenStream,
+}
+
+fn local(name: &str) -> Ident {
+    Ident::new(name, Span::mixed_site())
+}
+
+impl<'a> Expansion<'a> {
+    fn new(args: &'a ObserveArgs, f: &'a ObservedFn) -> Self {
+        let krate = match &args.krate {
+            Some(path) => path.to_token_stream(),
+            None => quote!(::sightline),
+        };
+        Expansion {
+            args,
+            f,
+            private: quote!(#krate::__private),
+        }
+    }
+
+    fn is_handler(&self) -> bool {
+        self.args.route.is_some()
+    }
+
+    fn function(&self) -> TokenStream {
+        let ObservedFn {
+            attrs,
+            vis,
+            defaultness,
+            sig,
+            body,
+        } = self.f;
+        let Body::Block { inner_attrs, block } = body else {
+            unreachable!("`check` refuses functions without a body")
+        };
+        let site_items = self.site_items(sig.asyncness.is_none());
+        let new_body = if sig.asyncness.is_some() {
+            let ret_annotation = match &sig.output {
+                ReturnType::Default => quote!(: ()),
+                ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote!(: #ty),
+                ReturnType::Type(..) => quote!(),
+            };
+            let inner = quote!(async move #block);
+            self.async_body(inner, ret_annotation)
+        } else if let Some(AsyncTraitPin { rest, func, future }) = async_trait_body(block) {
+            // `#[async_trait]` expanded first: instrument the boxed future, not its construction.
+            let observed = self.async_body(future.to_token_stream(), quote!());
+            quote!(#(#rest)* #func(async move { #observed }))
+        } else {
+            self.sync_body(block)
+        };
+        quote! {
+            #(#attrs)*
+            #vis #defaultness #sig {
+                #(#inner_attrs)*
+                #site_items
+                #new_body
+            }
+        }
+    }
+
+    /// The call site's `static` and its `emit` function.
+    fn site_items(&self, sync_body: bool) -> TokenStream {
+        let p = &self.private;
+        let fn_name = self.f.sig.ident.unraw().to_string();
+        let has_self = self.f.sig.receiver().is_some();
+        let function = match (&self.args.name, has_self) {
+            (Some(name), _) => quote!(::core::option::Option::Some(#name)),
+            (None, true) => quote!(::core::option::Option::None),
+            (None, false) => quote!(::core::option::Option::Some(#fn_name)),
+        };
+        let buckets = match &self.args.buckets {
+            Some(b) => {
+                let bounds = b.bounds.iter().map(|(v, _)| Literal::f64_suffixed(*v));
+                quote!(&[#(#bounds),*])
+            }
+            None => quote!(#p::DEFAULT_BUCKETS),
+        };
+        let kind = match (&self.args.route, &self.args.method) {
+            (Some(route), Some(method)) => quote! {
+                #p::SiteKind::Handler { method: #method, route: #route, buckets: #buckets }
+            },
+            _ => quote!(#p::SiteKind::Function { buckets: #buckets }),
+        };
+        let metrics = self.args.skip_metrics.is_none();
+        let emit = self.emit_fn();
+        quote! {
+            static __SL_SITE: #p::Site = #p::Site::new(#p::SiteMeta {
+                function: #function,
+                fn_name: #fn_name,
+                module: ::core::module_path!(),
+                kind: #kind,
+                metrics: #metrics,
+                sync_body: #sync_body,
+                emit: __sl_emit,
+            });
+            #emit
+        }
+    }
+
+    /// `fn __sl_emit(&Completion)`: the completion line, one `tracing` event per outcome so that each has
+    /// its own static level and fields, at the user's module as target.
+    fn emit_fn(&self) -> TokenStream {
+        let p = &self.private;
+        let c = local("__sl_c");
+        let log = self.args.log.as_ref().map_or("all".to_string(), |l| l.value());
+        let level = |name: &str| {
+            let level = format_ident!("{}", name.to_ascii_uppercase());
+            quote!(#p::tracing::Level::#level)
+        };
+        let success_level = level(&self.args.level.as_ref().map_or("info".into(), |l| l.value()));
+        let http = if self.is_handler() {
+            quote!(method = #c.method(), route = #c.route(), status_code = #c.status_code(),)
+        } else {
+            quote!()
+        };
+        let event = |level: TokenStream, extra: TokenStream| {
+            quote! {
+                #p::tracing::event!(
+                    target: ::core::module_path!(),
+                    #level,
+                    function = #c.function,
+                    module = #c.module,
+                    result = #c.result_str(),
+                    duration_ms = #c.duration_ms,
+                    #http
+                    #extra
+                )
+            }
+        };
+        let info = level("info");
+        let error = level("error");
+        let ok = (log == "all").then(|| event(success_level, quote!()));
+        let cancelled = (log == "all").then(|| event(info, quote!()));
+        let failed = (log != "off").then(|| {
+            event(
+                error,
+                quote!(error_kind = #c.error_kind_str(), error = %#c.error_display(),),
+            )
+        });
+        quote! {
+            #[allow(unused_variables, clippy::all)]
+            fn __sl_emit(#c: &#p::Completion<'_>) {
+                match #c.result {
+                    #p::CompletionResult::Ok => { #ok }
+                    #p::CompletionResult::Error => { #failed }
+                    #p::CompletionResult::Cancelled => { #cancelled }
+                }
+            }
+        }
+    }
+
+    /// `__SL_SITE.resolve(..)`, which names methods after `Self` on the first call.
+    fn resolve_site(&self) -> TokenStream {
+        let p = &self.private;
+        let _ = p;
+        let self_type = if self.f.sig.receiver().is_some() && self.args.name.is_none() {
+            quote! {
+                ::core::option::Option::Some(
+                    ::core::any::type_name::<Self> as fn() -> &'static ::core::primitive::str
+                )
+            }
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        quote!(__SL_SITE.resolve(#self_type))
+    }
+
+    /// The span, with `code.*`, the OpenTelemetry status fields (recorded on completion) and the user's
+    /// `fields(...)` and `redact(...)`.
+    fn span(&self, site: &Ident) -> TokenStream {
+        let p = &self.private;
+        let name = match (&self.args.route, &self.args.method) {
+            (Some(route), Some(method)) => format!("{} {}", method.value(), route.value()),
+            _ => self.f.sig.ident.unraw().to_string(),
+        };
+        let empty = quote!(#p::tracing::field::Empty);
+        let mut fields = vec![
+            quote!(code.function = #site.function()),
+            quote!(code.namespace = ::core::module_path!()),
+            quote!(otel.status_code = #empty),
+            quote!(otel.status_message = #empty),
+            quote!(error.type = #empty),
+        ];
+        if let (Some(route), Some(method)) = (&self.args.route, &self.args.method) {
+            fields.push(quote!(http.request.method = #method));
+            fields.push(quote!(http.route = #route));
+            fields.push(quote!(http.response.status_code = #empty));
+        }
+        fields.extend(self.args.fields.iter().map(|f| {
+            let name = field_name(f);
+            let value = &f.value;
+            quote!(#name = (&&&#p::probe::Probe(&(#value))).__sl_field())
+        }));
+        fields.extend(self.args.redact.iter().map(|f| {
+            let name = field_name(f);
+            quote!(#name = "[REDACTED]")
+        }));
+        quote! {{
+            #[allow(unused_imports)]
+            use #p::probe::{FieldDebug as _, FieldDisplay as _, FieldValue as _};
+            #p::tracing::span!(
+                target: ::core::module_path!(),
+                #p::tracing::Level::INFO,
+                #name,
+                #(#fields),*
+            )
+        }}
+    }
+
+    /// The closure that probes a return value's type at the call site (see the runtime's `outcome`).
+    fn outcome(&self) -> TokenStream {
+        let p = &self.private;
+        let r = local("__sl_r");
+        let err = local("__sl_err");
+        let e = local("__sl_e");
+        let status = if self.is_handler() {
+            quote!((&&&#p::probe::Probe(#r)).__sl_status())
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        quote! {
+            |#r| {
+                #[allow(unused_imports)]
+                use #p::probe::{
+                    ErrIndex as _, ErrLabels as _, MessageDebug as _, MessageDisplay as _,
+                    MessageOpaque as _, NoErrIndex as _, NoErrLabels as _, NoStatus as _,
+                    NotResult as _, ResultErr as _, Status as _, StatusOkSide as _,
+                };
+                let #err = (&&#p::probe::Probe(#r)).__sl_err();
+                #p::Outcome::new(
+                    (&&#p::probe::Probe(&#err)).__sl_labels(),
+                    match #err {
+                        ::core::option::Option::Some(#e) => ::core::option::Option::Some(
+                            #p::ErrorInfo::new(
+                                (&&#p::probe::Probe(#e)).__sl_index(),
+                                (&&&#p::probe::Probe(#e)).__sl_message(),
+                            ),
+                        ),
+                        ::core::option::Option::None => ::core::option::Option::None,
+                    },
+                    #status,
+                )
+            }
+        }
+    }
+
+    /// `finish(&guard, value, probe)`: records `value` as the call's outcome and evaluates to it.
+    fn finish(&self, value: TokenStream) -> TokenStream {
+        let p = &self.private;
+        let guard = local("__sl_guard");
+        let outcome = self.outcome();
+        quote!(#p::finish(&#guard, #value, #outcome))
+    }
+
+    fn sync_body(&self, block: &Block) -> TokenStream {
+        let site = local("__sl_site");
+        let guard = local("__sl_guard");
+        let resolve = self.resolve_site();
+        let span = self.span(&site);
+        let mut block = block.clone();
+        let finish = |value: TokenStream| self.finish(value);
+        let mut exits = Exits {
+            private: &self.private,
+            finish: &finish,
+            rewritten: 0,
+        };
+        exits.visit_block_mut(&mut block);
+        let finished = self.finish(block.to_token_stream());
+        quote! {
+            let #site = #resolve;
+            let #guard = #site.enter(#span.entered());
+            #finished
+        }
+    }
+
+    /// An async body: `inner` is a future expression (`async move { .. }`) whose output is the return
+    /// value. The guard lives inside the instrumented future, so it starts on the first poll, sees a panic
+    /// as a panic, and is dropped, as a cancellation, with the future.
+    fn async_body(&self, inner: TokenStream, ret_annotation: TokenStream) -> TokenStream {
+        let p = &self.private;
+        let site = local("__sl_site");
+        let span = local("__sl_span");
+        let handle = local("__sl_handle");
+        let guard = local("__sl_guard");
+        let ret = local("__sl_ret");
+        let resolve = self.resolve_site();
+        let make_span = self.span(&site);
+        let finished = self.finish(quote!(#ret));
+        quote! {
+            let #site = #resolve;
+            let #span = #make_span;
+            let #handle = ::core::clone::Clone::clone(&#span);
+            #p::tracing::Instrument::instrument(
+                async move {
+                    let #guard = #site.enter(#handle);
+                    let #ret #ret_annotation = #inner.await;
+                    #finished
+                },
+                #span,
+            )
+            .await
+        }
+    }
+}
+
+fn field_name(f: &FieldArg) -> TokenStream {
+    let segments = &f.name.segments;
+    quote!(#(#segments).*)
+}
+
+/// `#[async_trait]` leaves a sync method whose body ends in `Box::pin(async move { .. })`.
+struct AsyncTraitPin<'a> {
+    /// The statements before it (none in the versions seen so far).
+    rest: &'a [Stmt],
+    /// `Box::pin`, as written.
+    func: &'a Expr,
+    /// The `async move` block: the real body.
+    future: &'a syn::ExprAsync,
+}
+
+fn async_trait_body(block: &Block) -> Option<AsyncTraitPin<'_>> {
+    let (last, rest) = block.stmts.split_last()?;
+    let Stmt::Expr(Expr::Call(call), None) = last else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let mut names = func.path.segments.iter().rev().map(|s| s.ident.to_string());
+    let is_box_pin = names.next().as_deref() == Some("pin") && names.next().as_deref() == Some("Box");
+    if !is_box_pin || call.args.len() != 1 {
+        return None;
+    }
+    let Some(Expr::Async(future)) = call.args.first() else {
+        return None;
+    };
+    future.capture?;
+    Some(AsyncTraitPin {
+        rest,
+        func: &call.func,
+        future,
+    })
+}

@@ -1,0 +1,270 @@
+//! The guard that records one call. It is created when the body starts and records exactly once: when
+//! the expanded code hands it the return value, or, when it is dropped without one, as a panic (the
+//! thread is unwinding) or a cancellation (an async body's future was dropped mid-flight).
+
+use crate::outcome::{ErrorMessage, Outcome};
+use crate::site::{ErrorKind, ResolvedSite, SiteKind, SiteMetrics};
+use std::cell::Cell;
+use std::fmt;
+use std::time::Instant;
+use tracing::Span;
+
+/// The span a guard records its status on: entered for the duration of a sync call, or held by an async
+/// call whose future enters it on every poll.
+pub trait SpanHandle {
+    /// The span.
+    fn span(&self) -> &Span;
+}
+
+impl SpanHandle for Span {
+    fn span(&self) -> &Span {
+        self
+    }
+}
+
+impl SpanHandle for tracing::span::EnteredSpan {
+    fn span(&self) -> &Span {
+        self
+    }
+}
+
+/// How a call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompletionResult {
+    /// Returned a value that is not an error.
+    Ok = 0,
+    /// Returned `Err(_)` (handler mode: a 5xx status) or panicked.
+    Error = 1,
+    /// An async call whose future was dropped before it completed.
+    Cancelled = 2,
+}
+
+impl CompletionResult {
+    /// The `result` label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompletionResult::Ok => "ok",
+            CompletionResult::Error => "error",
+            CompletionResult::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// What the completion log line says; handed to the site's generated `emit` function.
+pub struct Completion<'a> {
+    /// The `function` label.
+    pub function: &'static str,
+    /// `module_path!()` of the site.
+    pub module: &'static str,
+    /// How the call ended.
+    pub result: CompletionResult,
+    /// Wall time of the call in milliseconds.
+    pub duration_ms: f64,
+    /// `error_kind` on error.
+    pub error_kind: Option<&'static str>,
+    /// The error's text on error.
+    pub error: Option<ErrorMessage<'a>>,
+    /// Handler mode: method, route, status.
+    pub http: Option<(&'static str, &'static str, u16)>,
+}
+
+impl Completion<'_> {
+    /// The `result` field.
+    pub fn result_str(&self) -> &'static str {
+        self.result.as_str()
+    }
+
+    /// The `error_kind` field (empty when the call did not fail).
+    pub fn error_kind_str(&self) -> &'static str {
+        self.error_kind.unwrap_or("")
+    }
+
+    /// The `error` field, for `%` formatting.
+    pub fn error_display(&self) -> &dyn fmt::Display {
+        match &self.error {
+            Some(message) => message,
+            None => &"",
+        }
+    }
+
+    /// Handler mode's `method`.
+    pub fn method(&self) -> &'static str {
+        self.http.map_or("", |h| h.0)
+    }
+
+    /// Handler mode's `route`.
+    pub fn route(&self) -> &'static str {
+        self.http.map_or("", |h| h.1)
+    }
+
+    /// Handler mode's `status_code`.
+    pub fn status_code(&self) -> u16 {
+        self.http.map_or(0, |h| h.2)
+    }
+}
+
+/// Records one call; see the module docs.
+pub struct CallGuard<S: SpanHandle> {
+    site: &'static ResolvedSite,
+    start: Instant,
+    span: S,
+    done: Cell<bool>,
+}
+
+impl<S: SpanHandle> CallGuard<S> {
+    #[inline]
+    pub(crate) fn start(site: &'static ResolvedSite, span: S) -> Self {
+        if let Some(m) = &site.metrics {
+            match m {
+                SiteMetrics::Function(f) => f.in_flight.inc(),
+                SiteMetrics::Handler(h) => h.in_flight.inc(),
+            }
+        }
+        CallGuard {
+            site,
+            start: Instant::now(),
+            span,
+            done: Cell::new(false),
+        }
+    }
+
+    /// Records a completed call from what the expanded code learnt of its return value.
+    #[inline]
+    pub fn complete(&self, outcome: Outcome<'_>) {
+        if self.done.replace(true) {
+            return;
+        }
+        let (status, failed) = match self.site.meta.kind {
+            SiteKind::Function { .. } => (None, outcome.error.is_some()),
+            SiteKind::Handler { .. } => {
+                let status = outcome
+                    .status
+                    .unwrap_or(if outcome.error.is_some() { 500 } else { 200 });
+                (Some(status), status >= 500 || outcome.error.is_some())
+            }
+        };
+        let (kind, message) = match &outcome.error {
+            Some(e) => (Some(ErrorKind::Index(e.index)), Some(e.message)),
+            None if failed => (Some(ErrorKind::Index(0)), None),
+            None => (None, None),
+        };
+        let result = if failed {
+            CompletionResult::Error
+        } else {
+            CompletionResult::Ok
+        };
+        self.record(result, status, Some(outcome.labels), kind, message);
+    }
+
+    fn record(
+        &self,
+        result: CompletionResult,
+        status: Option<u16>,
+        labels: Option<&'static [&'static str]>,
+        kind: Option<ErrorKind>,
+        message: Option<ErrorMessage<'_>>,
+    ) {
+        let elapsed = self.start.elapsed();
+        let site = self.site;
+        match &site.metrics {
+            Some(SiteMetrics::Function(f)) => {
+                f.record(site, result as usize, elapsed.as_secs_f64(), labels, kind);
+                f.in_flight.dec();
+            }
+            Some(SiteMetrics::Handler(h)) => {
+                // A cancelled request never produced a status: 499, as nginx logs a client that left.
+                h.record(status.unwrap_or(499), elapsed.as_secs_f64());
+                h.in_flight.dec();
+            }
+            None => {}
+        }
+        let error_kind = kind.map(|k| match k {
+            ErrorKind::Panic => "panic",
+            ErrorKind::Index(i) => labels
+                .and_then(|l| l.get(i).copied())
+                .unwrap_or("error"),
+        });
+        let span = self.span.span();
+        if !span.is_disabled() {
+            match result {
+                CompletionResult::Error => {
+                    span.record("otel.status_code", "ERROR");
+                    span.record("error.type", error_kind.unwrap_or("error"));
+                    if let Some(m) = &message {
+                        span.record("otel.status_message", tracing::field::display(m));
+                    }
+                }
+                CompletionResult::Ok => {
+                    span.record("otel.status_code", "OK");
+                }
+                CompletionResult::Cancelled => {}
+            }
+            if let Some(code) = status {
+                span.record("http.response.status_code", code);
+            }
+        }
+        let http = match site.meta.kind {
+            SiteKind::Handler { method, route, .. } => {
+                Some((method, route, status.unwrap_or(499)))
+            }
+            SiteKind::Function { .. } => None,
+        };
+        (site.meta.emit)(&Completion {
+            function: site.function,
+            module: site.meta.module,
+            result,
+            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            error_kind,
+            error: message,
+            http,
+        });
+    }
+}
+
+impl<S: SpanHandle> Drop for CallGuard<S> {
+    fn drop(&mut self) {
+        if self.done.replace(true) {
+            return;
+        }
+        if std::thread::panicking() {
+            let panicked = ErrorMessage::Opaque("panicked");
+            let status = matches!(self.site.meta.kind, SiteKind::Handler { .. }).then_some(500);
+            self.record(
+                CompletionResult::Error,
+                status,
+                None,
+                Some(ErrorKind::Panic),
+                Some(panicked),
+            );
+        } else {
+            // Async bodies: the future was dropped mid-flight. Sync bodies reach here only through an
+            // exit the macro could not see (a `?` inside a macro call it could not parse), which is
+            // almost always an error propagated by `?`.
+            let result = if self.site.meta.sync_body {
+                CompletionResult::Error
+            } else {
+                CompletionResult::Cancelled
+            };
+            let kind = (result == CompletionResult::Error).then_some(ErrorKind::Index(0));
+            self.record(
+                result,
+                None,
+                None,
+                kind,
+                None,
+            );
+        }
+    }
+}
+
+/// Hands a call's return value to its guard and gives it back unchanged. The expanded code calls this at
+/// every exit of the body, with a closure that probes the value's type at the call site.
+#[inline]
+pub fn finish<R, S, F>(guard: &CallGuard<S>, value: R, outcome: F) -> R
+where
+    S: SpanHandle,
+    F: for<'a> FnOnce(&'a R) -> Outcome<'a>,
+{
+    guard.complete(outcome(&value));
+    value
+}

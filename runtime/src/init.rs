@@ -1,0 +1,161 @@
+//! One line to set up: the JSON log layer with redaction, the log level, and the metrics registry.
+
+use crate::logs::{LogLayer, Redactor};
+use crate::Error;
+use prometheus::Registry;
+use std::sync::atomic::{AtomicBool, Ordering};
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Layer};
+
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+
+/// Sets up telemetry for `service` with every default: JSON logs to stdout at `LOG_LEVEL` (default
+/// `info`; `RUST_LOG` wins when set), metrics in `prometheus::default_registry()`.
+///
+/// ```no_run
+/// let _telemetry = sightline::init("order-service")?;
+/// # Ok::<(), sightline::Error>(())
+/// ```
+pub fn init(service: impl Into<String>) -> Result<TelemetryGuard, Error> {
+    Telemetry::builder(service).install()
+}
+
+/// Entry point of the builder: `Telemetry::builder("order-service")`.
+pub struct Telemetry;
+
+impl Telemetry {
+    /// A builder for `service` (the `service` field of every log line).
+    pub fn builder(service: impl Into<String>) -> TelemetryBuilder {
+        TelemetryBuilder {
+            service: service.into(),
+            writer: None,
+            level: None,
+            redact: Vec::new(),
+            registry: None,
+            process_metrics: true,
+        }
+    }
+}
+
+/// Configures telemetry; finish with [`install`](Self::install) or [`into_layer`](Self::into_layer).
+#[must_use = "call .install() to set telemetry up"]
+pub struct TelemetryBuilder {
+    service: String,
+    writer: Option<BoxMakeWriter>,
+    level: Option<String>,
+    redact: Vec<String>,
+    registry: Option<Registry>,
+    process_metrics: bool,
+}
+
+impl TelemetryBuilder {
+    /// Where log lines go: any `tracing_subscriber::fmt::MakeWriter`. Default: stdout.
+    pub fn log_writer<W>(mut self, writer: W) -> Self
+    where
+        W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
+        self.writer = Some(BoxMakeWriter::new(writer));
+        self
+    }
+
+    /// The log level or `RUST_LOG`-style directives (`"debug"`, `"info,my_crate=debug"`). The
+    /// environment overrides it, so operators can change a running deployment's level without a rebuild:
+    /// `RUST_LOG` first, then `LOG_LEVEL`, then this, then `info`.
+    pub fn log_level(mut self, level: impl Into<String>) -> Self {
+        self.level = Some(level.into());
+        self
+    }
+
+    /// Extra keys or paths to redact, on top of the built-in sensitive names: `"session_key"` (a key at
+    /// any depth), `"body.credit_card"` (a path from the top of the line), `"*.token"` (`*` is one
+    /// segment).
+    pub fn redact<I, S>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redact.extend(paths.into_iter().map(Into::into));
+        self
+    }
+
+    /// The registry the metric families are registered into. Default: `prometheus::default_registry()`.
+    pub fn registry(mut self, registry: Registry) -> Self {
+        self.registry = Some(registry);
+        self
+    }
+
+    /// Whether to register the process collector (`process_resident_memory_bytes`, CPU, file
+    /// descriptors; Linux only). Default: on.
+    pub fn process_metrics(mut self, on: bool) -> Self {
+        self.process_metrics = on;
+        self
+    }
+
+    /// Registers the metrics and installs the global `tracing` subscriber. Fails, without touching
+    /// anything, when telemetry or another global subscriber is already installed.
+    pub fn install(self) -> Result<TelemetryGuard, Error> {
+        if INSTALLED.swap(true, Ordering::SeqCst) {
+            return Err(Error::AlreadyInstalled);
+        }
+        let installed = self.into_layer().and_then(|(layer, guard)| {
+            let subscriber = tracing_subscriber::registry().with(layer);
+            tracing::subscriber::set_global_default(subscriber)
+                .map_err(|_| Error::AlreadyInstalled)?;
+            Ok(guard)
+        });
+        if installed.is_err() {
+            INSTALLED.store(false, Ordering::SeqCst);
+        }
+        installed
+    }
+
+    /// Registers the metrics and hands back the log layer (with its level filter) instead of installing
+    /// it, for applications that compose their own subscriber.
+    #[allow(clippy::type_complexity)]
+    pub fn into_layer<S>(self) -> Result<(Box<dyn Layer<S> + Send + Sync>, TelemetryGuard), Error>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+    {
+        let filter = level_filter(self.level.as_deref())?;
+        let registry = self
+            .registry
+            .unwrap_or_else(|| prometheus::default_registry().clone());
+        crate::metrics::install_into(&registry, self.process_metrics)?;
+        let writer = self
+            .writer
+            .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
+        let layer = LogLayer::new(self.service, Redactor::new(self.redact), writer);
+        Ok((layer.with_filter(filter).boxed(), TelemetryGuard { _private: () }))
+    }
+}
+
+/// `RUST_LOG`, then `LOG_LEVEL`, then the builder's level, then `info`.
+fn level_filter(builder: Option<&str>) -> Result<EnvFilter, Error> {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let directives = from_env("RUST_LOG")
+        .or_else(|| from_env("LOG_LEVEL"))
+        .or_else(|| builder.map(str::to_owned))
+        .unwrap_or_else(|| "info".to_owned());
+    EnvFilter::builder()
+        .parse(&directives)
+        .map_err(|e| Error::InvalidLogLevel {
+            value: directives.clone(),
+            reason: e.to_string(),
+        })
+}
+
+/// Keeps telemetry flushed: dropping it flushes buffered log lines. Hold it for the life of `main`.
+#[must_use = "dropping the guard at once flushes and ends telemetry early; bind it: `let _telemetry = ...`"]
+pub struct TelemetryGuard {
+    _private: (),
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        use std::io::Write;
+        let _ = std::io::stdout().flush();
+    }
+}

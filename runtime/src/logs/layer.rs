@@ -1,0 +1,317 @@
+//! The `tracing` layer that writes the JSON lines.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use tracing_core::callsite::Identifier;
+use tracing_core::span::{Attributes, Id, Record};
+use tracing_core::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, Layer};
+use tracing_subscriber::registry::{Extensions, LookupSpan, Registry, SpanRef};
+
+use super::fields::{
+    kept_in_span, plan_fields, upsert, FieldKind, FieldList, FieldPlan, FieldVisitor, SpanFields,
+};
+use super::redact::Redactor;
+use super::OBSERVED_SPAN_FIELD;
+use crate::warn::{warn_rate_limited, RateLimited};
+
+/// How often a failing writer may print a warning to standard error.
+const WRITE_WARNING_INTERVAL_MS: u64 = 10_000;
+
+/// Writes every event as one JSON object per line to `writer`, with the fields of the event and of its
+/// enclosing spans, redacted by a [`Redactor`].
+///
+/// Each line is handed to the writer in a single `write_all` call, so writers shared between threads do
+/// not interleave lines. A writer error never reaches the application: it is counted (see
+/// [`LogLayer::write_errors`]) and reported on standard error at most once every ten seconds.
+pub struct LogLayer<W> {
+    /// `,"service":"<name>"`, serialized once.
+    service_entry: Vec<u8>,
+    redactor: Arc<Redactor>,
+    make_writer: W,
+    plans: RwLock<HashMap<Identifier, Arc<[FieldPlan]>>>,
+    write_errors: AtomicU64,
+    write_warning: RateLimited,
+}
+
+impl<W> LogLayer<W>
+where
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    /// A layer writing lines for `service` to `writer`, redacting with `redactor`.
+    pub fn new(service: impl Into<String>, redactor: Redactor, writer: W) -> Self {
+        let mut service_entry = b",\"service\":".to_vec();
+        push_json(&mut service_entry, &service.into());
+        LogLayer {
+            service_entry,
+            redactor: Arc::new(redactor),
+            make_writer: writer,
+            plans: RwLock::new(HashMap::new()),
+            write_errors: AtomicU64::new(0),
+            write_warning: RateLimited::new(WRITE_WARNING_INTERVAL_MS),
+        }
+    }
+
+    /// How many lines the writer failed to take so far.
+    pub fn write_errors(&self) -> u64 {
+        self.write_errors.load(Ordering::Relaxed)
+    }
+
+    fn plan(&self, metadata: &'static Metadata<'static>) -> Arc<[FieldPlan]> {
+        let callsite = metadata.callsite();
+        if let Some(plan) = self
+            .plans
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&callsite)
+        {
+            return Arc::clone(plan);
+        }
+        let plan = plan_fields(&self.redactor, metadata.fields());
+        Arc::clone(
+            self.plans
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(callsite)
+                .or_insert(plan),
+        )
+    }
+
+    /// Records span fields into a fresh list, then merges it under the extensions lock: visiting runs the
+    /// application's `Debug` impls, which may log themselves, and must not do so with the lock held.
+    fn record_span_fields<S>(
+        &self,
+        span: &SpanRef<'_, S>,
+        metadata: &'static Metadata<'static>,
+        record: impl FnOnce(&mut FieldVisitor<'_>),
+    ) where
+        S: for<'a> LookupSpan<'a>,
+    {
+        let plan = self.plan(metadata);
+        let mut fields = FieldList::new();
+        record(&mut FieldVisitor::new(
+            &self.redactor,
+            metadata.callsite(),
+            &plan,
+            FieldKind::Span,
+            &mut fields,
+        ));
+        let mut extensions = span.extensions_mut();
+        match extensions.get_mut::<SpanFields>() {
+            Some(existing) => {
+                for (key, value) in fields {
+                    upsert(&mut existing.fields, key, value);
+                }
+            }
+            None => {
+                let observed = metadata.fields().field(OBSERVED_SPAN_FIELD).is_some();
+                extensions.insert(SpanFields {
+                    fields,
+                    redactor: observed.then(|| Arc::clone(&self.redactor)),
+                });
+            }
+        }
+    }
+
+    fn format_line(
+        &self,
+        metadata: &Metadata<'_>,
+        event: &FieldList,
+        spans: &[&FieldList],
+    ) -> Vec<u8> {
+        let mut line = Vec::with_capacity(256);
+        line.extend_from_slice(b"{\"timestamp\":\"");
+        push_timestamp(&mut line);
+        line.extend_from_slice(b"\",\"level\":\"");
+        line.extend_from_slice(level_name(metadata.level()).as_bytes());
+        line.push(b'"');
+        line.extend_from_slice(&self.service_entry);
+        line.extend_from_slice(b",\"target\":");
+        push_json(&mut line, metadata.target());
+        if let Some((_, message)) = event.iter().find(|(key, _)| key == "message") {
+            push_entry(&mut line, "message", message);
+        }
+        for (key, value) in event {
+            if key != "message" {
+                push_entry(&mut line, key, value);
+            }
+        }
+        for (depth, fields) in spans.iter().enumerate() {
+            for (key, value) in fields.iter() {
+                let shadowed = event.iter().any(|(k, _)| k == key)
+                    || spans[depth + 1..]
+                        .iter()
+                        .any(|inner| inner.iter().any(|(k, _)| k == key));
+                if !shadowed {
+                    push_entry(&mut line, key, value);
+                }
+            }
+        }
+        line.extend_from_slice(b"}\n");
+        line
+    }
+
+    fn write_line(&self, metadata: &Metadata<'_>, line: &[u8]) {
+        let mut writer = self.make_writer.make_writer_for(metadata);
+        if let Err(error) = writer.write_all(line) {
+            let failed = self.write_errors.fetch_add(1, Ordering::Relaxed) + 1;
+            warn_rate_limited(
+                &self.write_warning,
+                format_args!(
+                    "sightline: could not write a log line ({failed} lost so far): {error}"
+                ),
+            );
+        }
+    }
+}
+
+impl<S, W> Layer<S> for LogLayer<W>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            self.record_span_fields(&span, attrs.metadata(), |visitor| attrs.record(visitor));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id) {
+            self.record_span_fields(&span, span.metadata(), |visitor| values.record(visitor));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let metadata = event.metadata();
+        let plan = self.plan(metadata);
+        let mut fields = FieldList::new();
+        event.record(&mut FieldVisitor::new(
+            &self.redactor,
+            metadata.callsite(),
+            &plan,
+            FieldKind::Event,
+            &mut fields,
+        ));
+
+        let mut spans: Vec<SpanRef<'_, S>> = match ctx.event_scope(event) {
+            Some(scope) => scope.collect(),
+            None => Vec::new(),
+        };
+        spans.reverse();
+        // The line is built while the spans' extensions are read-locked and written after they are
+        // released: a writer that logs must not find them locked.
+        let line = {
+            let extensions: Vec<Extensions<'_>> =
+                spans.iter().map(|span| span.extensions()).collect();
+            let span_fields: Vec<&FieldList> = extensions
+                .iter()
+                .filter_map(|extensions| extensions.get::<SpanFields>())
+                .map(|span| &span.fields)
+                .collect();
+            self.format_line(metadata, &fields, &span_fields)
+        };
+        self.write_line(metadata, &line);
+    }
+}
+
+/// Adds `key = value` to the nearest enclosing span that sightline created (a span whose metadata declares
+/// the field `code.function`), so it appears on every later log line inside that span, including the
+/// call's completion line. The value is redacted like any field, with the redactor of the layer that
+/// captured the span.
+///
+/// Returns false when there is no such span, when the current subscriber is not built on
+/// [`tracing_subscriber::Registry`], or when no [`LogLayer`] saw the span (none is installed, or its filter
+/// disabled the span), since the value could then appear nowhere. A key the layer never writes for spans
+/// (`level`, `otel.name`, ... ) is ignored, and the call still returns true.
+pub fn record_on_observed_span(key: &str, value: Value) -> bool {
+    let mut value = Some(value);
+    tracing::dispatcher::get_default(|dispatch| {
+        let Some(registry) = dispatch.downcast_ref::<Registry>() else {
+            return false;
+        };
+        let Some(current) = registry
+            .current_span()
+            .id()
+            .and_then(|id| registry.span(id))
+        else {
+            return false;
+        };
+        let Some(span) = current.scope().find(|span| {
+            span.metadata()
+                .fields()
+                .field(OBSERVED_SPAN_FIELD)
+                .is_some()
+        }) else {
+            return false;
+        };
+        let redactor = match span.extensions().get::<SpanFields>() {
+            Some(fields) => fields.redactor.clone(),
+            None => return false,
+        };
+        let Some(mut value) = value.take() else {
+            return false;
+        };
+        if !kept_in_span(key) {
+            return true;
+        }
+        match &redactor {
+            Some(redactor) => redactor.redact_value(key, &mut value),
+            None => Redactor::default().redact_value(key, &mut value),
+        }
+        let mut extensions = span.extensions_mut();
+        let Some(fields) = extensions.get_mut::<SpanFields>() else {
+            return false;
+        };
+        upsert(&mut fields.fields, Cow::Owned(key.to_owned()), value);
+        true
+    })
+}
+
+fn level_name(level: &Level) -> &'static str {
+    if *level == Level::ERROR {
+        "error"
+    } else if *level == Level::WARN {
+        "warn"
+    } else if *level == Level::INFO {
+        "info"
+    } else if *level == Level::DEBUG {
+        "debug"
+    } else {
+        "trace"
+    }
+}
+
+/// RFC 3339 UTC with milliseconds. humantime panics on times before 1970 and fails after 9999, which a
+/// wrong system clock can produce: both are clamped rather than allowed to take the process down.
+fn push_timestamp(line: &mut Vec<u8>) {
+    const LATEST: &str = "9999-12-31T23:59:59.999Z";
+    let now = SystemTime::now().max(UNIX_EPOCH);
+    let mut text = String::with_capacity(LATEST.len());
+    if write!(text, "{}", humantime::format_rfc3339_millis(now)).is_err() {
+        text.clear();
+        text.push_str(LATEST);
+    }
+    line.extend_from_slice(text.as_bytes());
+}
+
+// Serializing a string or a `Value` into a `Vec` cannot fail (map keys are strings, numbers are finite),
+// and serde_json escapes quotes, newlines and control characters, so every line stays one JSON object.
+fn push_json(line: &mut Vec<u8>, text: &str) {
+    let _ = serde_json::to_writer(&mut *line, text);
+}
+
+fn push_entry(line: &mut Vec<u8>, key: &str, value: &Value) {
+    line.push(b',');
+    push_json(line, key);
+    line.push(b':');
+    let _ = serde_json::to_writer(&mut *line, value);
+}

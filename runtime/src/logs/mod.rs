@@ -1,0 +1,40 @@
+//! JSON log lines with redaction: a `tracing` layer that writes one JSON object per line, with the fields of
+//! the event and of every enclosing span, secrets replaced by `"[REDACTED]"` at any depth.
+//!
+//! ```text
+//! {"timestamp":"2025-01-31T12:00:00.123Z","level":"info","service":"shop","target":"shop::orders","message":"order placed","order_id":42,"request_id":"r-1"}
+//! ```
+
+mod fields;
+mod layer;
+mod redact;
+
+pub use layer::{record_on_observed_span, LogLayer};
+pub use redact::{Redactor, REDACTED};
+
+/// Span fields that never reach log lines. They exist for OpenTelemetry (span name, kind and status, code
+/// location), and a call's completion line carries the same facts under its own keys (`function`, `module`,
+/// `error_kind`), so writing them as well would only repeat them on every line inside the span.
+const SPAN_FIELDS_NOT_LOGGED: &[&str] = &[
+    "code.function",
+    "code.namespace",
+    "code.filepath",
+    "code.lineno",
+    "otel.name",
+    "otel.kind",
+    "otel.status_code",
+    "otel.status_message",
+    "error.type",
+];
+
+/// Keys the layer writes itself at the start of every line. A field with one of these names is dropped
+/// rather than written twice: the header is what log pipelines index on, so it must not be overridable.
+/// An event's own `message` is the exception: it is the header's `message`.
+const LINE_HEADER_KEYS: &[&str] = &["timestamp", "level", "service", "target", "message"];
+
+/// The field that marks a span as created by sightline's instrumentation: only such spans receive values
+/// from [`record_on_observed_span`].
+const OBSERVED_SPAN_FIELD: &str = "code.function";
+
+#[cfg(test)]
+mod tests;

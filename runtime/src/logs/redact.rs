@@ -1,0 +1,318 @@
+//! Redaction of secret values, applied to every value before it can reach a log line.
+
+use serde_json::Value;
+use sightline_names::{is_sensitive_key, normalize};
+
+/// What a redacted value is replaced with. The key stays, so a reader still sees that a value was there.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Nesting depth past which a value is replaced whole instead of inspected: it keeps the walk's recursion
+/// bounded for hand-built values, and a value that cannot be inspected must not be printed either.
+/// serde_json refuses to parse deeper text than this anyway.
+const MAX_DEPTH: usize = 128;
+
+pub(crate) fn redacted() -> Value {
+    Value::String(REDACTED.to_owned())
+}
+
+/// One segment of an extra path from the builder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    /// `*`: any one segment.
+    Any,
+    /// A key, normalized like the keys it is compared with.
+    Key(String),
+}
+
+impl Segment {
+    fn parse(text: &str) -> Self {
+        if text == "*" {
+            Segment::Any
+        } else {
+            Segment::Key(normalize(text))
+        }
+    }
+
+    fn matches(&self, normalized: &str) -> bool {
+        match self {
+            Segment::Any => true,
+            Segment::Key(key) => key == normalized,
+        }
+    }
+}
+
+/// Decides which values of a log line are secret and replaces them with [`REDACTED`], at any depth.
+///
+/// A value is redacted when its key is sensitive by [`sightline_names::is_sensitive_key`] (`password`,
+/// `x-api-key`, `Set-Cookie`, ...) or when its path matches one of the extra paths given to
+/// [`Redactor::new`].
+///
+/// The path of a value is the list of keys leading to it from the top of the log line, each key split on
+/// `.`, with array elements adding their index. So the field named `body.credit_card` and the
+/// `credit_card` key inside a field `body` holding JSON both have the path `body`, `credit_card`. Keys and
+/// path segments are compared lower-cased with `-` read as `_`.
+#[derive(Debug, Clone, Default)]
+pub struct Redactor {
+    /// Single-segment extra paths: they match a key at any depth.
+    anywhere: Vec<Segment>,
+    /// Multi-segment extra paths: they match from the top of the line.
+    anchored: Vec<Vec<Segment>>,
+}
+
+impl Redactor {
+    /// The default sensitive names plus `extra_paths`, e.g. `["session_key", "body.iban", "items.*.pin"]`.
+    ///
+    /// A path is dot-separated segments and `*` matches exactly one segment. A single-segment path matches
+    /// that key at any depth; a longer one matches from the top level of the line. Blank paths are ignored.
+    pub fn new<I, S>(extra_paths: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let mut redactor = Redactor::default();
+        for path in extra_paths {
+            let path: String = path.into();
+            let path = path.trim();
+            if path.is_empty() {
+                continue;
+            }
+            let mut segments: Vec<Segment> = path.split('.').map(Segment::parse).collect();
+            if segments.len() == 1 {
+                let segment = segments.remove(0);
+                if !redactor.anywhere.contains(&segment) {
+                    redactor.anywhere.push(segment);
+                }
+            } else if !redactor.anchored.contains(&segments) {
+                redactor.anchored.push(segments);
+            }
+        }
+        redactor
+    }
+
+    /// Redacts `value`, the value of the top-level key `key` of a log line (a field name such as
+    /// `password` or `body.credit_card`): the whole value when the key is secret, otherwise whatever is
+    /// secret inside it, at any depth.
+    pub fn redact_value(&self, key: &str, value: &mut Value) {
+        if self.is_redacted_key(key) {
+            *value = redacted();
+        } else {
+            self.redact_inside(key, value);
+        }
+    }
+
+    /// Whether the value of the top-level key `key` is redacted whole. It depends on the key alone, so the
+    /// layer computes it once per field name rather than once per line.
+    pub(crate) fn is_redacted_key(&self, key: &str) -> bool {
+        self.enter_key(&mut Vec::new(), key)
+    }
+
+    /// Redacts what is secret inside `value`, the value of the top-level key `key`, leaving `value` itself.
+    pub(crate) fn redact_inside(&self, key: &str, value: &mut Value) {
+        if !matches!(value, Value::Object(_) | Value::Array(_)) {
+            return;
+        }
+        let mut path = Vec::new();
+        if self.has_paths() {
+            path.extend(key.split('.').map(normalize));
+        }
+        self.redact_children(&mut path, value, 1);
+    }
+
+    fn has_paths(&self) -> bool {
+        !self.anywhere.is_empty() || !self.anchored.is_empty()
+    }
+
+    /// Whether the value under `key` is secret; pushes the key's segments onto `path` (only when there are
+    /// extra paths to compare with, so the common case does not pay for normalizing every segment).
+    ///
+    /// Every prefix the key adds is checked, not only the full path: the value of a field named
+    /// `body.credit_card` lies inside `body` as much as the nested `{"body":{"credit_card":..}}` does.
+    fn enter_key(&self, path: &mut Vec<String>, key: &str) -> bool {
+        let mut hit = is_sensitive_key(key);
+        if self.has_paths() {
+            for segment in key.split('.') {
+                path.push(normalize(segment));
+                hit = hit || self.matches(path);
+            }
+        }
+        hit
+    }
+
+    fn enter_index(&self, path: &mut Vec<String>, index: usize) -> bool {
+        if !self.has_paths() {
+            return false;
+        }
+        path.push(index.to_string());
+        self.matches(path)
+    }
+
+    fn matches(&self, path: &[String]) -> bool {
+        let Some(last) = path.last() else {
+            return false;
+        };
+        self.anywhere.iter().any(|segment| segment.matches(last))
+            || self.anchored.iter().any(|pattern| {
+                pattern.len() == path.len()
+                    && pattern
+                        .iter()
+                        .zip(path)
+                        .all(|(segment, key)| segment.matches(key))
+            })
+    }
+
+    fn redact_children(&self, path: &mut Vec<String>, value: &mut Value, depth: usize) {
+        if depth > MAX_DEPTH && matches!(value, Value::Object(_) | Value::Array(_)) {
+            *value = redacted();
+            return;
+        }
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map.iter_mut() {
+                    let mark = path.len();
+                    if self.enter_key(path, key) {
+                        *child = redacted();
+                    } else {
+                        self.redact_children(path, child, depth + 1);
+                    }
+                    path.truncate(mark);
+                }
+            }
+            Value::Array(items) => {
+                for (index, child) in items.iter_mut().enumerate() {
+                    let mark = path.len();
+                    if self.enter_index(path, index) {
+                        *child = redacted();
+                    } else {
+                        self.redact_children(path, child, depth + 1);
+                    }
+                    path.truncate(mark);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn redact(redactor: &Redactor, key: &str, mut value: Value) -> Value {
+        redactor.redact_value(key, &mut value);
+        value
+    }
+
+    #[test]
+    fn default_names_at_any_depth_and_case() {
+        let r = Redactor::default();
+        assert_eq!(redact(&r, "password", json!(42)), json!(REDACTED));
+        assert_eq!(redact(&r, "X-Api-Key", json!({"a": 1})), json!(REDACTED));
+        assert_eq!(redact(&r, "order_id", json!(7)), json!(7));
+        assert_eq!(
+            redact(
+                &r,
+                "body",
+                json!({"user": {"Password": "s3cr3t", "name": "ann",
+                       "cards": [{"card_number": "4111", "brand": "visa"}]},
+                       "headers": {"Set-Cookie": ["a", "b"], "authorization": {"scheme": "Bearer"}}})
+            ),
+            json!({"user": {"Password": REDACTED, "name": "ann",
+                   "cards": [{"card_number": REDACTED, "brand": "visa"}]},
+                   "headers": {"Set-Cookie": REDACTED, "authorization": REDACTED}})
+        );
+    }
+
+    #[test]
+    fn single_segment_path_matches_anywhere_exactly() {
+        let r = Redactor::new(["Session-Key"]);
+        assert_eq!(redact(&r, "session_key", json!("a")), json!(REDACTED));
+        assert_eq!(
+            redact(
+                &r,
+                "ctx",
+                json!({"deep": [{"SESSION_KEY": 1, "session_keys": 2}]})
+            ),
+            json!({"deep": [{"SESSION_KEY": REDACTED, "session_keys": 2}]})
+        );
+        // A dotted field name is a path: its last segment is a key like any other.
+        assert_eq!(redact(&r, "auth.session_key", json!("a")), json!(REDACTED));
+    }
+
+    #[test]
+    fn anchored_path_matches_both_dotted_names_and_nesting() {
+        let r = Redactor::new(["body.iban"]);
+        assert_eq!(redact(&r, "body.iban", json!("DE89")), json!(REDACTED));
+        assert_eq!(redact(&r, "Body.IBAN", json!("DE89")), json!(REDACTED));
+        assert_eq!(
+            redact(&r, "body", json!({"iban": "DE89", "name": "x"})),
+            json!({"iban": REDACTED, "name": "x"})
+        );
+        // Anchored at the top: the same key deeper down is left alone.
+        assert_eq!(
+            redact(&r, "other", json!({"body": {"iban": "DE89"}})),
+            json!({"body": {"iban": "DE89"}})
+        );
+        assert_eq!(
+            redact(&r, "iban", json!("DE89")),
+            json!("DE89"),
+            "a suffix of the path is not the path"
+        );
+    }
+
+    #[test]
+    fn a_matching_prefix_redacts_everything_under_it() {
+        let r = Redactor::new(["body.card"]);
+        assert_eq!(redact(&r, "body.card.number", json!("4")), json!(REDACTED));
+        assert_eq!(
+            redact(&r, "body", json!({"card": {"number": "4"}})),
+            json!({"card": REDACTED})
+        );
+    }
+
+    #[test]
+    fn wildcards_and_array_indices() {
+        let r = Redactor::new(["*.otp", "items.*.pin"]);
+        assert_eq!(redact(&r, "login.otp", json!(123456)), json!(REDACTED));
+        assert_eq!(
+            redact(&r, "login", json!({"otp": 1})),
+            json!({"otp": REDACTED})
+        );
+        assert_eq!(
+            redact(&r, "a", json!({"b": {"otp": 1}})),
+            json!({"b": {"otp": 1}}),
+            "* is one segment, not many"
+        );
+        assert_eq!(
+            redact(&r, "items", json!([{"pin": 1, "n": 2}, {"pin": 3}])),
+            json!([{"pin": REDACTED, "n": 2}, {"pin": REDACTED}])
+        );
+        let r = Redactor::new(["list.1"]);
+        assert_eq!(
+            redact(&r, "list", json!([1, 2, 3])),
+            json!([1, REDACTED, 3])
+        );
+    }
+
+    #[test]
+    fn blank_paths_are_ignored_and_duplicates_collapse() {
+        let r = Redactor::new(vec!["", "  ", "pin", "PIN", "a.b", "a.b"]);
+        assert_eq!(r.anywhere.len(), 1);
+        assert_eq!(r.anchored.len(), 1);
+        assert_eq!(redact(&r, "x", json!("y")), json!("y"));
+    }
+
+    #[test]
+    fn values_too_deep_to_inspect_are_not_printed() {
+        let mut value = json!("leaf");
+        for _ in 0..(MAX_DEPTH + 10) {
+            value = json!([value]);
+        }
+        let mut redacted_value = value.clone();
+        Redactor::default().redact_value("deep", &mut redacted_value);
+        assert_ne!(redacted_value, value);
+        assert!(!serde_json::to_string(&redacted_value)
+            .unwrap()
+            .contains("leaf"));
+    }
+}

@@ -1,0 +1,99 @@
+//! The metric families, with the exact names and labels the classic alert rules use.
+
+use super::histogram_family::HistogramFamily;
+use once_cell::sync::Lazy;
+use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+
+/// Default histogram buckets, in seconds: the classic set plus 200 ms and 2 s, the thresholds latency
+/// alerts are written against.
+pub const DEFAULT_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0];
+
+/// `function_*`: what `#[observe]` records on ordinary functions.
+pub(crate) struct FunctionFamilies {
+    pub calls: IntCounterVec,
+    pub errors: IntCounterVec,
+    pub duration: HistogramFamily,
+    pub in_flight: IntGaugeVec,
+}
+
+/// `http_*`: what handler-mode `#[observe(route = .., method = ..)]` records.
+pub(crate) struct HttpFamilies {
+    pub requests: IntCounterVec,
+    pub duration: HistogramFamily,
+    pub in_flight: IntGaugeVec,
+}
+
+fn counter(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    IntCounterVec::new(Opts::new(name, help), labels).expect("static family definition is valid")
+}
+
+fn gauge(name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    IntGaugeVec::new(Opts::new(name, help), labels).expect("static family definition is valid")
+}
+
+pub(crate) static FUNCTION: Lazy<FunctionFamilies> = Lazy::new(|| FunctionFamilies {
+    calls: counter(
+        "function_calls_total",
+        "Calls of observed functions, by outcome.",
+        &["function", "module", "result"],
+    ),
+    errors: counter(
+        "function_errors_total",
+        "Failed calls of observed functions, by error kind.",
+        &["function", "module", "error_kind"],
+    ),
+    duration: HistogramFamily::new(
+        "function_call_duration_seconds",
+        "Duration of observed function calls in seconds.",
+        &["function", "module", "result"],
+    ),
+    in_flight: gauge(
+        "function_calls_in_flight",
+        "Observed function calls currently running.",
+        &["function", "module"],
+    ),
+});
+
+pub(crate) static HTTP: Lazy<HttpFamilies> = Lazy::new(|| HttpFamilies {
+    requests: counter(
+        "http_requests_total",
+        "Total number of HTTP requests.",
+        &["method", "route", "status_code"],
+    ),
+    duration: HistogramFamily::new(
+        "http_request_duration_seconds",
+        "Duration of HTTP requests in seconds.",
+        &["method", "route", "status_code"],
+    ),
+    in_flight: gauge(
+        "http_requests_in_flight",
+        "HTTP requests currently being served.",
+        &["method", "route"],
+    ),
+});
+
+/// Registers a family; a family this registry already holds (a second `into_layers`, a test harness)
+/// is not an error.
+fn register(registry: &Registry, c: Box<dyn prometheus::core::Collector>) -> prometheus::Result<()> {
+    match registry.register(c) {
+        Ok(()) | Err(prometheus::Error::AlreadyReg) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+impl FunctionFamilies {
+    pub(crate) fn register(&self, registry: &Registry) -> prometheus::Result<()> {
+        register(registry, Box::new(self.calls.clone()))?;
+        register(registry, Box::new(self.errors.clone()))?;
+        register(registry, Box::new(self.duration.clone()))?;
+        register(registry, Box::new(self.in_flight.clone()))
+    }
+}
+
+impl HttpFamilies {
+    pub(crate) fn register(&self, registry: &Registry) -> prometheus::Result<()> {
+        register(registry, Box::new(self.requests.clone()))?;
+        register(registry, Box::new(self.duration.clone()))?;
+        register(registry, Box::new(self.in_flight.clone()))
+    }
+}

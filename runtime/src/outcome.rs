@@ -1,0 +1,239 @@
+//! Deciding, from a returned value's *type*, whether a call failed and how to label it.
+//!
+//! The expanded code asks these questions at the call site, where the return type is concrete, through
+//! autoref-based specialisation: each question is a method name implemented by two or three traits at
+//! different reference depths, and method resolution picks the most specific impl whose bounds hold. So an
+//! `io::Result<T>` or a user's `type Res<T> = Result<T, MyError>` is recognised as a `Result` by its type,
+//! never by its spelling, and nothing of this survives to run time but the chosen branch.
+
+use std::fmt;
+
+/// What the expanded code learnt about a returned value.
+pub struct Outcome<'a> {
+    pub(crate) labels: &'static [&'static str],
+    pub(crate) error: Option<ErrorInfo<'a>>,
+    pub(crate) status: Option<u16>,
+}
+
+impl<'a> Outcome<'a> {
+    /// `labels` is the error type's full label list (known even on success), `error` the failure if there
+    /// was one, `status` the HTTP status the value stands for when its type says so.
+    #[inline]
+    pub fn new(
+        labels: &'static [&'static str],
+        error: Option<ErrorInfo<'a>>,
+        status: Option<u16>,
+    ) -> Self {
+        Outcome {
+            labels,
+            error,
+            status,
+        }
+    }
+}
+
+/// A failed call's error: the index of its label and how to print it.
+pub struct ErrorInfo<'a> {
+    pub(crate) index: usize,
+    pub(crate) message: ErrorMessage<'a>,
+}
+
+impl<'a> ErrorInfo<'a> {
+    /// See [`Outcome::new`].
+    #[inline]
+    pub fn new(index: usize, message: ErrorMessage<'a>) -> Self {
+        ErrorInfo { index, message }
+    }
+}
+
+/// The text of an error for the log line and the span status: its `Display`, else its `Debug`, else its
+/// type name.
+#[derive(Clone, Copy)]
+pub enum ErrorMessage<'a> {
+    /// The error implements `Display`.
+    Display(&'a dyn fmt::Display),
+    /// The error implements only `Debug`.
+    Debug(&'a dyn fmt::Debug),
+    /// Neither: the best that can be said is its type.
+    Opaque(&'static str),
+}
+
+impl fmt::Display for ErrorMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ErrorMessage::Display(d) => fmt::Display::fmt(d, f),
+            ErrorMessage::Debug(d) => fmt::Debug::fmt(d, f),
+            ErrorMessage::Opaque(type_name) => f.write_str(type_name),
+        }
+    }
+}
+
+/// The label list of error types that do not implement [`ErrorLabel`](crate::ErrorLabel).
+pub(crate) const DEFAULT_ERROR_LABELS: &[&str] = &["error"];
+
+/// The probes. Each trait pair (or triple) shares one method name; call it as `(&&Probe(&value)).method()`
+/// (`&&&` for three levels) with the traits imported `as _`.
+#[allow(missing_docs)]
+pub mod probe {
+    use super::{ErrorMessage, DEFAULT_ERROR_LABELS};
+    use crate::{ErrorLabel, HttpStatus};
+    use std::fmt;
+
+    /// The value under question.
+    pub struct Probe<'a, T: ?Sized>(pub &'a T);
+
+    /// The error type of values that cannot fail. Uninhabited: the `Option<&NoError>` it travels in is
+    /// always `None`.
+    pub enum NoError {}
+
+    // `__sl_err`: the error inside a `Result`, or nothing.
+    pub trait ResultErr<'a> {
+        type Err;
+        fn __sl_err(&self) -> Option<&'a Self::Err>;
+    }
+    impl<'a, T, E> ResultErr<'a> for &Probe<'a, Result<T, E>> {
+        type Err = E;
+        #[inline]
+        fn __sl_err(&self) -> Option<&'a E> {
+            self.0.as_ref().err()
+        }
+    }
+    pub trait NotResult<'a> {
+        fn __sl_err(&self) -> Option<&'a NoError>;
+    }
+    impl<'a, T: ?Sized> NotResult<'a> for Probe<'a, T> {
+        #[inline]
+        fn __sl_err(&self) -> Option<&'a NoError> {
+            None
+        }
+    }
+
+    // `__sl_labels`, asked of the `Option<&E>` that `__sl_err` returned: the error type's label list.
+    pub trait ErrLabels {
+        fn __sl_labels(&self) -> &'static [&'static str];
+    }
+    impl<E: ErrorLabel> ErrLabels for &Probe<'_, Option<&E>> {
+        #[inline]
+        fn __sl_labels(&self) -> &'static [&'static str] {
+            E::LABELS
+        }
+    }
+    pub trait NoErrLabels {
+        fn __sl_labels(&self) -> &'static [&'static str];
+    }
+    impl<T: ?Sized> NoErrLabels for Probe<'_, T> {
+        #[inline]
+        fn __sl_labels(&self) -> &'static [&'static str] {
+            DEFAULT_ERROR_LABELS
+        }
+    }
+
+    // `__sl_index`: the error's position in its label list.
+    pub trait ErrIndex {
+        fn __sl_index(&self) -> usize;
+    }
+    impl<E: ErrorLabel + ?Sized> ErrIndex for &Probe<'_, E> {
+        #[inline]
+        fn __sl_index(&self) -> usize {
+            self.0.error_index()
+        }
+    }
+    pub trait NoErrIndex {
+        fn __sl_index(&self) -> usize;
+    }
+    impl<T: ?Sized> NoErrIndex for Probe<'_, T> {
+        #[inline]
+        fn __sl_index(&self) -> usize {
+            0
+        }
+    }
+
+    // `__sl_message`: Display, else Debug, else the type name.
+    pub trait MessageDisplay<'a> {
+        fn __sl_message(&self) -> ErrorMessage<'a>;
+    }
+    impl<'a, E: fmt::Display> MessageDisplay<'a> for &&Probe<'a, E> {
+        #[inline]
+        fn __sl_message(&self) -> ErrorMessage<'a> {
+            ErrorMessage::Display(self.0)
+        }
+    }
+    pub trait MessageDebug<'a> {
+        fn __sl_message(&self) -> ErrorMessage<'a>;
+    }
+    impl<'a, E: fmt::Debug> MessageDebug<'a> for &Probe<'a, E> {
+        #[inline]
+        fn __sl_message(&self) -> ErrorMessage<'a> {
+            ErrorMessage::Debug(self.0)
+        }
+    }
+    pub trait MessageOpaque<'a> {
+        fn __sl_message(&self) -> ErrorMessage<'a>;
+    }
+    impl<'a, E: ?Sized> MessageOpaque<'a> for Probe<'a, E> {
+        #[inline]
+        fn __sl_message(&self) -> ErrorMessage<'a> {
+            ErrorMessage::Opaque(std::any::type_name::<E>())
+        }
+    }
+
+    // `__sl_status`: the HTTP status of a handler's return value, if its type tells.
+    pub trait Status {
+        fn __sl_status(&self) -> Option<u16>;
+    }
+    impl<T: HttpStatus + ?Sized> Status for &&Probe<'_, T> {
+        #[inline]
+        fn __sl_status(&self) -> Option<u16> {
+            Some(self.0.status_code())
+        }
+    }
+    /// `Result<T, E>` where only the success side has a status: `Err` falls back to 500.
+    pub trait StatusOkSide {
+        fn __sl_status(&self) -> Option<u16>;
+    }
+    impl<T: HttpStatus, E> StatusOkSide for &Probe<'_, Result<T, E>> {
+        #[inline]
+        fn __sl_status(&self) -> Option<u16> {
+            self.0.as_ref().ok().map(HttpStatus::status_code)
+        }
+    }
+    pub trait NoStatus {
+        fn __sl_status(&self) -> Option<u16>;
+    }
+    impl<T: ?Sized> NoStatus for Probe<'_, T> {
+        #[inline]
+        fn __sl_status(&self) -> Option<u16> {
+            None
+        }
+    }
+
+    // `__sl_field`: how a `fields(name = expr)` value is recorded: as a typed `tracing` value (numbers
+    // stay numbers in the JSON line), else through `Display`, else through `Debug`.
+    pub trait FieldValue<'a, T: ?Sized> {
+        fn __sl_field(&self) -> &'a T;
+    }
+    impl<'a, T: tracing::Value + ?Sized> FieldValue<'a, T> for &&Probe<'a, T> {
+        #[inline]
+        fn __sl_field(&self) -> &'a T {
+            self.0
+        }
+    }
+    pub trait FieldDisplay<'a, T: fmt::Display + ?Sized> {
+        fn __sl_field(&self) -> tracing::field::DisplayValue<&'a T>;
+    }
+    impl<'a, T: fmt::Display + ?Sized> FieldDisplay<'a, T> for &Probe<'a, T> {
+        #[inline]
+        fn __sl_field(&self) -> tracing::field::DisplayValue<&'a T> {
+            tracing::field::display(self.0)
+        }
+    }
+    pub trait FieldDebug<'a, T: fmt::Debug + ?Sized> {
+        fn __sl_field(&self) -> tracing::field::DebugValue<&'a T>;
+    }
+    impl<'a, T: fmt::Debug + ?Sized> FieldDebug<'a, T> for Probe<'a, T> {
+        #[inline]
+        fn __sl_field(&self) -> tracing::field::DebugValue<&'a T> {
+            tracing::field::debug(self.0)
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `sightline::record`: attach a value to the current observed call after it started (a user id known
+//! only after authentication, a cache hit, a retry count).
+
+/// A value for [`record`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum RecordValue {
+    /// Text.
+    Str(String),
+    /// A signed integer.
+    I64(i64),
+    /// An unsigned integer.
+    U64(u64),
+    /// A float.
+    F64(f64),
+    /// A flag.
+    Bool(bool),
+}
+
+macro_rules! record_value_from {
+    ($($ty:ty => $variant:ident as $as:ty),* $(,)?) => {$(
+        impl From<$ty> for RecordValue {
+            fn from(v: $ty) -> Self {
+                RecordValue::$variant(v as $as)
+            }
+        }
+    )*};
+}
+record_value_from!(
+    i8 => I64 as i64, i16 => I64 as i64, i32 => I64 as i64, i64 => I64 as i64, isize => I64 as i64,
+    u8 => U64 as u64, u16 => U64 as u64, u32 => U64 as u64, u64 => U64 as u64, usize => U64 as u64,
+    f32 => F64 as f64, f64 => F64 as f64,
+);
+
+impl From<bool> for RecordValue {
+    fn from(v: bool) -> Self {
+        RecordValue::Bool(v)
+    }
+}
+
+impl From<&str> for RecordValue {
+    fn from(v: &str) -> Self {
+        RecordValue::Str(v.to_owned())
+    }
+}
+
+impl From<String> for RecordValue {
+    fn from(v: String) -> Self {
+        RecordValue::Str(v)
+    }
+}
+
+impl From<&String> for RecordValue {
+    fn from(v: &String) -> Self {
+        RecordValue::Str(v.clone())
+    }
+}
+
+impl From<RecordValue> for serde_json::Value {
+    fn from(v: RecordValue) -> Self {
+        match v {
+            RecordValue::Str(s) => s.into(),
+            RecordValue::I64(i) => i.into(),
+            RecordValue::U64(u) => u.into(),
+            RecordValue::F64(f) => serde_json::Number::from_f64(f)
+                .map(serde_json::Value::Number)
+                .unwrap_or_else(|| f.to_string().into()),
+            RecordValue::Bool(b) => b.into(),
+        }
+    }
+}
+
+/// Adds `key = value` to the innermost running `#[observe]`d call: it appears on that call's completion
+/// line and on every later log line inside the call, redacted like any other field.
+///
+/// `tracing` drops fields a span did not declare when it was created, so a value learnt mid-call (the
+/// user behind a request, known after authentication) cannot be recorded on the span directly; this is
+/// the way to attach it. Returns `false`, and does nothing, outside an observed call or when sightline's
+/// log layer is not installed.
+///
+/// ```no_run
+/// # fn authenticate() -> u64 { 7 }
+/// #[sightline::observe]
+/// fn handle() {
+///     let user_id = authenticate();
+///     sightline::record("user_id", user_id);
+/// }
+/// ```
+pub fn record(key: &str, value: impl Into<RecordValue>) -> bool {
+    crate::logs::record_on_observed_span(key, value.into().into())
+}

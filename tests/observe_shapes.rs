@@ -1,0 +1,467 @@
+//! `#[observe]` on every supported function shape, checked through the parsed Prometheus exposition.
+
+mod common;
+
+use common::{buckets, calls, errors, in_flight, scrape, telemetry, value};
+use sightline::{observe, ErrorLabel};
+use std::sync::Arc;
+
+#[derive(Debug, ErrorLabel)]
+enum ShapeError {
+    PaymentDeclined,
+    #[allow(dead_code)]
+    OutOfStock { sku: String },
+    #[error_label("gateway_timeout")]
+    Timeout(u32),
+}
+
+impl std::fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShapeError::PaymentDeclined => f.write_str("payment declined"),
+            ShapeError::OutOfStock { sku } => write!(f, "out of stock: {sku}"),
+            ShapeError::Timeout(ms) => write!(f, "timed out after {ms} ms"),
+        }
+    }
+}
+
+impl From<std::num::ParseIntError> for ShapeError {
+    fn from(_: std::num::ParseIntError) -> Self {
+        ShapeError::Timeout(0)
+    }
+}
+
+#[observe]
+fn free_fn(x: u64) -> u64 {
+    x + 1
+}
+
+#[observe]
+fn fails(decline: bool) -> Result<u32, ShapeError> {
+    if decline {
+        return Err(ShapeError::PaymentDeclined);
+    }
+    Ok(7)
+}
+
+#[observe]
+fn question_mark(s: &str) -> Result<u64, ShapeError> {
+    let n: u64 = s.parse()?;
+    Ok(n * 2)
+}
+
+#[observe]
+fn question_in_macro(s: &str) -> Result<String, ShapeError> {
+    Ok(format!("n={}", s.parse::<u8>()?))
+}
+
+type Res<T> = Result<T, ShapeError>;
+
+#[observe]
+fn aliased(fail: bool) -> Res<()> {
+    if fail {
+        Err(ShapeError::Timeout(30))
+    } else {
+        Ok(())
+    }
+}
+
+#[observe]
+fn io_alias(path: &str) -> std::io::Result<usize> {
+    std::fs::read(path).map(|b| b.len())
+}
+
+#[observe]
+fn maybe(x: Option<u8>) -> Option<u8> {
+    let v = x?;
+    Some(v + 1)
+}
+
+#[observe]
+fn generic<T: std::fmt::Debug + Clone, U>(t: &T, _u: U) -> Vec<T>
+where
+    U: Into<u64>,
+{
+    vec![t.clone(), t.clone()]
+}
+
+#[observe]
+fn impl_arg(items: impl IntoIterator<Item = u32>) -> impl Iterator<Item = u32> {
+    items.into_iter().map(|x| x * 2).collect::<Vec<_>>().into_iter()
+}
+
+#[observe]
+fn collects(n: u32) -> Vec<u32> {
+    (0..n).collect()
+}
+
+#[observe]
+fn mut_param(mut v: Vec<u8>) -> usize {
+    v.push(1);
+    v.len()
+}
+
+#[observe]
+#[track_caller]
+fn caller_line() -> u32 {
+    std::panic::Location::caller().line()
+}
+
+#[observe]
+fn panics(really: bool) -> Result<(), ShapeError> {
+    if really {
+        panic!("boom");
+    }
+    Ok(())
+}
+
+#[observe]
+fn borrowed_return(v: &mut Vec<u8>) -> &mut u8 {
+    v.push(0);
+    v.last_mut().unwrap()
+}
+
+#[observe(name = "renamed_op")]
+fn original_name() {}
+
+#[observe(buckets = [0.000_001, 0.000_01, 0.001])]
+fn fast() -> u8 {
+    1
+}
+
+#[observe(skip_metrics)]
+fn unmetered() -> u8 {
+    1
+}
+
+struct Repo {
+    hits: u32,
+}
+
+impl Repo {
+    #[observe]
+    fn get(&self, id: u32) -> Result<u32, ShapeError> {
+        if id == 0 {
+            Err(ShapeError::OutOfStock { sku: "none".into() })
+        } else {
+            Ok(id + self.hits)
+        }
+    }
+
+    #[observe]
+    fn bump(&mut self) -> u32 {
+        self.hits += 1;
+        self.hits
+    }
+
+    #[observe]
+    fn shared(self: Arc<Self>) -> u32 {
+        self.hits
+    }
+
+    #[observe]
+    fn build(hits: u32) -> Self {
+        Repo { hits }
+    }
+
+    #[observe]
+    async fn load(&self, id: u32) -> Result<u32, ShapeError> {
+        tokio::task::yield_now().await;
+        if id == 0 {
+            return Err(ShapeError::PaymentDeclined);
+        }
+        Ok(id)
+    }
+}
+
+struct Wrapper<T>(T);
+
+impl<T: Clone> Wrapper<T> {
+    #[observe]
+    fn inner(&self) -> T {
+        self.0.clone()
+    }
+}
+
+trait Store {
+    fn put(&self, v: u32) -> Result<u32, ShapeError>;
+    #[observe(name = "Store::describe")]
+    fn describe(&self) -> String {
+        "store".to_string()
+    }
+}
+
+impl Store for Repo {
+    #[observe]
+    fn put(&self, v: u32) -> Result<u32, ShapeError> {
+        Ok(v)
+    }
+}
+
+#[async_trait::async_trait]
+trait AsyncStore {
+    async fn fetch(&self, id: u32) -> Result<u32, ShapeError>;
+}
+
+struct AsyncRepo;
+
+#[async_trait::async_trait]
+impl AsyncStore for AsyncRepo {
+    #[observe]
+    async fn fetch(&self, id: u32) -> Result<u32, ShapeError> {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        if id == 0 {
+            return Err(ShapeError::Timeout(20));
+        }
+        Ok(id)
+    }
+}
+
+#[observe]
+async fn async_free(n: u32) -> Vec<u32> {
+    tokio::task::yield_now().await;
+    (0..n).collect()
+}
+
+#[observe]
+async fn async_question(s: &str) -> Result<u64, ShapeError> {
+    tokio::task::yield_now().await;
+    let n: u64 = s.parse()?;
+    Ok(n)
+}
+
+#[observe]
+async fn never_finishes() -> Result<(), ShapeError> {
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+#[observe]
+async fn async_panics() -> u32 {
+    tokio::task::yield_now().await;
+    panic!("async boom")
+}
+
+#[test]
+fn free_function_counts_ok_and_timing() {
+    telemetry();
+    for i in 0..3 {
+        assert_eq!(free_fn(i), i + 1);
+    }
+    assert_eq!(calls("free_fn", "ok"), 3.0);
+    assert_eq!(calls("free_fn", "error"), 0.0);
+    assert_eq!(
+        value(
+            "function_calls_total",
+            &[("function", "free_fn"), ("module", "observe_shapes"), ("result", "ok")]
+        ),
+        Some(3.0)
+    );
+    let b = buckets(
+        "function_call_duration_seconds",
+        &[("function", "free_fn"), ("result", "ok")],
+    )
+    .expect("histogram exists");
+    let bounds: Vec<f64> = b.iter().map(|(le, _)| *le).collect();
+    assert_eq!(
+        bounds,
+        vec![0.01, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, f64::INFINITY]
+    );
+    assert!(b.iter().all(|(_, count)| *count == 3.0), "{b:?}");
+    assert_eq!(in_flight("free_fn"), Some(0.0));
+}
+
+#[test]
+fn errors_are_decided_on_the_type_and_labelled() {
+    telemetry();
+    assert!(fails(true).is_err());
+    assert!(fails(false).is_ok());
+    assert_eq!(calls("fails", "error"), 1.0);
+    assert_eq!(calls("fails", "ok"), 1.0);
+    assert_eq!(errors("fails", "payment_declined"), 1.0);
+    // Every label of the error type is exported ahead, at zero.
+    assert_eq!(errors("fails", "out_of_stock"), 0.0);
+    assert_eq!(
+        value(
+            "function_errors_total",
+            &[("function", "fails"), ("error_kind", "gateway_timeout")]
+        ),
+        Some(0.0)
+    );
+
+    assert!(aliased(true).is_err());
+    assert_eq!(errors("aliased", "gateway_timeout"), 1.0);
+    assert!(io_alias("/definitely/not/here").is_err());
+    assert_eq!(calls("io_alias", "error"), 1.0);
+    assert_eq!(errors("io_alias", "error"), 1.0);
+}
+
+#[test]
+fn question_mark_exits_are_errors_with_the_converted_kind() {
+    telemetry();
+    assert_eq!(question_mark("21").unwrap(), 42);
+    assert!(question_mark("x").is_err());
+    assert_eq!(calls("question_mark", "ok"), 1.0);
+    assert_eq!(calls("question_mark", "error"), 1.0);
+    assert_eq!(errors("question_mark", "gateway_timeout"), 1.0);
+
+    assert!(question_in_macro("300").is_err());
+    assert_eq!(question_in_macro("3").unwrap(), "n=3");
+    assert_eq!(errors("question_in_macro", "gateway_timeout"), 1.0);
+    assert_eq!(calls("question_in_macro", "ok"), 1.0);
+}
+
+#[test]
+fn none_is_not_an_error() {
+    telemetry();
+    assert_eq!(maybe(None), None);
+    assert_eq!(maybe(Some(1)), Some(2));
+    assert_eq!(calls("maybe", "ok"), 2.0);
+    assert_eq!(calls("maybe", "error"), 0.0);
+}
+
+#[test]
+fn generics_impl_trait_and_inference_keep_working() {
+    telemetry();
+    assert_eq!(generic(&"a", 3u8), vec!["a", "a"]);
+    assert_eq!(impl_arg(vec![1, 2]).collect::<Vec<_>>(), vec![2, 4]);
+    assert_eq!(collects(3), vec![0, 1, 2]);
+    assert_eq!(mut_param(vec![]), 1);
+    let mut v = vec![];
+    *borrowed_return(&mut v) = 9;
+    assert_eq!(v, vec![9]);
+    for f in ["generic", "impl_arg", "collects", "mut_param", "borrowed_return"] {
+        assert_eq!(calls(f, "ok"), 1.0, "{f}");
+    }
+}
+
+#[test]
+fn track_caller_still_reports_the_caller() {
+    telemetry();
+    let line = line!() + 1;
+    let reported = caller_line();
+    assert_eq!(reported, line);
+}
+
+#[test]
+fn panics_propagate_and_count_once() {
+    telemetry();
+    let caught = std::panic::catch_unwind(|| panics(true));
+    let payload = caught.expect_err("the panic propagates");
+    assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    assert_eq!(calls("panics", "error"), 1.0);
+    assert_eq!(errors("panics", "panic"), 1.0);
+    assert_eq!(in_flight("panics"), Some(0.0));
+}
+
+#[test]
+fn names_options_and_buckets() {
+    telemetry();
+    original_name();
+    assert_eq!(calls("renamed_op", "ok"), 1.0);
+    assert_eq!(calls("original_name", "ok"), 0.0);
+
+    fast();
+    let b = buckets(
+        "function_call_duration_seconds",
+        &[("function", "fast"), ("result", "ok")],
+    )
+    .unwrap();
+    let bounds: Vec<f64> = b.iter().map(|(le, _)| *le).collect();
+    assert_eq!(bounds, vec![0.000_001, 0.000_01, 0.001, f64::INFINITY]);
+    assert_eq!(b.last().unwrap().1, 1.0);
+
+    unmetered();
+    assert!(value("function_calls_total", &[("function", "unmetered")]).is_none());
+}
+
+#[test]
+fn methods_are_named_after_their_type() {
+    telemetry();
+    let mut repo = Repo::build(1);
+    assert_eq!(repo.get(2).unwrap(), 3);
+    assert!(repo.get(0).is_err());
+    assert_eq!(repo.bump(), 2);
+    assert_eq!(Arc::new(Repo { hits: 5 }).shared(), 5);
+    assert_eq!(repo.put(4).unwrap(), 4);
+    assert_eq!(repo.describe(), "store");
+    assert_eq!(Wrapper(String::from("w")).inner(), "w");
+
+    assert_eq!(calls("Repo::get", "ok"), 1.0);
+    assert_eq!(calls("Repo::get", "error"), 1.0);
+    assert_eq!(errors("Repo::get", "out_of_stock"), 1.0);
+    assert_eq!(calls("Repo::bump", "ok"), 1.0);
+    assert_eq!(calls("Repo::shared", "ok"), 1.0);
+    assert_eq!(calls("Repo::put", "ok"), 1.0);
+    assert_eq!(calls("build", "ok"), 1.0, "associated functions use the bare name");
+    assert_eq!(calls("Store::describe", "ok"), 1.0);
+    assert_eq!(calls("Wrapper::inner", "ok"), 1.0, "generic arguments are stripped");
+}
+
+#[tokio::test]
+async fn async_functions_methods_and_async_trait() {
+    telemetry();
+    assert_eq!(async_free(2).await, vec![0, 1]);
+    assert_eq!(async_question("5").await.unwrap(), 5);
+    assert!(async_question("five").await.is_err());
+    let repo = Repo { hits: 0 };
+    assert!(repo.load(0).await.is_err());
+    assert_eq!(repo.load(3).await.unwrap(), 3);
+    assert_eq!(AsyncRepo.fetch(1).await.unwrap(), 1);
+    assert!(AsyncRepo.fetch(0).await.is_err());
+
+    assert_eq!(calls("async_free", "ok"), 1.0);
+    assert_eq!(calls("async_question", "ok"), 1.0);
+    assert_eq!(errors("async_question", "gateway_timeout"), 1.0);
+    assert_eq!(calls("Repo::load", "error"), 1.0);
+    assert_eq!(errors("Repo::load", "payment_declined"), 1.0);
+    assert_eq!(calls("AsyncRepo::fetch", "ok"), 1.0);
+    assert_eq!(errors("AsyncRepo::fetch", "gateway_timeout"), 1.0);
+    // The async_trait body is timed, not just the boxing of its future: each call sleeps 20 ms.
+    let b = buckets(
+        "function_call_duration_seconds",
+        &[("function", "AsyncRepo::fetch"), ("result", "ok")],
+    )
+    .unwrap();
+    let under_10ms = b.iter().find(|(le, _)| *le == 0.01).unwrap().1;
+    assert_eq!(under_10ms, 0.0, "the 20 ms body was timed: {b:?}");
+    assert_eq!(in_flight("AsyncRepo::fetch"), Some(0.0));
+}
+
+#[tokio::test]
+async fn dropped_futures_are_cancelled_and_unpolled_ones_not_counted() {
+    telemetry();
+    let unpolled = never_finishes();
+    drop(unpolled);
+    assert_eq!(calls("never_finishes", "cancelled"), 0.0);
+
+    let r = tokio::time::timeout(std::time::Duration::from_millis(5), never_finishes()).await;
+    assert!(r.is_err(), "timed out");
+    assert_eq!(calls("never_finishes", "cancelled"), 1.0);
+    assert_eq!(calls("never_finishes", "error"), 0.0);
+    assert_eq!(in_flight("never_finishes"), Some(0.0));
+    assert_eq!(
+        scrape()
+            .samples
+            .iter()
+            .filter(|s| s.metric == "function_errors_total"
+                && s.labels.get("function") == Some("never_finishes")
+                && matches!(s.value, prometheus_parse::Value::Counter(v) if v > 0.0))
+            .count(),
+        0,
+        "a cancellation is not an error"
+    );
+}
+
+#[tokio::test]
+async fn async_panics_are_errors_not_cancellations() {
+    telemetry();
+    let handle = tokio::spawn(async_panics());
+    let err = handle.await.expect_err("the task panicked");
+    assert!(err.is_panic());
+    assert_eq!(calls("async_panics", "error"), 1.0);
+    assert_eq!(calls("async_panics", "cancelled"), 0.0);
+    assert_eq!(errors("async_panics", "panic"), 1.0);
+    assert_eq!(in_flight("async_panics"), Some(0.0));
+}
+
