@@ -266,9 +266,15 @@ impl<'a> Expansion<'a> {
             let name = field_name(f);
             quote!(#name = "[REDACTED]")
         }));
+        // A redacted value is never evaluated, but it is type-checked and counts as used, so a typo is
+        // an error and the field it reads is not reported as dead code.
+        let redacted = self.args.redact.iter().map(|f| &f.value);
         quote! {{
             #[allow(unused_imports)]
             use #p::probe::{FieldDebug as _, FieldDisplay as _, FieldValue as _};
+            if false {
+                #(let _ = &(#redacted);)*
+            }
             #p::tracing::span!(
                 target: ::core::module_path!(),
                 #p::tracing::Level::INFO,

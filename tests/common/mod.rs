@@ -2,7 +2,8 @@
 //! memory, and the Prometheus exposition parsed into samples.
 #![allow(dead_code)]
 
-use prometheus_parse::{Scrape, Value};
+pub mod exposition;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -65,7 +66,7 @@ pub fn telemetry() -> &'static Captured {
         let guard = sightline::Telemetry::builder("test-service")
             .log_writer(captured.clone())
             .log_level("debug")
-            .redact(["body.credit_card", "*.pin", "session_key"])
+            .redact(["pin", "*.otp", "session_key"])
             .install()
             .expect("telemetry installs once");
         std::mem::forget(guard);
@@ -74,40 +75,41 @@ pub fn telemetry() -> &'static Captured {
 }
 
 /// The parsed exposition of the installed registry.
-pub fn scrape() -> Scrape {
-    let text = sightline::metrics::render();
-    Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("exposition parses")
+pub fn scrape() -> exposition::Exposition {
+    exposition::parse(&sightline::metrics::render())
 }
 
-fn matches(sample: &prometheus_parse::Sample, metric: &str, labels: &[(&str, &str)]) -> bool {
-    sample.metric == metric
-        && labels
-            .iter()
-            .all(|(k, v)| sample.labels.get(k) == Some(*v))
-}
-
-/// A counter or gauge sample's value; `None` when the series is absent.
+/// A counter or gauge sample's value; `None` when the series is absent. Fails when the labels match
+/// more than one series.
 pub fn value(metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    scrape()
-        .samples
-        .iter()
-        .find(|s| matches(s, metric, labels))
-        .map(|s| match &s.value {
-            Value::Counter(v) | Value::Gauge(v) | Value::Untyped(v) => *v,
-            other => panic!("{metric} is not a scalar: {other:?}"),
-        })
+    let scrape = scrape();
+    let found: Vec<_> = scrape.find(metric, labels).collect();
+    assert!(found.len() <= 1, "{metric} {labels:?} matches {} series", found.len());
+    found.first().map(|s| s.value)
 }
 
-/// A histogram's cumulative bucket counts as (upper bound, count), `+Inf` included.
+/// A histogram's cumulative bucket counts as (upper bound, count), `+Inf` included, in order; `None`
+/// when the series is absent. Also checks that `_count` equals the `+Inf` bucket.
 pub fn buckets(metric: &str, labels: &[(&str, &str)]) -> Option<Vec<(f64, f64)>> {
-    scrape()
-        .samples
-        .iter()
-        .find(|s| matches(s, metric, labels))
-        .map(|s| match &s.value {
-            Value::Histogram(h) => h.iter().map(|b| (b.less_than, b.count)).collect(),
-            other => panic!("{metric} is not a histogram: {other:?}"),
+    let scrape = scrape();
+    let bucket_name = format!("{metric}_bucket");
+    let mut found: Vec<(f64, f64)> = scrape
+        .find(&bucket_name, labels)
+        .map(|s| {
+            let le = s.labels.get("le").expect("bucket has le");
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() };
+            (le, s.value)
         })
+        .collect();
+    if found.is_empty() {
+        return None;
+    }
+    found.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let count_name = format!("{metric}_count");
+    let count: Vec<_> = scrape.find(&count_name, labels).collect();
+    assert_eq!(count.len(), 1, "one _count for {metric} {labels:?}");
+    assert_eq!(count[0].value, found.last().unwrap().1, "_count equals the +Inf bucket");
+    Some(found)
 }
 
 /// `function_calls_total` for one function and result.
