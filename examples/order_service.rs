@@ -1,1 +1,628 @@
-fn main(){}
+//! An order service on axum 0.8, made observable with sightline alone.
+//!
+//! ```text
+//! cargo run --example order_service                # serve on 127.0.0.1:$PORT (default 3000)
+//! cargo run --example order_service -- --demo      # drive traffic at itself, print a RED summary
+//! ```
+//!
+//! stdout carries only JSON log lines; the `--demo` summary goes to stderr, so
+//! `... --demo > logs.jsonl` keeps both readable. Environment:
+//!
+//! | variable | effect | default |
+//! |---|---|---|
+//! | `PORT` | port to listen on (`0`: any free one, see the `addr` of the first line) | `3000` |
+//! | `LOG_LEVEL` | `debug` also shows the cheap steps and health checks (`RUST_LOG` wins) | `info` |
+//! | `PAYMENT_FAILURE_RATE` | share of charges declined, 0.0-1.0 | `0.05` |
+//! | `PAYMENT_LATENCY_MS` | latency of `charge_payment`; above 500 it times out (503) | `20` |
+//! | `INVENTORY_LATENCY_MS` | latency of `validate_inventory` | `2` |
+//! | `DEMO_SECONDS` | how long `--demo` drives traffic | `3` |
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use sightline::{observe, ErrorLabel, HttpStatus};
+use std::collections::{BTreeMap, HashMap};
+use std::error::Error;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+/// The payment provider's budget: a slower charge is abandoned and the order fails with a 503.
+const PAYMENT_TIMEOUT: Duration = Duration::from_millis(500);
+/// What the shop sells, with the stock on hand (fixed, so the demo's error rates stay steady).
+const CATALOGUE: &[(&str, u32)] = &[("beans-1kg", 500), ("grinder-c40", 3), ("milk-jug", 40)];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct LineItem {
+    sku: String,
+    quantity: u32,
+    unit_price_cents: u64,
+}
+
+/// The request body. It carries a card number and a password on purpose: look for them in the logs.
+#[derive(Debug, Serialize, Deserialize)]
+struct CreateOrder {
+    customer_id: String,
+    items: Vec<LineItem>,
+    card_number: String,
+    password: String,
+}
+
+/// What is stored and returned: no secrets, only the card's last four digits.
+#[derive(Clone, Debug, Serialize)]
+struct Order {
+    id: u64,
+    customer_id: String,
+    items: Vec<LineItem>,
+    total_cents: u64,
+    charge_id: String,
+    card_last4: String,
+}
+
+/// Every way an order can fail. `ErrorLabel` makes each variant a bounded `error_kind` label
+/// (`OutOfStock` -> `out_of_stock`), all known ahead, so a failure never creates a new time series.
+#[derive(Debug, ErrorLabel)]
+enum OrderError {
+    Unauthorized,
+    InvalidOrder(String),
+    OutOfStock {
+        sku: String,
+        requested: u32,
+        available: u32,
+    },
+    PaymentDeclined,
+    PaymentProviderDown,
+    NotFound(u64),
+    Internal(&'static str),
+}
+
+/// Written to the completion line's `error` field and to the response: never put a secret in here.
+impl std::fmt::Display for OrderError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OrderError::Unauthorized => f.write_str("unknown customer or wrong password"),
+            OrderError::InvalidOrder(why) => write!(f, "invalid order: {why}"),
+            OrderError::OutOfStock {
+                sku,
+                requested,
+                available,
+            } => {
+                write!(f, "{sku}: {requested} requested, {available} in stock")
+            }
+            OrderError::PaymentDeclined => f.write_str("payment declined"),
+            OrderError::PaymentProviderDown => f.write_str("payment provider unavailable"),
+            OrderError::NotFound(id) => write!(f, "no order {id}"),
+            OrderError::Internal(what) => write!(f, "internal error: {what}"),
+        }
+    }
+}
+
+impl OrderError {
+    fn status(&self) -> StatusCode {
+        match self {
+            OrderError::Unauthorized => StatusCode::UNAUTHORIZED,
+            OrderError::InvalidOrder(_) => StatusCode::BAD_REQUEST,
+            OrderError::OutOfStock { .. } => StatusCode::CONFLICT,
+            OrderError::PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
+            OrderError::PaymentProviderDown => StatusCode::SERVICE_UNAVAILABLE,
+            OrderError::NotFound(_) => StatusCode::NOT_FOUND,
+            OrderError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// The `status_code` label. Handlers return `Result<_, OrderError>` by its concrete type, so sightline
+/// reads the exact status here; behind `impl IntoResponse` it could only tell 200 from 500. (A separate
+/// `ApiError` wrapper works too, but then implement `ErrorLabel` for it, or `error_kind` is "error".)
+impl HttpStatus for OrderError {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+impl IntoResponse for OrderError {
+    fn into_response(self) -> Response {
+        let body = serde_json::json!({ "error": self.error_label(), "message": self.to_string() });
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+/// Fault injection, read once from the environment.
+struct Faults {
+    payment_failure_rate: f64,
+    payment_latency: Duration,
+    inventory_latency: Duration,
+}
+
+struct App {
+    orders: Mutex<HashMap<u64, Order>>,
+    next_id: AtomicU64,
+    rng: Mutex<XorShift>,
+    faults: Faults,
+}
+
+impl App {
+    fn orders(&self) -> Result<MutexGuard<'_, HashMap<u64, Order>>, OrderError> {
+        let poisoned = |_| OrderError::Internal("order store poisoned");
+        self.orders.lock().map_err(poisoned)
+    }
+
+    /// A uniform draw in 0.0..1.0.
+    fn roll(&self) -> f64 {
+        self.rng
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .next_f64()
+    }
+
+    /// Sleeps `d` scaled by 0.5..1.5, so the latency histograms have some spread.
+    async fn delay(&self, d: Duration) {
+        tokio::time::sleep(d.mul_f64(0.5 + self.roll())).await;
+    }
+}
+
+// ---- handlers: handler mode, with `route` and `method` as registered on the router in `main` -------
+
+/// `fields(...)` go on the span: onto this call's completion line and every line logged inside it,
+/// `process_order`'s included. The card number is declared in `redact(...)`: the expression is never
+/// evaluated and the field reads "[REDACTED]". (`fields(card_number = ..)` would not even compile.)
+#[observe(
+    route = "/api/v1/orders",
+    method = "POST",
+    fields(customer_id = body.customer_id, item_count = body.items.len()),
+    redact(card_number = body.card_number)
+)]
+async fn create_order(
+    State(app): State<Arc<App>>,
+    Json(body): Json<CreateOrder>,
+) -> Result<(StatusCode, Json<Order>), OrderError> {
+    let user_id = authenticate(&body.customer_id, &body.password)?;
+    // Known only now, after the span was created: `record` adds it to this call's lines from here on.
+    sightline::record("user_id", user_id);
+    let order = process_order(&app, body).await?;
+    Ok((StatusCode::CREATED, Json(order)))
+}
+
+/// Reads take microseconds and the default buckets start at 10 ms: this site brings its own.
+#[observe(
+    route = "/api/v1/orders/{id}",
+    method = "GET",
+    fields(order_id = id),
+    buckets = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.1]
+)]
+async fn get_order(
+    State(app): State<Arc<App>>,
+    Path(id): Path<u64>,
+) -> Result<Json<Order>, OrderError> {
+    let order = app.orders()?.get(&id).cloned();
+    order.map(Json).ok_or(OrderError::NotFound(id))
+}
+
+/// Counted like any route, but a log line per scrape would only be noise.
+#[observe(route = "/metrics", method = "GET", log = "off")]
+async fn metrics() -> Response {
+    let content_type = [(header::CONTENT_TYPE, sightline::metrics::CONTENT_TYPE)];
+    (content_type, sightline::metrics::render()).into_response()
+}
+
+/// Probes are frequent and dull: successes log at debug (failures would still log at error).
+#[observe(route = "/healthz", method = "GET", level = "debug")]
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// A stand-in for a real credential check.
+fn authenticate(customer_id: &str, password: &str) -> Result<u64, OrderError> {
+    match customer_id.strip_prefix("cus_").map(str::parse::<u64>) {
+        Some(Ok(n)) if !password.is_empty() => Ok(700_000 + n),
+        _ => Err(OrderError::Unauthorized),
+    }
+}
+
+// ---- the business logic: plain `#[observe]`, sync and async alike -----------------------------------
+
+/// Every `?` is an exit sightline sees: a failed step counts as an error on the step *and* here, with
+/// the same `error_kind`.
+#[observe]
+async fn process_order(app: &App, body: CreateOrder) -> Result<Order, OrderError> {
+    // The raw body, secrets and all, handed to tracing as JSON text. The log layer parses it and
+    // redacts `card_number` and `password` inside: the line reads `"password":"[REDACTED]"`.
+    tracing::info!(body = %serde_json::to_string(&body).unwrap_or_default(), "order received");
+
+    let total_cents = validate_order(&body)?;
+    validate_inventory(app, &body.items).await?;
+    // A charge slower than the budget is dropped mid-flight: sightline counts that call `cancelled`
+    // (not an error), and the order fails as `payment_provider_down`.
+    let charge = charge_payment(app, total_cents, &body.card_number);
+    let charge_id = tokio::time::timeout(PAYMENT_TIMEOUT, charge)
+        .await
+        .map_err(|_| OrderError::PaymentProviderDown)??;
+
+    let order = Order {
+        id: app.next_id.fetch_add(1, Ordering::Relaxed),
+        customer_id: body.customer_id,
+        items: body.items,
+        total_cents,
+        charge_id,
+        card_last4: last4(&body.card_number).to_owned(),
+    };
+    app.orders()?.insert(order.id, order.clone());
+    send_confirmation(&order);
+    Ok(order)
+}
+
+/// Cheap and synchronous: successes at debug level (`LOG_LEVEL=debug` shows them), failures at error.
+#[observe(level = "debug")]
+fn validate_order(body: &CreateOrder) -> Result<u64, OrderError> {
+    let invalid = |why: String| OrderError::InvalidOrder(why);
+    if body.items.is_empty() {
+        return Err(invalid("no items".into()));
+    }
+    let mut total: u64 = 0;
+    for item in &body.items {
+        if item.quantity == 0 {
+            return Err(invalid(format!("{}: quantity 0", item.sku)));
+        }
+        total = u64::from(item.quantity)
+            .checked_mul(item.unit_price_cents)
+            .and_then(|line| total.checked_add(line))
+            .ok_or_else(|| invalid("total overflows".into()))?;
+    }
+    Ok(total)
+}
+
+#[observe]
+async fn validate_inventory(app: &App, items: &[LineItem]) -> Result<(), OrderError> {
+    app.delay(app.faults.inventory_latency).await;
+    for item in items {
+        let Some(&(_, available)) = CATALOGUE.iter().find(|(sku, _)| *sku == item.sku) else {
+            return Err(OrderError::InvalidOrder(format!(
+                "unknown sku {}",
+                item.sku
+            )));
+        };
+        if item.quantity > available {
+            let (sku, requested) = (item.sku.clone(), item.quantity);
+            return Err(OrderError::OutOfStock {
+                sku,
+                requested,
+                available,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Log what helps and is safe: the amount and the card's last four digits, never the number.
+#[observe(fields(amount_cents = amount_cents, card_last4 = last4(card_number)))]
+async fn charge_payment(
+    app: &App,
+    amount_cents: u64,
+    card_number: &str,
+) -> Result<String, OrderError> {
+    app.delay(app.faults.payment_latency).await;
+    if app.roll() < app.faults.payment_failure_rate {
+        return Err(OrderError::PaymentDeclined);
+    }
+    Ok(format!(
+        "ch_{:08x}",
+        (app.roll() * f64::from(u32::MAX)) as u32
+    ))
+}
+
+/// Infallible and synchronous: still timed and counted.
+#[observe(level = "debug", fields(order_id = order.id))]
+fn send_confirmation(order: &Order) {
+    tracing::debug!(customer_id = %order.customer_id, "confirmation e-mail queued");
+}
+
+fn last4(card_number: &str) -> &str {
+    &card_number[card_number.len().saturating_sub(4)..]
+}
+
+// ---- wiring ------------------------------------------------------------------------------------------
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    // JSON lines with redaction on stdout, level from LOG_LEVEL, metric families registered. Hold the
+    // guard for all of main: dropping it flushes the logs.
+    let _telemetry = sightline::init("order-service")?;
+
+    let demo = std::env::args().skip(1).any(|arg| arg == "--demo");
+    let app = Arc::new(App {
+        orders: Mutex::new(HashMap::new()),
+        next_id: AtomicU64::new(1001),
+        rng: Mutex::new(XorShift::seeded(0)),
+        faults: Faults {
+            payment_failure_rate: env_or("PAYMENT_FAILURE_RATE", 0.05_f64)?.clamp(0.0, 1.0),
+            payment_latency: Duration::from_millis(env_or("PAYMENT_LATENCY_MS", 20)?),
+            inventory_latency: Duration::from_millis(env_or("INVENTORY_LATENCY_MS", 2)?),
+        },
+    });
+    let router = Router::new()
+        .route("/api/v1/orders", post(create_order))
+        .route("/api/v1/orders/{id}", get(get_order))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(healthz))
+        .with_state(app);
+
+    let port = if demo { 0 } else { env_or("PORT", 3000)? };
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, demo, "order-service listening");
+
+    if !demo {
+        let ctrl_c = async { tokio::signal::ctrl_c().await.unwrap_or_default() };
+        axum::serve(listener, router)
+            .with_graceful_shutdown(ctrl_c)
+            .await?;
+        return Ok(());
+    }
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    run_demo(addr, Duration::from_secs_f64(env_or("DEMO_SECONDS", 3.0)?)).await
+}
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Box<dyn Error>>
+where
+    T::Err: std::fmt::Display,
+{
+    match std::env::var(name) {
+        Ok(text) => text
+            .trim()
+            .parse()
+            .map_err(|e| format!("{name}={text:?}: {e}").into()),
+        Err(_) => Ok(default),
+    }
+}
+
+/// xorshift64, seeded from the clock: plenty for fault injection and demo traffic.
+struct XorShift(u64);
+
+impl XorShift {
+    fn seeded(salt: u64) -> Self {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
+        XorShift((now.as_nanos() as u64 ^ salt.wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1)
+    }
+
+    fn next_f64(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+// ---- --demo: traffic at ourselves, then a RED summary read back from our own /metrics ---------------
+
+/// The secrets every demo order carries. Neither may ever appear on stdout.
+const DEMO_CARD: &str = "4111111111111111";
+const DEMO_PASSWORD: &str = "hunter2-demo-secret";
+
+async fn run_demo(addr: SocketAddr, duration: Duration) -> Result<(), Box<dyn Error>> {
+    let started = Instant::now();
+    let clients: Vec<_> = (1..=4)
+        .map(|seed| tokio::spawn(drive_traffic(addr, started + duration, seed)))
+        .collect();
+    for client in clients {
+        client.await??;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let (_, exposition) = http(addr, "GET", "/metrics", "").await?;
+    eprint!("{}", red_summary(&exposition, seconds));
+    Ok(())
+}
+
+/// One client: mostly good orders, some bad ones, reads of known and unknown orders.
+async fn drive_traffic(addr: SocketAddr, deadline: Instant, seed: u64) -> std::io::Result<()> {
+    let mut rng = XorShift::seeded(seed);
+    let mut placed: Vec<u64> = Vec::new();
+    while Instant::now() < deadline {
+        let customer = 1 + (rng.next_f64() * 50.0) as u64;
+        let order = |sku: &str, quantity: u32, password: &str| {
+            let body = serde_json::json!({
+                "customer_id": format!("cus_{customer}"),
+                "items": [{ "sku": sku, "quantity": quantity, "unit_price_cents": 1_899 }],
+                "card_number": DEMO_CARD,
+                "password": password,
+            });
+            ("POST", "/api/v1/orders".to_owned(), body.to_string())
+        };
+        let read = |path: String| ("GET", path, String::new());
+        let (method, path, body) = match rng.next_f64() {
+            r if r < 0.55 => order("beans-1kg", 2, DEMO_PASSWORD), // 201, or 402 when declined
+            r if r < 0.63 => order("milk-jug", 0, DEMO_PASSWORD),  // 400 invalid_order
+            r if r < 0.68 => order("grinder-c40", 5, DEMO_PASSWORD), // 409 out_of_stock
+            r if r < 0.70 => order("beans-1kg", 1, ""),            // 401 unauthorized
+            r if r < 0.85 && !placed.is_empty() => {
+                let id = placed[(rng.next_f64() * placed.len() as f64) as usize];
+                read(format!("/api/v1/orders/{id}"))
+            }
+            r if r < 0.96 => read(format!("/api/v1/orders/{}", 900_000 + customer)), // 404
+            _ => read("/healthz".to_owned()),
+        };
+        let (status, response) = http(addr, method, &path, &body).await?;
+        if status == 201 {
+            let order: serde_json::Value = serde_json::from_str(&response).unwrap_or_default();
+            placed.extend(order["id"].as_u64());
+        }
+    }
+    Ok(())
+}
+
+/// A minimal HTTP/1.1 client, one connection per request: (status, body).
+async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let failed = |what: &str| std::io::Error::other(format!("{method} {path}: {what}"));
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        let request = format!(
+            "{head}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).await?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await?;
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|code| code.parse().ok());
+        let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+        Ok((
+            status.ok_or_else(|| failed("malformed response"))?,
+            body.to_owned(),
+        ))
+    };
+    let timeout = tokio::time::timeout(Duration::from_secs(10), exchange).await;
+    timeout.map_err(|_| failed("timed out"))?
+}
+
+/// Rate, errors and duration per route, then each step's calls by result, from the exposition text.
+fn red_summary(exposition: &str, seconds: f64) -> String {
+    let samples: Vec<Sample> = exposition.lines().filter_map(Sample::parse).collect();
+    // (method, route) -> [requests, 4xx, 5xx], and its cumulative buckets summed over status codes.
+    let mut routes: BTreeMap<(&str, &str), ([f64; 3], Vec<(f64, f64)>)> = BTreeMap::new();
+    for s in &samples {
+        let (counts, buckets) = routes
+            .entry((s.label("method"), s.label("route")))
+            .or_default();
+        if s.name == "http_requests_total" {
+            let class = s.label("status_code").as_bytes().first().copied();
+            counts[0] += s.value;
+            counts[1] += if class == Some(b'4') { s.value } else { 0.0 };
+            counts[2] += if class == Some(b'5') { s.value } else { 0.0 };
+        } else if s.name == "http_request_duration_seconds_bucket" {
+            let le = s.label("le").parse().unwrap_or(f64::INFINITY);
+            match buckets.iter_mut().find(|(bound, _)| *bound == le) {
+                Some(bucket) => bucket.1 += s.value,
+                None => buckets.push((le, s.value)),
+            }
+        }
+    }
+    let mut out = format!(
+        "\nRED summary of {seconds:.1} s of demo traffic (p50/p99 estimated from buckets)\n"
+    );
+    out += "method route                    reqs   req/s   4xx%   5xx%   p50 ms   p99 ms\n";
+    for ((method, route), ([total, c4, c5], buckets)) in routes.iter().filter(|r| r.1 .0[0] > 0.0) {
+        let (rate, p4, p5) = (total / seconds, 100.0 * c4 / total, 100.0 * c5 / total);
+        let (p50, p99) = (quantile_ms(0.5, buckets), quantile_ms(0.99, buckets));
+        out += &format!(
+            "{method:<7}{route:<22}{total:>8}{rate:>8.1}{p4:>6.1}%{p5:>6.1}%{p50:>9}{p99:>9}\n"
+        );
+    }
+    out +=
+        "\nfunction_calls_total     ok  error  cancelled   function_errors_total by error_kind\n";
+    let steps = [
+        "process_order",
+        "validate_order",
+        "validate_inventory",
+        "charge_payment",
+        "send_confirmation",
+    ];
+    for function in steps {
+        let of = |name: &'static str| {
+            samples
+                .iter()
+                .filter(move |s| s.name == name && s.label("function") == function)
+        };
+        let calls = |result: &str| {
+            of("function_calls_total")
+                .filter(|s| s.label("result") == result)
+                .map(|s| s.value)
+                .sum::<f64>()
+        };
+        let errors: Vec<String> = of("function_errors_total")
+            .filter(|s| s.value > 0.0)
+            .map(|s| format!("{}={}", s.label("error_kind"), s.value))
+            .collect();
+        let (ok, error, cancelled) = (calls("ok"), calls("error"), calls("cancelled"));
+        out += &format!(
+            "{function:<20}{ok:>7}{error:>7}{cancelled:>11}   {}\n",
+            errors.join(" ")
+        );
+    }
+    out
+}
+
+/// One sample line of the Prometheus text format: `name{key="value",...} 12.5`.
+struct Sample {
+    name: String,
+    labels: Vec<(String, String)>,
+    value: f64,
+}
+
+impl Sample {
+    fn label(&self, key: &str) -> &str {
+        self.labels
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or("", |(_, v)| v)
+    }
+
+    /// `None` for comments, blank lines and anything it does not understand.
+    fn parse(line: &str) -> Option<Sample> {
+        if line.starts_with('#') {
+            return None;
+        }
+        let (name, mut rest) = line.split_at(line.find(['{', ' '])?);
+        let mut labels = Vec::new();
+        if let Some(mut inner) = rest.strip_prefix('{') {
+            // Values are quoted and may hold `}` and `,` themselves: `route="/api/v1/orders/{id}"`.
+            while let Some((key, quoted)) = inner.split_once("=\"") {
+                let (mut value, mut chars) = (String::new(), quoted.char_indices());
+                let end = loop {
+                    match chars.next()? {
+                        (_, '\\') => value.push(chars.next()?.1),
+                        (i, '"') => break i,
+                        (_, c) => value.push(c),
+                    }
+                };
+                labels.push((key.trim_start_matches(',').to_owned(), value));
+                inner = &quoted[end + 1..];
+                if let Some(after) = inner.strip_prefix('}') {
+                    rest = after;
+                    break;
+                }
+            }
+        }
+        let value = rest.split_whitespace().next()?.parse().ok()?;
+        Some(Sample {
+            name: name.to_owned(),
+            labels,
+            value,
+        })
+    }
+}
+
+/// As Prometheus' `histogram_quantile`: linear interpolation inside the bucket that holds the rank,
+/// shown as "<bound" when that is the first bucket (where interpolating from zero would be a guess).
+fn quantile_ms(q: f64, buckets: &[(f64, f64)]) -> String {
+    let rank = q * buckets.last().map_or(0.0, |b| b.1);
+    let (mut lower, mut below) = (0.0, 0.0);
+    for (i, &(le, count)) in buckets.iter().enumerate() {
+        if rank > 0.0 && count >= rank {
+            return match (i, le.is_finite()) {
+                (0, _) => format!("<{:.1}", le * 1e3),
+                (_, false) => format!(">{:.1}", lower * 1e3),
+                _ => format!(
+                    "{:.1}",
+                    1e3 * (lower + (le - lower) * (rank - below) / (count - below))
+                ),
+            };
+        }
+        (lower, below) = (le, count);
+    }
+    "-".to_owned()
+}

@@ -147,12 +147,46 @@ impl ObserveArgs {
                 set_once(&mut self.buckets, buckets, span, "buckets")
             }
             "skip_metrics" => set_once(&mut self.skip_metrics, span, span, "skip_metrics"),
-            other => Err(syn::Error::new(
-                span,
-                format!("unknown argument `{other}` for #[observe]; expected one of: {ARGUMENTS}"),
-            )),
+            other => {
+                let hint = closest(other)
+                    .map(|known| format!("did you mean `{known}`? "))
+                    .unwrap_or_default();
+                Err(syn::Error::new(
+                    span,
+                    format!("unknown argument `{other}` for #[observe]; {hint}expected one of: {ARGUMENTS}"),
+                ))
+            }
         }
     }
+}
+
+/// The known argument within two edits of a misspelt one.
+fn closest(unknown: &str) -> Option<&'static str> {
+    const KNOWN: &[&str] = &[
+        "name", "route", "method", "fields", "redact", "log", "level", "buckets", "skip_metrics",
+        "crate",
+    ];
+    KNOWN
+        .iter()
+        .map(|k| (edit_distance(unknown, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
 }
 
 fn combine(errors: &mut Option<syn::Error>, e: syn::Error) {

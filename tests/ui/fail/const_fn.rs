@@ -1,0 +1,10 @@
+use sightline::observe;
+
+#[observe]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {
+    let _ = answer();
+}

@@ -1,0 +1,10 @@
+use sightline::observe;
+
+const ROUTE: &str = "/orders";
+
+#[observe(route = ROUTE, method = "GET")]
+fn list() {}
+
+fn main() {
+    list();
+}
