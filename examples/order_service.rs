@@ -5,13 +5,18 @@
 //! cargo run --example order_service -- --demo      # drive traffic at itself, print a RED summary
 //! ```
 //!
+//! Read it top-down: the error type (`ErrorLabel` for `error_kind`, `HttpStatus` for `status_code`),
+//! the handlers (handler mode, `fields`, `redact`, `sightline::record`, per-site `log`, `level` and
+//! `buckets`), the business steps (plain `#[observe]`, sync and async, `?`, a timeout's cancellation),
+//! then `main` (`sightline::init`). The `--demo` harness at the bottom is plumbing.
+//!
 //! stdout carries only JSON log lines; the `--demo` summary goes to stderr, so
 //! `... --demo > logs.jsonl` keeps both readable. Environment:
 //!
 //! | variable | effect | default |
 //! |---|---|---|
 //! | `PORT` | port to listen on (`0`: any free one, see the `addr` of the first line) | `3000` |
-//! | `LOG_LEVEL` | `debug` also shows the cheap steps and health checks (`RUST_LOG` wins) | `info` |
+//! | `LOG_LEVEL` | `debug` adds confirmations and health checks (`RUST_LOG` wins) | `info` |
 //! | `PAYMENT_FAILURE_RATE` | share of charges declined, 0.0-1.0 | `0.05` |
 //! | `PAYMENT_LATENCY_MS` | latency of `charge_payment`; above 500 it times out (503) | `20` |
 //! | `INVENTORY_LATENCY_MS` | latency of `validate_inventory` | `2` |
@@ -133,18 +138,14 @@ impl IntoResponse for OrderError {
     }
 }
 
-/// Fault injection, read once from the environment.
-struct Faults {
-    payment_failure_rate: f64,
-    payment_latency: Duration,
-    inventory_latency: Duration,
-}
-
 struct App {
     orders: Mutex<HashMap<u64, Order>>,
     next_id: AtomicU64,
     rng: Mutex<XorShift>,
-    faults: Faults,
+    // Fault injection, read once from the environment.
+    payment_failure_rate: f64,
+    payment_latency: Duration,
+    inventory_latency: Duration,
 }
 
 impl App {
@@ -235,8 +236,7 @@ async fn process_order(app: &App, body: CreateOrder) -> Result<Order, OrderError
     // redacts `card_number` and `password` inside: the line reads `"password":"[REDACTED]"`.
     tracing::info!(body = %serde_json::to_string(&body).unwrap_or_default(), "order received");
 
-    let total_cents = validate_order(&body)?;
-    validate_inventory(app, &body.items).await?;
+    let total_cents = validate_inventory(app, &body.items).await?;
     // A charge slower than the budget is dropped mid-flight: sightline counts that call `cancelled`
     // (not an error), and the order fails as `payment_provider_down`.
     let charge = charge_payment(app, total_cents, &body.card_number);
@@ -257,46 +257,33 @@ async fn process_order(app: &App, body: CreateOrder) -> Result<Order, OrderError
     Ok(order)
 }
 
-/// Cheap and synchronous: successes at debug level (`LOG_LEVEL=debug` shows them), failures at error.
-#[observe(level = "debug")]
-fn validate_order(body: &CreateOrder) -> Result<u64, OrderError> {
-    let invalid = |why: String| OrderError::InvalidOrder(why);
-    if body.items.is_empty() {
-        return Err(invalid("no items".into()));
+/// Checks the items against the catalogue and prices the order.
+#[observe]
+async fn validate_inventory(app: &App, items: &[LineItem]) -> Result<u64, OrderError> {
+    app.delay(app.inventory_latency).await;
+    let invalid = |why: String| Err(OrderError::InvalidOrder(why));
+    if items.is_empty() {
+        return invalid("no items".into());
     }
     let mut total: u64 = 0;
-    for item in &body.items {
-        if item.quantity == 0 {
-            return Err(invalid(format!("{}: quantity 0", item.sku)));
-        }
-        total = u64::from(item.quantity)
-            .checked_mul(item.unit_price_cents)
-            .and_then(|line| total.checked_add(line))
-            .ok_or_else(|| invalid("total overflows".into()))?;
-    }
-    Ok(total)
-}
-
-#[observe]
-async fn validate_inventory(app: &App, items: &[LineItem]) -> Result<(), OrderError> {
-    app.delay(app.faults.inventory_latency).await;
     for item in items {
-        let Some(&(_, available)) = CATALOGUE.iter().find(|(sku, _)| *sku == item.sku) else {
-            return Err(OrderError::InvalidOrder(format!(
-                "unknown sku {}",
-                item.sku
-            )));
+        let (sku, requested) = (item.sku.clone(), item.quantity);
+        let Some(&(_, available)) = CATALOGUE.iter().find(|(known, _)| *known == sku) else {
+            return invalid(format!("unknown sku {sku}"));
         };
-        if item.quantity > available {
-            let (sku, requested) = (item.sku.clone(), item.quantity);
+        if requested == 0 {
+            return invalid(format!("{sku}: quantity 0"));
+        }
+        if requested > available {
             return Err(OrderError::OutOfStock {
                 sku,
                 requested,
                 available,
             });
         }
+        total = total.saturating_add(u64::from(requested).saturating_mul(item.unit_price_cents));
     }
-    Ok(())
+    Ok(total)
 }
 
 /// Log what helps and is safe: the amount and the card's last four digits, never the number.
@@ -306,14 +293,12 @@ async fn charge_payment(
     amount_cents: u64,
     card_number: &str,
 ) -> Result<String, OrderError> {
-    app.delay(app.faults.payment_latency).await;
-    if app.roll() < app.faults.payment_failure_rate {
+    app.delay(app.payment_latency).await;
+    if app.roll() < app.payment_failure_rate {
         return Err(OrderError::PaymentDeclined);
     }
-    Ok(format!(
-        "ch_{:08x}",
-        (app.roll() * f64::from(u32::MAX)) as u32
-    ))
+    let charge_id = (app.roll() * f64::from(u32::MAX)) as u32;
+    Ok(format!("ch_{charge_id:08x}"))
 }
 
 /// Infallible and synchronous: still timed and counted.
@@ -339,11 +324,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         orders: Mutex::new(HashMap::new()),
         next_id: AtomicU64::new(1001),
         rng: Mutex::new(XorShift::seeded(0)),
-        faults: Faults {
-            payment_failure_rate: env_or("PAYMENT_FAILURE_RATE", 0.05_f64)?.clamp(0.0, 1.0),
-            payment_latency: Duration::from_millis(env_or("PAYMENT_LATENCY_MS", 20)?),
-            inventory_latency: Duration::from_millis(env_or("INVENTORY_LATENCY_MS", 2)?),
-        },
+        payment_failure_rate: env_or("PAYMENT_FAILURE_RATE", 0.05_f64)?.clamp(0.0, 1.0),
+        payment_latency: Duration::from_millis(env_or("PAYMENT_LATENCY_MS", 20)?),
+        inventory_latency: Duration::from_millis(env_or("INVENTORY_LATENCY_MS", 2)?),
     });
     let router = Router::new()
         .route("/api/v1/orders", post(create_order))
@@ -415,15 +398,17 @@ async fn run_demo(addr: SocketAddr, duration: Duration) -> Result<(), Box<dyn Er
         client.await??;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let (_, exposition) = http(addr, "GET", "/metrics", "").await?;
+    let (status, exposition) = http(addr, "GET", "/metrics", "").await?;
+    if status != 200 {
+        return Err(format!("GET /metrics answered {status}").into());
+    }
     eprint!("{}", red_summary(&exposition, seconds));
     Ok(())
 }
 
-/// One client: mostly good orders, some bad ones, reads of known and unknown orders.
+/// One client: mostly good orders, some bad ones, reads of orders that exist and that do not.
 async fn drive_traffic(addr: SocketAddr, deadline: Instant, seed: u64) -> std::io::Result<()> {
     let mut rng = XorShift::seeded(seed);
-    let mut placed: Vec<u64> = Vec::new();
     while Instant::now() < deadline {
         let customer = 1 + (rng.next_f64() * 50.0) as u64;
         let order = |sku: &str, quantity: u32, password: &str| {
@@ -441,18 +426,10 @@ async fn drive_traffic(addr: SocketAddr, deadline: Instant, seed: u64) -> std::i
             r if r < 0.63 => order("milk-jug", 0, DEMO_PASSWORD),  // 400 invalid_order
             r if r < 0.68 => order("grinder-c40", 5, DEMO_PASSWORD), // 409 out_of_stock
             r if r < 0.70 => order("beans-1kg", 1, ""),            // 401 unauthorized
-            r if r < 0.85 && !placed.is_empty() => {
-                let id = placed[(rng.next_f64() * placed.len() as f64) as usize];
-                read(format!("/api/v1/orders/{id}"))
-            }
-            r if r < 0.96 => read(format!("/api/v1/orders/{}", 900_000 + customer)), // 404
+            r if r < 0.95 => read(format!("/api/v1/orders/{}", 1000 + customer * 2)), // 200 or 404
             _ => read("/healthz".to_owned()),
         };
-        let (status, response) = http(addr, method, &path, &body).await?;
-        if status == 201 {
-            let order: serde_json::Value = serde_json::from_str(&response).unwrap_or_default();
-            placed.extend(order["id"].as_u64());
-        }
+        http(addr, method, &path, &body).await?;
     }
     Ok(())
 }
@@ -489,25 +466,36 @@ async fn http(
     timeout.map_err(|_| failed("timed out"))?
 }
 
+/// One route's requests by status class, and its cumulative buckets summed over status codes.
+#[derive(Default)]
+struct RouteStats {
+    requests: f64,
+    client_errors: f64,
+    server_errors: f64,
+    buckets: Vec<(f64, f64)>,
+}
+
 /// Rate, errors and duration per route, then each step's calls by result, from the exposition text.
 fn red_summary(exposition: &str, seconds: f64) -> String {
     let samples: Vec<Sample> = exposition.lines().filter_map(Sample::parse).collect();
-    // (method, route) -> [requests, 4xx, 5xx], and its cumulative buckets summed over status codes.
-    let mut routes: BTreeMap<(&str, &str), ([f64; 3], Vec<(f64, f64)>)> = BTreeMap::new();
-    for s in &samples {
-        let (counts, buckets) = routes
+    let mut routes: BTreeMap<(&str, &str), RouteStats> = BTreeMap::new();
+    for s in samples
+        .iter()
+        .filter(|s| s.name.starts_with("http_request"))
+    {
+        let route = routes
             .entry((s.label("method"), s.label("route")))
             .or_default();
         if s.name == "http_requests_total" {
             let class = s.label("status_code").as_bytes().first().copied();
-            counts[0] += s.value;
-            counts[1] += if class == Some(b'4') { s.value } else { 0.0 };
-            counts[2] += if class == Some(b'5') { s.value } else { 0.0 };
+            route.requests += s.value;
+            route.client_errors += if class == Some(b'4') { s.value } else { 0.0 };
+            route.server_errors += if class == Some(b'5') { s.value } else { 0.0 };
         } else if s.name == "http_request_duration_seconds_bucket" {
             let le = s.label("le").parse().unwrap_or(f64::INFINITY);
-            match buckets.iter_mut().find(|(bound, _)| *bound == le) {
+            match route.buckets.iter_mut().find(|(bound, _)| *bound == le) {
                 Some(bucket) => bucket.1 += s.value,
-                None => buckets.push((le, s.value)),
+                None => route.buckets.push((le, s.value)),
             }
         }
     }
@@ -515,9 +503,17 @@ fn red_summary(exposition: &str, seconds: f64) -> String {
         "\nRED summary of {seconds:.1} s of demo traffic (p50/p99 estimated from buckets)\n"
     );
     out += "method route                    reqs   req/s   4xx%   5xx%   p50 ms   p99 ms\n";
-    for ((method, route), ([total, c4, c5], buckets)) in routes.iter().filter(|r| r.1 .0[0] > 0.0) {
-        let (rate, p4, p5) = (total / seconds, 100.0 * c4 / total, 100.0 * c5 / total);
-        let (p50, p99) = (quantile_ms(0.5, buckets), quantile_ms(0.99, buckets));
+    for ((method, route), stats) in routes.iter().filter(|(_, stats)| stats.requests > 0.0) {
+        let total = stats.requests;
+        let (p4, p5) = (
+            100.0 * stats.client_errors / total,
+            100.0 * stats.server_errors / total,
+        );
+        let (rate, p50, p99) = (
+            total / seconds,
+            quantile_ms(0.5, &stats.buckets),
+            quantile_ms(0.99, &stats.buckets),
+        );
         out += &format!(
             "{method:<7}{route:<22}{total:>8}{rate:>8.1}{p4:>6.1}%{p5:>6.1}%{p50:>9}{p99:>9}\n"
         );
@@ -526,7 +522,6 @@ fn red_summary(exposition: &str, seconds: f64) -> String {
         "\nfunction_calls_total     ok  error  cancelled   function_errors_total by error_kind\n";
     let steps = [
         "process_order",
-        "validate_order",
         "validate_inventory",
         "charge_payment",
         "send_confirmation",

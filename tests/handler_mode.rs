@@ -172,7 +172,10 @@ async fn handler_mode_counts_requests_with_exact_status_codes() {
     assert_eq!(created["route"], "/items");
     assert_eq!(created["level"], "info");
     assert_eq!(created["name_len"], 1);
+    assert!(created.get("http.route").is_none(), "span-only fields stay off the line");
     let invalid = lines.iter().find(|l| l["status_code"] == 422).unwrap();
+    assert_eq!(invalid["level"], "warn", "a 4xx is the client's mistake");
+    assert_eq!(invalid["result"], "ok");
     assert_eq!(invalid["error_kind"], "invalid");
     assert_eq!(invalid["error"], "invalid item");
     let failed = out

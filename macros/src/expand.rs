@@ -202,16 +202,19 @@ impl<'a> Expansion<'a> {
         let error = level("error");
         let ok = (log == "all").then(|| event(success_level, quote!()));
         let cancelled = (log == "all").then(|| event(info, quote!()));
-        let failed = (log != "off").then(|| {
-            event(
-                error,
-                quote!(error_kind = #c.error_kind_str(), error = %#c.error_display(),),
-            )
+        let error_fields = quote!(error_kind = #c.error_kind_str(), error = %#c.error_display(),);
+        let failed = (log != "off").then(|| event(error, error_fields.clone()));
+        // Handler mode: a 4xx is not a failure of the service, but it is worth a `warn` with its kind.
+        let client_error = (self.is_handler() && log != "off").then(|| {
+            let warn = level("warn");
+            let line = event(warn, error_fields);
+            quote!(#p::CompletionResult::Ok if #c.status_code() >= 400 => { #line })
         });
         quote! {
             #[allow(unused_variables, clippy::all)]
             fn __sl_emit(#c: &#p::Completion<'_>) {
                 match #c.result {
+                    #client_error
                     #p::CompletionResult::Ok => { #ok }
                     #p::CompletionResult::Error => { #failed }
                     #p::CompletionResult::Cancelled => { #cancelled }

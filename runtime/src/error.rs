@@ -23,7 +23,7 @@ impl fmt::Display for Error {
         match self {
             Error::AlreadyInstalled => f.write_str(
                 "telemetry is already installed: a global tracing subscriber is set \
-                 (call sightline::init once, or compose layers with TelemetryBuilder::into_layers)",
+                 (call sightline::init once, or compose your own subscriber with TelemetryBuilder::into_layer)",
             ),
             Error::InvalidLogLevel { value, reason } => {
                 write!(f, "invalid log level {value:?}: {reason} (use trace, debug, info, warn, error or a RUST_LOG directive)")

@@ -140,7 +140,9 @@ impl<S: SpanHandle> CallGuard<S> {
                 let status = outcome
                     .status
                     .unwrap_or(if outcome.error.is_some() { 500 } else { 200 });
-                (Some(status), status >= 500 || outcome.error.is_some())
+                // A 4xx is the client's mistake, not a failure of the service: it keeps its error kind
+                // and message on the log line (at `warn`), but only a 5xx counts as an error.
+                (Some(status), status >= 500)
             }
         };
         let (kind, message) = match &outcome.error {
@@ -148,12 +150,14 @@ impl<S: SpanHandle> CallGuard<S> {
             None if failed => (Some(ErrorKind::Index(0)), None),
             None => (None, None),
         };
+        // Only failed calls count in the error counter; a handler's 4xx keeps its kind for the log line.
+        let counted = if failed { kind } else { None };
         let result = if failed {
             CompletionResult::Error
         } else {
             CompletionResult::Ok
         };
-        self.record(result, status, Some(outcome.labels), kind, message);
+        self.record(result, status, Some(outcome.labels), counted, kind, message);
     }
 
     fn record(
@@ -161,6 +165,7 @@ impl<S: SpanHandle> CallGuard<S> {
         result: CompletionResult,
         status: Option<u16>,
         labels: Option<&'static [&'static str]>,
+        counted: Option<ErrorKind>,
         kind: Option<ErrorKind>,
         message: Option<ErrorMessage<'_>>,
     ) {
@@ -168,7 +173,7 @@ impl<S: SpanHandle> CallGuard<S> {
         let site = self.site;
         match &site.metrics {
             Some(SiteMetrics::Function(f)) => {
-                f.record(site, result as usize, elapsed.as_secs_f64(), labels, kind);
+                f.record(site, result as usize, elapsed.as_secs_f64(), labels, counted);
                 f.in_flight.dec();
             }
             Some(SiteMetrics::Handler(h)) => {
@@ -213,7 +218,8 @@ impl<S: SpanHandle> CallGuard<S> {
             function: site.function,
             module: site.meta.module,
             result,
-            duration_ms: elapsed.as_secs_f64() * 1000.0,
+            // Whole microseconds: `0.021451` ms prints as written, without float noise in the line.
+            duration_ms: elapsed.as_micros() as f64 / 1000.0,
             error_kind,
             error: message,
             http,
@@ -234,6 +240,7 @@ impl<S: SpanHandle> Drop for CallGuard<S> {
                 status,
                 None,
                 Some(ErrorKind::Panic),
+                Some(ErrorKind::Panic),
                 Some(panicked),
             );
         } else {
@@ -246,13 +253,7 @@ impl<S: SpanHandle> Drop for CallGuard<S> {
                 CompletionResult::Cancelled
             };
             let kind = (result == CompletionResult::Error).then_some(ErrorKind::Index(0));
-            self.record(
-                result,
-                None,
-                None,
-                kind,
-                None,
-            );
+            self.record(result, None, None, kind, kind, None);
         }
     }
 }

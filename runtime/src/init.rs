@@ -149,6 +149,7 @@ fn level_filter(builder: Option<&str>) -> Result<EnvFilter, Error> {
 
 /// Keeps telemetry flushed: dropping it flushes buffered log lines. Hold it for the life of `main`.
 #[must_use = "dropping the guard at once flushes and ends telemetry early; bind it: `let _telemetry = ...`"]
+#[derive(Debug)]
 pub struct TelemetryGuard {
     _private: (),
 }

@@ -35,8 +35,8 @@ pub trait ErrorLabel {
 /// Implemented for `http::StatusCode`, for `Result<T, E>` where both sides implement it, and with the
 /// default `axum` feature for axum's `Response`, `Json<T>`, `Html<T>`, `(StatusCode, T)`, `String`, `&str`
 /// and `()`. A return type without an implementation (including `impl IntoResponse`, whose concrete type
-/// the macro cannot see) counts `Ok` as 200 and `Err` as 500; put the `sightline::http` layer in front of
-/// the router for exact codes.
+/// the macro cannot see) counts `Ok` as 200 and `Err` as 500: return a concrete type that implements this
+/// trait where the exact code matters.
 pub trait HttpStatus {
     /// The status code, e.g. 200.
     fn status_code(&self) -> u16;

@@ -13,8 +13,9 @@ pub use layer::{record_on_observed_span, LogLayer};
 pub use redact::{Redactor, REDACTED};
 
 /// Span fields that never reach log lines. They exist for OpenTelemetry (span name, kind and status, code
-/// location), and a call's completion line carries the same facts under its own keys (`function`, `module`,
-/// `error_kind`), so writing them as well would only repeat them on every line inside the span.
+/// location, HTTP semantic conventions), and a call's completion line carries the same facts under its own
+/// keys (`function`, `module`, `error_kind`, `method`, `route`, `status_code`), so writing them as well
+/// would only repeat them on every line inside the span.
 const SPAN_FIELDS_NOT_LOGGED: &[&str] = &[
     "code.function",
     "code.namespace",
@@ -25,6 +26,9 @@ const SPAN_FIELDS_NOT_LOGGED: &[&str] = &[
     "otel.status_code",
     "otel.status_message",
     "error.type",
+    "http.request.method",
+    "http.route",
+    "http.response.status_code",
 ];
 
 /// Keys the layer writes itself at the start of every line. A field with one of these names is dropped

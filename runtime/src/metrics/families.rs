@@ -72,7 +72,7 @@ pub(crate) static HTTP: Lazy<HttpFamilies> = Lazy::new(|| HttpFamilies {
     ),
 });
 
-/// Registers a family; a family this registry already holds (a second `into_layers`, a test harness)
+/// Registers a family; a family this registry already holds (a second `into_layer`, a test harness)
 /// is not an error.
 fn register(registry: &Registry, c: Box<dyn prometheus::core::Collector>) -> prometheus::Result<()> {
     match registry.register(c) {

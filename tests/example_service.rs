@@ -1,0 +1,277 @@
+//! Runs the `order_service` example the way a user would: `--demo` end to end, and as a server probed
+//! over HTTP. The test builds nothing itself: a plain `cargo test` builds the examples before running
+//! tests (a filtered `cargo test --test example_service` does not: build the example first).
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+/// The secrets the example's demo traffic sends; the same literals are hard-coded there.
+const CARD: &str = "4111111111111111";
+const PASSWORD: &str = "hunter2-demo-secret";
+
+/// The compiled example, next to this test binary: `target/<profile>/deps/example_service-<hash>` ->
+/// `target/<profile>/examples/order_service` (so `CARGO_TARGET_DIR` and `--release` work too).
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let name = format!("order_service{}", std::env::consts::EXE_SUFFIX);
+    let binary = profile_dir.join("examples").join(name);
+    let build_hint = "examples are built by `cargo test` for the whole package; with a filter \
+                      (`cargo test --test example_service`) run `cargo build --example order_service` first";
+    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/order_service.rs");
+    let Some(built) = modified(&binary) else {
+        panic!("{} does not exist: {build_hint}", binary.display());
+    };
+    assert!(
+        modified(&source).map_or(true, |edited| built >= edited),
+        "{} is older than examples/order_service.rs: {build_hint}",
+        binary.display()
+    );
+    binary
+}
+
+/// A base command: the example with a controlled environment.
+fn example() -> Command {
+    let mut cmd = Command::new(example_binary());
+    cmd.env_remove("RUST_LOG")
+        .env_remove("PORT")
+        .env("LOG_LEVEL", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped());
+    cmd
+}
+
+/// Kills the child when dropped, so a failing assertion never leaks a process.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Lines of `stream`, read on a thread so that neither pipe can fill up and block the child.
+fn lines_of(stream: impl Read + Send + 'static) -> Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn parse_json_line(line: &str) -> serde_json::Value {
+    let value: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+    assert!(value.is_object(), "stdout line is not an object: {line}");
+    value
+}
+
+#[test]
+fn demo_runs_end_to_end_and_never_logs_secrets() {
+    let mut child = example()
+        .arg("--demo")
+        .env("DEMO_SECONDS", "1")
+        .env("PAYMENT_FAILURE_RATE", "0.3")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the example");
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let stderr = lines_of(child.stderr.take().unwrap());
+    let mut child = KillOnDrop(child);
+
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = child.0.try_wait().expect("poll the example") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "--demo did not exit within 60 s");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let stdout: Vec<String> = stdout.iter().collect();
+    let stderr = stderr.iter().collect::<Vec<_>>().join("\n");
+    assert!(status.success(), "exit status {status}; stderr:\n{stderr}");
+
+    let lines: Vec<serde_json::Value> = stdout.iter().map(|l| parse_json_line(l)).collect();
+    assert!(lines.len() > 10, "only {} log lines", lines.len());
+    for line in &lines {
+        assert!(line["timestamp"].is_string(), "no timestamp: {line}");
+        assert!(line["level"].is_string(), "no level: {line}");
+        assert_eq!(line["service"], "order-service", "{line}");
+    }
+    let by_function = |f: &'static str| lines.iter().filter(move |l| l["function"] == f);
+    assert!(
+        by_function("process_order").next().is_some(),
+        "no process_order completion line"
+    );
+    assert!(
+        lines.iter().any(|l| l["error_kind"] == "payment_declined"),
+        "no payment_declined error at PAYMENT_FAILURE_RATE=0.3"
+    );
+    let handler_lines: Vec<_> = by_function("create_order")
+        .chain(by_function("get_order"))
+        .collect();
+    assert!(!handler_lines.is_empty(), "no handler completion lines");
+    for line in &handler_lines {
+        for key in ["method", "route", "status_code"] {
+            assert!(!line[key].is_null(), "handler line without {key}: {line}");
+        }
+    }
+    assert!(
+        handler_lines.iter().any(|l| l["status_code"] == 201),
+        "no order was placed"
+    );
+    assert!(
+        handler_lines.iter().any(|l| l["status_code"] == 402),
+        "no declined order (402)"
+    );
+
+    // The user's own `tracing::info!(body = %json)` line: nested JSON, secrets redacted, the rest kept.
+    let received = lines
+        .iter()
+        .find(|l| l["message"] == "order received")
+        .expect("an `order received` line");
+    assert_eq!(received["body"]["card_number"], "[REDACTED]", "{received}");
+    assert_eq!(received["body"]["password"], "[REDACTED]", "{received}");
+    assert!(received["body"]["customer_id"].is_string(), "{received}");
+
+    let raw = stdout.join("\n");
+    assert!(!raw.contains(CARD), "the card number reached stdout");
+    assert!(!raw.contains(PASSWORD), "the password reached stdout");
+    assert!(raw.contains("\"[REDACTED]\""));
+
+    assert!(
+        stderr.contains("RED summary"),
+        "no summary on stderr:\n{stderr}"
+    );
+    assert!(
+        stderr.contains("process_order"),
+        "no function table on stderr:\n{stderr}"
+    );
+}
+
+/// One HTTP/1.1 exchange over a fresh connection: (status, headers, body).
+fn request(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String, String) {
+    let timeout = Some(Duration::from_secs(10));
+    let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).expect("connect");
+    stream.set_read_timeout(timeout).unwrap();
+    stream.set_write_timeout(timeout).unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream
+        .write_all(request.as_bytes())
+        .expect("send the request");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .expect("read the response");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("a complete response");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok());
+    let status = status.unwrap_or_else(|| panic!("no status in {head:?}"));
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+#[test]
+fn server_mode_serves_orders_metrics_and_health() {
+    let mut child = example()
+        .env("PORT", "0")
+        .env("PAYMENT_FAILURE_RATE", "0")
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the example");
+    let stdout = lines_of(child.stdout.take().unwrap());
+    let child = KillOnDrop(child);
+
+    // The startup line says where the server listens.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let addr: SocketAddr = loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = stdout
+            .recv_timeout(left)
+            .expect("a startup line with `addr` within 30 s");
+        if let Some(addr) = parse_json_line(&line)["addr"].as_str() {
+            break addr.parse().expect("`addr` is a socket address");
+        }
+    };
+
+    let order = serde_json::json!({
+        "customer_id": "cus_7",
+        "items": [{ "sku": "beans-1kg", "quantity": 2, "unit_price_cents": 1899 }],
+        "card_number": CARD,
+        "password": PASSWORD,
+    });
+    let (status, _, body) = request(addr, "POST", "/api/v1/orders", &order.to_string());
+    assert_eq!(status, 201, "{body}");
+    let placed: serde_json::Value = serde_json::from_str(&body).expect("a JSON order");
+    assert_eq!(placed["total_cents"], 3798, "{body}");
+    assert_eq!(placed["card_last4"], "1111", "{body}");
+    assert!(!body.contains(CARD) && !body.contains(PASSWORD), "{body}");
+
+    let id = placed["id"].as_u64().expect("an order id");
+    let (status, _, body) = request(addr, "GET", &format!("/api/v1/orders/{id}"), "");
+    assert_eq!(status, 200, "{body}");
+    let (status, _, body) = request(addr, "GET", "/api/v1/orders/999999", "");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("not_found"), "{body}");
+    let (status, _, body) = request(addr, "GET", "/healthz", "");
+    assert_eq!((status, body.as_str()), (200, "ok"));
+
+    let (status, head, metrics) = request(addr, "GET", "/metrics", "");
+    assert_eq!(status, 200);
+    assert!(
+        head.contains("content-type: text/plain; version=0.0.4"),
+        "{head}"
+    );
+    for expected in [
+        r#"http_requests_total{method="POST",route="/api/v1/orders",status_code="201"} 1"#,
+        r#"http_requests_total{method="GET",route="/api/v1/orders/{id}",status_code="200"} 1"#,
+        r#"http_requests_total{method="GET",route="/api/v1/orders/{id}",status_code="404"} 1"#,
+        r#"http_requests_total{method="GET",route="/healthz",status_code="200"} 1"#,
+        r#"function_calls_total{function="process_order",module="order_service",result="ok"} 1"#,
+        r#"function_calls_total{function="charge_payment",module="order_service",result="ok"} 1"#,
+    ] {
+        assert!(
+            metrics.lines().any(|line| line == expected),
+            "missing `{expected}` in:\n{metrics}"
+        );
+    }
+
+    // Stop the server, then read everything it logged.
+    drop(child);
+    let logged: Vec<String> = stdout.iter().collect();
+    let raw = logged.join("\n");
+    assert!(
+        !raw.contains(CARD) && !raw.contains(PASSWORD),
+        "a secret reached stdout"
+    );
+    let lines: Vec<_> = logged.iter().map(|l| parse_json_line(l)).collect();
+    let created = lines
+        .iter()
+        .find(|l| l["function"] == "create_order")
+        .expect("the POST's completion line");
+    assert_eq!(created["status_code"], 201, "{created}");
+    assert_eq!(created["card_number"], "[REDACTED]", "{created}");
+    assert_eq!(created["customer_id"], "cus_7", "{created}");
+    assert!(
+        created["user_id"].is_u64(),
+        "`sightline::record` on the line: {created}"
+    );
+}
