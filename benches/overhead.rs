@@ -68,19 +68,24 @@ fn subscriber(level: &str) -> impl tracing::Subscriber + Send + Sync {
 fn overhead(c: &mut Criterion) {
     let hand = HandWritten {
         calls: IntCounter::new("hand_calls_total", "h").unwrap(),
-        duration: Histogram::with_opts(HistogramOpts::new("hand_duration_seconds", "h").buckets(
-            sightline::metrics::DEFAULT_BUCKETS.to_vec(),
-        ))
+        duration: Histogram::with_opts(
+            HistogramOpts::new("hand_duration_seconds", "h")
+                .buckets(sightline::metrics::DEFAULT_BUCKETS.to_vec()),
+        )
         .unwrap(),
         in_flight: IntGauge::new("hand_in_flight", "h").unwrap(),
     };
     let mut g = c.benchmark_group("per_call");
     g.bench_function("bare", |b| b.iter(|| bare(black_box(1))));
-    g.bench_function("hand_written", |b| b.iter(|| hand_written(&hand, black_box(1))));
+    g.bench_function("hand_written", |b| {
+        b.iter(|| hand_written(&hand, black_box(1)))
+    });
 
     let metrics_path = tracing::Dispatch::new(subscriber("error"));
     tracing::dispatcher::with_default(&metrics_path, || {
-        g.bench_function("observe_metrics_path", |b| b.iter(|| observed(black_box(1))));
+        g.bench_function("observe_metrics_path", |b| {
+            b.iter(|| observed(black_box(1)))
+        });
     });
     let json_path = tracing::Dispatch::new(subscriber("info"));
     tracing::dispatcher::with_default(&json_path, || {

@@ -110,7 +110,11 @@ async fn request(addr: std::net::SocketAddr, method: &str, path: &str, body: Opt
 fn requests(method: &str, route: &str, status: &str) -> Option<f64> {
     value(
         "http_requests_total",
-        &[("method", method), ("route", route), ("status_code", status)],
+        &[
+            ("method", method),
+            ("route", route),
+            ("status_code", status),
+        ],
     )
 }
 
@@ -126,13 +130,25 @@ async fn handler_mode_counts_requests_with_exact_status_codes() {
     let addr = listener.local_addr().unwrap();
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
-    assert_eq!(request(addr, "POST", "/items", Some(r#"{"name":"a"}"#)).await, 201);
-    assert_eq!(request(addr, "POST", "/items", Some(r#"{"name":"b"}"#)).await, 201);
-    assert_eq!(request(addr, "POST", "/items", Some(r#"{"name":""}"#)).await, 422);
+    assert_eq!(
+        request(addr, "POST", "/items", Some(r#"{"name":"a"}"#)).await,
+        201
+    );
+    assert_eq!(
+        request(addr, "POST", "/items", Some(r#"{"name":"b"}"#)).await,
+        201
+    );
+    assert_eq!(
+        request(addr, "POST", "/items", Some(r#"{"name":""}"#)).await,
+        422
+    );
     assert_eq!(request(addr, "GET", "/items/1", None).await, 200);
     assert_eq!(request(addr, "GET", "/items/2", None).await, 404);
     assert_eq!(request(addr, "GET", "/plain", None).await, 200);
-    assert_eq!(request(addr, "GET", "/fallible?fail=false", None).await, 200);
+    assert_eq!(
+        request(addr, "GET", "/fallible?fail=false", None).await,
+        200
+    );
     assert_eq!(request(addr, "GET", "/fallible?fail=true", None).await, 503);
     server.abort();
 
@@ -140,7 +156,11 @@ async fn handler_mode_counts_requests_with_exact_status_codes() {
     assert_eq!(requests("POST", "/items", "422"), Some(1.0));
     assert_eq!(requests("GET", "/items/{id}", "200"), Some(1.0));
     assert_eq!(requests("GET", "/items/{id}", "404"), Some(1.0));
-    assert_eq!(requests("GET", "/plain", "200"), Some(1.0), "impl IntoResponse: Ok is 200");
+    assert_eq!(
+        requests("GET", "/plain", "200"),
+        Some(1.0),
+        "impl IntoResponse: Ok is 200"
+    );
     assert_eq!(requests("GET", "/fallible", "200"), Some(1.0));
     assert_eq!(
         requests("GET", "/fallible", "500"),
@@ -149,7 +169,11 @@ async fn handler_mode_counts_requests_with_exact_status_codes() {
     );
     let b = common::buckets(
         "http_request_duration_seconds",
-        &[("method", "POST"), ("route", "/items"), ("status_code", "201")],
+        &[
+            ("method", "POST"),
+            ("route", "/items"),
+            ("status_code", "201"),
+        ],
     )
     .expect("histogram exists");
     assert_eq!(b.last().unwrap().1, 2.0);
@@ -172,7 +196,10 @@ async fn handler_mode_counts_requests_with_exact_status_codes() {
     assert_eq!(created["route"], "/items");
     assert_eq!(created["level"], "info");
     assert_eq!(created["name_len"], 1);
-    assert!(created.get("http.route").is_none(), "span-only fields stay off the line");
+    assert!(
+        created.get("http.route").is_none(),
+        "span-only fields stay off the line"
+    );
     let invalid = lines.iter().find(|l| l["status_code"] == 422).unwrap();
     assert_eq!(invalid["level"], "warn", "a 4xx is the client's mistake");
     assert_eq!(invalid["result"], "ok");

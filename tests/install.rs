@@ -42,18 +42,27 @@ fn install_reports_errors_and_uses_the_chosen_registry() {
     let text = sightline::metrics::render();
     let parsed = exposition::parse(&text);
     let calls: Vec<_> = parsed
-        .find("app_function_calls_total", &[("function", "early_call"), ("result", "ok")])
+        .find(
+            "app_function_calls_total",
+            &[("function", "early_call"), ("result", "ok")],
+        )
         .collect();
     assert_eq!(calls.len(), 1, "{text}");
     assert_eq!(calls[0].value, 2.0, "the call before install() is counted");
     assert_eq!(parsed.find("app_own_total", &[]).next().unwrap().value, 1.0);
     assert_eq!(
-        parsed.types.get("app_function_call_duration_seconds").map(String::as_str),
+        parsed
+            .types
+            .get("app_function_call_duration_seconds")
+            .map(String::as_str),
         Some("histogram")
     );
     #[cfg(target_os = "linux")]
     assert!(
-        parsed.find("app_process_resident_memory_bytes", &[]).next().is_some(),
+        parsed
+            .find("app_process_resident_memory_bytes", &[])
+            .next()
+            .is_some(),
         "the process collector is registered"
     );
     assert!(

@@ -131,14 +131,25 @@ fn completion_lines_carry_the_documented_keys() {
     assert_eq!(ok["attempt"], 1, "numbers stay numbers");
     assert_eq!(ok["password"], "[REDACTED]");
     assert_eq!(ok["api_key"], "[REDACTED]");
-    assert_eq!(ok["user_id"], 4242, "sightline::record reaches the completion line");
+    assert_eq!(
+        ok["user_id"], 4242,
+        "sightline::record reaches the completion line"
+    );
     assert!(ok.get("error").is_none() && ok.get("error_kind").is_none());
     // Span fields meant for OpenTelemetry stay off the log line.
-    for k in ["code.function", "code.namespace", "otel.status_code", "error.type"] {
+    for k in [
+        "code.function",
+        "code.namespace",
+        "otel.status_code",
+        "error.type",
+    ] {
         assert!(ok.get(k).is_none(), "{k} leaked into {ok}");
     }
     let ts = ok["timestamp"].as_str().unwrap();
-    assert!(ts.ends_with('Z') && ts.len() == "2026-11-25T00:00:00.000Z".len(), "{ts}");
+    assert!(
+        ts.ends_with('Z') && ts.len() == "2026-11-25T00:00:00.000Z".len(),
+        "{ts}"
+    );
     humantime::parse_rfc3339(ts).expect("RFC 3339");
 
     let err = &lines[1];
@@ -163,13 +174,23 @@ fn secrets_never_reach_the_output() {
     let out = telemetry();
     login(&request(1), BODY).unwrap();
     assert!(login(&request(5), BODY).is_err());
-    tracing::info!(password = "hunter2-field-secret", authorization = "bearer-secret-token", "user event");
+    tracing::info!(
+        password = "hunter2-field-secret",
+        authorization = "bearer-secret-token",
+        "user event"
+    );
     tracing::info!(body.credit_card = "4111111111111111", "dotted field");
-    tracing::info!(session_key = "session-key-secret", "extra single-segment path");
+    tracing::info!(
+        session_key = "session-key-secret",
+        "extra single-segment path"
+    );
 
     let raw = out.raw();
     for secret in SECRETS {
-        assert!(!raw.contains(secret), "secret {secret:?} reached the log:\n{raw}");
+        assert!(
+            !raw.contains(secret),
+            "secret {secret:?} reached the log:\n{raw}"
+        );
     }
     let body_line = out
         .lines()
@@ -199,7 +220,11 @@ fn log_modes_and_levels() {
     assert_eq!(quiet_lines.len(), 1);
     assert_eq!(quiet_lines[0]["result"], "error");
     assert!(out.for_function("silent").is_empty());
-    assert_eq!(common::calls("silent", "error"), 1.0, "metrics are still recorded");
+    assert_eq!(
+        common::calls("silent", "error"),
+        1.0,
+        "metrics are still recorded"
+    );
     let chatty = out.for_function("chatty");
     assert_eq!(chatty.len(), 1);
     assert_eq!(chatty[0]["level"], "debug");
@@ -222,15 +247,24 @@ fn recorded_values_reach_nested_lines_and_innermost_wins() {
         .find(|l| l["function"] == "outer_with_record")
         .unwrap();
     assert_eq!(outer["tenant"], "acme");
-    let inner = lines.iter().find(|l| l["function"] == "inner_plain").unwrap();
-    assert_eq!(inner["tenant"], "acme", "the outer call's record is on its span");
+    let inner = lines
+        .iter()
+        .find(|l| l["function"] == "inner_plain")
+        .unwrap();
+    assert_eq!(
+        inner["tenant"], "acme",
+        "the outer call's record is on its span"
+    );
     assert!(!sightline::record("outside", 1), "no observed call here");
 }
 
 #[test]
 fn every_line_is_one_json_object() {
     let out = telemetry();
-    tracing::info!(weird = "line\nbreak \"quoted\" \u{1b}[31m \u{0}", "hostile\r\ninput");
+    tracing::info!(
+        weird = "line\nbreak \"quoted\" \u{1b}[31m \u{0}",
+        "hostile\r\ninput"
+    );
     let raw = out.raw();
     for line in raw.lines() {
         let v: Value = serde_json::from_str(line).expect("valid JSON");

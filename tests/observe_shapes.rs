@@ -10,7 +10,9 @@ use std::sync::Arc;
 enum ShapeError {
     PaymentDeclined,
     #[allow(dead_code)]
-    OutOfStock { sku: String },
+    OutOfStock {
+        sku: String,
+    },
     #[error_label("gateway_timeout")]
     Timeout(u32),
 }
@@ -87,7 +89,11 @@ where
 
 #[observe]
 fn impl_arg(items: impl IntoIterator<Item = u32>) -> impl Iterator<Item = u32> {
-    items.into_iter().map(|x| x * 2).collect::<Vec<_>>().into_iter()
+    items
+        .into_iter()
+        .map(|x| x * 2)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 #[observe]
@@ -231,6 +237,11 @@ async fn async_question(s: &str) -> Result<u64, ShapeError> {
 }
 
 #[observe]
+fn sleeps(ms: u64) {
+    std::thread::sleep(std::time::Duration::from_millis(ms));
+}
+
+#[observe]
 async fn never_finishes() -> Result<(), ShapeError> {
     std::future::pending::<()>().await;
     Ok(())
@@ -253,7 +264,11 @@ fn free_function_counts_ok_and_timing() {
     assert_eq!(
         value(
             "function_calls_total",
-            &[("function", "free_fn"), ("module", "observe_shapes"), ("result", "ok")]
+            &[
+                ("function", "free_fn"),
+                ("module", "observe_shapes"),
+                ("result", "ok")
+            ]
         ),
         Some(3.0)
     );
@@ -265,10 +280,46 @@ fn free_function_counts_ok_and_timing() {
     let bounds: Vec<f64> = b.iter().map(|(le, _)| *le).collect();
     assert_eq!(
         bounds,
-        vec![0.01, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0, f64::INFINITY]
+        vec![
+            0.01,
+            0.05,
+            0.1,
+            0.2,
+            0.25,
+            0.5,
+            1.0,
+            2.0,
+            2.5,
+            5.0,
+            10.0,
+            f64::INFINITY
+        ]
     );
     assert!(b.iter().all(|(_, count)| *count == 3.0), "{b:?}");
     assert_eq!(in_flight("free_fn"), Some(0.0));
+}
+
+#[test]
+fn durations_land_in_the_right_buckets() {
+    telemetry();
+    sleeps(60);
+    sleeps(1);
+    let b = buckets(
+        "function_call_duration_seconds",
+        &[("function", "sleeps"), ("result", "ok")],
+    )
+    .unwrap();
+    let count_at = |le: f64| b.iter().find(|(bound, _)| *bound == le).unwrap().1;
+    assert_eq!(count_at(0.01), 1.0, "the 1 ms call: {b:?}");
+    assert_eq!(count_at(0.05), 1.0, "the 60 ms call is above 50 ms: {b:?}");
+    assert_eq!(count_at(0.1), 2.0, "{b:?}");
+    assert_eq!(count_at(f64::INFINITY), 2.0);
+    let sum = common::value(
+        "function_call_duration_seconds_sum",
+        &[("function", "sleeps"), ("result", "ok")],
+    )
+    .unwrap();
+    assert!((0.061..1.0).contains(&sum), "sum {sum}");
 }
 
 #[test]
@@ -330,7 +381,13 @@ fn generics_impl_trait_and_inference_keep_working() {
     let mut v = vec![];
     *borrowed_return(&mut v) = 9;
     assert_eq!(v, vec![9]);
-    for f in ["generic", "impl_arg", "collects", "mut_param", "borrowed_return"] {
+    for f in [
+        "generic",
+        "impl_arg",
+        "collects",
+        "mut_param",
+        "borrowed_return",
+    ] {
         assert_eq!(calls(f, "ok"), 1.0, "{f}");
     }
 }
@@ -393,9 +450,17 @@ fn methods_are_named_after_their_type() {
     assert_eq!(calls("Repo::bump", "ok"), 1.0);
     assert_eq!(calls("Repo::shared", "ok"), 1.0);
     assert_eq!(calls("Repo::put", "ok"), 1.0);
-    assert_eq!(calls("build", "ok"), 1.0, "associated functions use the bare name");
+    assert_eq!(
+        calls("build", "ok"),
+        1.0,
+        "associated functions use the bare name"
+    );
     assert_eq!(calls("Store::describe", "ok"), 1.0);
-    assert_eq!(calls("Wrapper::inner", "ok"), 1.0, "generic arguments are stripped");
+    assert_eq!(
+        calls("Wrapper::inner", "ok"),
+        1.0,
+        "generic arguments are stripped"
+    );
 }
 
 #[tokio::test]
@@ -461,4 +526,3 @@ async fn async_panics_are_errors_not_cancellations() {
     assert_eq!(errors("async_panics", "panic"), 1.0);
     assert_eq!(in_flight("async_panics"), Some(0.0));
 }
-

@@ -163,7 +163,15 @@ impl ObserveArgs {
 /// The known argument within two edits of a misspelt one.
 fn closest(unknown: &str) -> Option<&'static str> {
     const KNOWN: &[&str] = &[
-        "name", "route", "method", "fields", "redact", "log", "level", "buckets", "skip_metrics",
+        "name",
+        "route",
+        "method",
+        "fields",
+        "redact",
+        "log",
+        "level",
+        "buckets",
+        "skip_metrics",
         "crate",
     ];
     KNOWN
@@ -197,10 +205,7 @@ fn combine(errors: &mut Option<syn::Error>, e: syn::Error) {
 }
 
 fn duplicate(span: Span, name: &str) -> syn::Error {
-    syn::Error::new(
-        span,
-        format!("duplicate argument `{name}`: give it once"),
-    )
+    syn::Error::new(span, format!("duplicate argument `{name}`: give it once"))
 }
 
 fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, name: &str) -> syn::Result<()> {
@@ -265,12 +270,10 @@ impl Parse for FieldArg {
 fn bucket_bound(expr: &Expr) -> syn::Result<f64> {
     let lit = match expr {
         Expr::Lit(syn::ExprLit { lit, .. }) => lit,
-        other => {
-            return Err(syn::Error::new_spanned(
-                other,
-                "bucket bounds must be number literals in seconds, e.g. buckets = [0.001, 0.005, 0.01]",
-            ))
-        }
+        other => return Err(syn::Error::new_spanned(
+            other,
+            "bucket bounds must be number literals in seconds, e.g. buckets = [0.001, 0.005, 0.01]",
+        )),
     };
     let parsed = match lit {
         Lit::Float(f) => f.base10_parse::<f64>(),

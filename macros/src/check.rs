@@ -135,7 +135,13 @@ const MAX_USER_FIELDS: usize = 24;
 
 fn check_fields(args: &ObserveArgs, errors: &mut Errors) {
     if args.fields.len() + args.redact.len() > MAX_USER_FIELDS {
-        let extra = args.fields.iter().chain(&args.redact).nth(MAX_USER_FIELDS).map(|f| f.name.span()).unwrap_or_else(Span::call_site);
+        let extra = args
+            .fields
+            .iter()
+            .chain(&args.redact)
+            .nth(MAX_USER_FIELDS)
+            .map(|f| f.name.span())
+            .unwrap_or_else(Span::call_site);
         errors.push(extra, format!("at most {MAX_USER_FIELDS} fields and redactions per function (a span holds 32 fields and sightline uses the rest)"));
     }
     let mut seen: HashMap<String, Span> = HashMap::new();

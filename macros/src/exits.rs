@@ -46,7 +46,8 @@ impl VisitMut for Exits<'_> {
                 let p = self.private;
                 let span = t.question_token.span();
                 let inner = &t.expr;
-                let residual = quote_spanned!(span=> #p::FromResidual::__sl_from_residual(__sl_residual));
+                let residual =
+                    quote_spanned!(span=> #p::FromResidual::__sl_from_residual(__sl_residual));
                 let finished = (self.finish)(residual);
                 self.rewritten += 1;
                 let attrs = &t.attrs;
@@ -71,7 +72,8 @@ impl VisitMut for Exits<'_> {
         // `format!("{}", load()?)`, `assert_eq!(parse(s)?, 3)`: arguments that parse as expressions are
         // rewritten like the rest of the body. Macros with another grammar are left as they are; an exit
         // inside them is still counted, by the guard's drop, as an error.
-        let Ok(mut args) = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated) else {
+        let Ok(mut args) = mac.parse_body_with(Punctuated::<Expr, Token![,]>::parse_terminated)
+        else {
             return;
         };
         let before = self.rewritten;

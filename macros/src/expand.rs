@@ -173,12 +173,22 @@ impl<'a> Expansion<'a> {
     fn emit_fn(&self) -> TokenStream {
         let p = &self.private;
         let c = local("__sl_c");
-        let log = self.args.log.as_ref().map_or("all".to_string(), |l| l.value());
+        let log = self
+            .args
+            .log
+            .as_ref()
+            .map_or("all".to_string(), |l| l.value());
         let level = |name: &str| {
             let level = format_ident!("{}", name.to_ascii_uppercase());
             quote!(#p::tracing::Level::#level)
         };
-        let success_level = level(&self.args.level.as_ref().map_or("info".into(), |l| l.value()));
+        let success_level = level(
+            &self
+                .args
+                .level
+                .as_ref()
+                .map_or("info".into(), |l| l.value()),
+        );
         let http = if self.is_handler() {
             quote!(method = #c.method(), route = #c.route(), status_code = #c.status_code(),)
         } else {
@@ -407,7 +417,8 @@ fn async_trait_body(block: &Block) -> Option<AsyncTraitPin<'_>> {
         return None;
     };
     let mut names = func.path.segments.iter().rev().map(|s| s.ident.to_string());
-    let is_box_pin = names.next().as_deref() == Some("pin") && names.next().as_deref() == Some("Box");
+    let is_box_pin =
+        names.next().as_deref() == Some("pin") && names.next().as_deref() == Some("Box");
     if !is_box_pin || call.args.len() != 1 {
         return None;
     }

@@ -37,7 +37,10 @@ impl Parse for ObservedFn {
             let stmts = content.call(Block::parse_within)?;
             Body::Block {
                 inner_attrs,
-                block: Box::new(Block { brace_token: brace, stmts }),
+                block: Box::new(Block {
+                    brace_token: brace,
+                    stmts,
+                }),
             }
         };
         if !input.is_empty() {

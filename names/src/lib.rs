@@ -44,7 +44,13 @@ pub fn is_sensitive_key(name: &str) -> bool {
 /// Lower case, with `-` read as `_`, so `X-Api-Key` and `x_api_key` compare equal.
 pub fn normalize(name: &str) -> String {
     name.chars()
-        .map(|c| if c == '-' { '_' } else { c.to_ascii_lowercase() })
+        .map(|c| {
+            if c == '-' {
+                '_'
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
         .collect()
 }
 

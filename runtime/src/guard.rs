@@ -137,9 +137,10 @@ impl<S: SpanHandle> CallGuard<S> {
         let (status, failed) = match self.site.meta.kind {
             SiteKind::Function { .. } => (None, outcome.error.is_some()),
             SiteKind::Handler { .. } => {
-                let status = outcome
-                    .status
-                    .unwrap_or(if outcome.error.is_some() { 500 } else { 200 });
+                let status =
+                    outcome
+                        .status
+                        .unwrap_or(if outcome.error.is_some() { 500 } else { 200 });
                 // A 4xx is the client's mistake, not a failure of the service: it keeps its error kind
                 // and message on the log line (at `warn`), but only a 5xx counts as an error.
                 (Some(status), status >= 500)
@@ -173,7 +174,13 @@ impl<S: SpanHandle> CallGuard<S> {
         let site = self.site;
         match &site.metrics {
             Some(SiteMetrics::Function(f)) => {
-                f.record(site, result as usize, elapsed.as_secs_f64(), labels, counted);
+                f.record(
+                    site,
+                    result as usize,
+                    elapsed.as_secs_f64(),
+                    labels,
+                    counted,
+                );
                 f.in_flight.dec();
             }
             Some(SiteMetrics::Handler(h)) => {
@@ -185,9 +192,7 @@ impl<S: SpanHandle> CallGuard<S> {
         }
         let error_kind = kind.map(|k| match k {
             ErrorKind::Panic => "panic",
-            ErrorKind::Index(i) => labels
-                .and_then(|l| l.get(i).copied())
-                .unwrap_or("error"),
+            ErrorKind::Index(i) => labels.and_then(|l| l.get(i).copied()).unwrap_or("error"),
         });
         let span = self.span.span();
         if !span.is_disabled() {
@@ -209,9 +214,7 @@ impl<S: SpanHandle> CallGuard<S> {
             }
         }
         let http = match site.meta.kind {
-            SiteKind::Handler { method, route, .. } => {
-                Some((method, route, status.unwrap_or(499)))
-            }
+            SiteKind::Handler { method, route, .. } => Some((method, route, status.unwrap_or(499))),
             SiteKind::Function { .. } => None,
         };
         (site.meta.emit)(&Completion {

@@ -128,7 +128,10 @@ impl TelemetryBuilder {
             .writer
             .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
         let layer = LogLayer::new(self.service, Redactor::new(self.redact), writer);
-        Ok((layer.with_filter(filter).boxed(), TelemetryGuard { _private: () }))
+        Ok((
+            layer.with_filter(filter).boxed(),
+            TelemetryGuard { _private: () },
+        ))
     }
 }
 

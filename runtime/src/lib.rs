@@ -25,8 +25,8 @@ pub use record::{record, RecordValue};
 /// What the expanded code of `#[observe]` calls. Not a public API: no semver guarantee.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::metrics::DEFAULT_BUCKETS;
     pub use crate::guard::{finish, CallGuard, Completion, CompletionResult, SpanHandle};
+    pub use crate::metrics::DEFAULT_BUCKETS;
     pub use crate::outcome::probe;
     pub use crate::outcome::{ErrorInfo, ErrorMessage, Outcome};
     pub use crate::site::{Site, SiteKind, SiteMeta};

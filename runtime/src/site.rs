@@ -61,7 +61,10 @@ impl Site {
 
     /// The site's resolved state; `self_type` is `type_name::<Self>` for methods.
     #[inline]
-    pub fn resolve(&'static self, self_type: Option<fn() -> &'static str>) -> &'static ResolvedSite {
+    pub fn resolve(
+        &'static self,
+        self_type: Option<fn() -> &'static str>,
+    ) -> &'static ResolvedSite {
         self.resolved
             .get_or_init(|| ResolvedSite::new(&self.meta, self_type))
     }
@@ -129,7 +132,9 @@ impl ResolvedSite {
                     calls: [calls("ok"), calls("error"), calls("cancelled")],
                     duration: [duration("ok"), duration("error"), duration("cancelled")],
                     in_flight: f.in_flight.with_label_values(&[function, meta.module]),
-                    panics: f.errors.with_label_values(&[function, meta.module, "panic"]),
+                    panics: f
+                        .errors
+                        .with_label_values(&[function, meta.module, "panic"]),
                     errors: OnceCell::new(),
                 })
             }

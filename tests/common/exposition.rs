@@ -49,7 +49,9 @@ pub fn parse(text: &str) -> Exposition {
 fn parse_sample(line: &str) -> Result<Sample, String> {
     let bytes = line.as_bytes();
     let mut i = 0;
-    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':') {
+    while i < bytes.len()
+        && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b':')
+    {
         i += 1;
     }
     if i == 0 {
@@ -108,17 +110,26 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
         v => v.parse().map_err(|e| format!("bad value {v}: {e}"))?,
     };
     if let Some(ts) = rest.next() {
-        ts.parse::<i64>().map_err(|e| format!("bad timestamp {ts}: {e}"))?;
+        ts.parse::<i64>()
+            .map_err(|e| format!("bad timestamp {ts}: {e}"))?;
     }
     if rest.next().is_some() {
         return Err("trailing tokens".into());
     }
-    Ok(Sample { name, labels, value })
+    Ok(Sample {
+        name,
+        labels,
+        value,
+    })
 }
 
 impl Exposition {
     /// Samples named `name` whose labels include all of `labels`.
-    pub fn find<'a>(&'a self, name: &'a str, labels: &'a [(&str, &str)]) -> impl Iterator<Item = &'a Sample> + 'a {
+    pub fn find<'a>(
+        &'a self,
+        name: &'a str,
+        labels: &'a [(&str, &str)],
+    ) -> impl Iterator<Item = &'a Sample> + 'a {
         self.samples.iter().filter(move |s| {
             s.name == name
                 && labels

@@ -84,7 +84,11 @@ pub fn scrape() -> exposition::Exposition {
 pub fn value(metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     let scrape = scrape();
     let found: Vec<_> = scrape.find(metric, labels).collect();
-    assert!(found.len() <= 1, "{metric} {labels:?} matches {} series", found.len());
+    assert!(
+        found.len() <= 1,
+        "{metric} {labels:?} matches {} series",
+        found.len()
+    );
     found.first().map(|s| s.value)
 }
 
@@ -97,7 +101,11 @@ pub fn buckets(metric: &str, labels: &[(&str, &str)]) -> Option<Vec<(f64, f64)>>
         .find(&bucket_name, labels)
         .map(|s| {
             let le = s.labels.get("le").expect("bucket has le");
-            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap() };
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap()
+            };
             (le, s.value)
         })
         .collect();
@@ -108,7 +116,11 @@ pub fn buckets(metric: &str, labels: &[(&str, &str)]) -> Option<Vec<(f64, f64)>>
     let count_name = format!("{metric}_count");
     let count: Vec<_> = scrape.find(&count_name, labels).collect();
     assert_eq!(count.len(), 1, "one _count for {metric} {labels:?}");
-    assert_eq!(count[0].value, found.last().unwrap().1, "_count equals the +Inf bucket");
+    assert_eq!(
+        count[0].value,
+        found.last().unwrap().1,
+        "_count equals the +Inf bucket"
+    );
     Some(found)
 }
 

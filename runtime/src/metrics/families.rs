@@ -74,7 +74,10 @@ pub(crate) static HTTP: Lazy<HttpFamilies> = Lazy::new(|| HttpFamilies {
 
 /// Registers a family; a family this registry already holds (a second `into_layer`, a test harness)
 /// is not an error.
-fn register(registry: &Registry, c: Box<dyn prometheus::core::Collector>) -> prometheus::Result<()> {
+fn register(
+    registry: &Registry,
+    c: Box<dyn prometheus::core::Collector>,
+) -> prometheus::Result<()> {
     match registry.register(c) {
         Ok(()) | Err(prometheus::Error::AlreadyReg) => Ok(()),
         Err(e) => Err(e),

@@ -53,7 +53,13 @@ impl HistogramFamily {
                 .find(|(b, _)| b.as_slice() == buckets)
                 .map(|(_, vec)| vec.clone())
         };
-        if let Some(vec) = find(&self.inner.by_buckets.read().unwrap_or_else(|p| p.into_inner())) {
+        if let Some(vec) = find(
+            &self
+                .inner
+                .by_buckets
+                .read()
+                .unwrap_or_else(|p| p.into_inner()),
+        ) {
             return vec;
         }
         let mut all = self

@@ -10,8 +10,8 @@ mod histogram_family;
 use once_cell::sync::OnceCell;
 use prometheus::{Encoder, Registry, TextEncoder};
 
-pub(crate) use families::{FUNCTION, HTTP};
 pub use families::DEFAULT_BUCKETS;
+pub(crate) use families::{FUNCTION, HTTP};
 
 /// The `Content-Type` of [`render`]'s output, for a `/metrics` handler.
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
