@@ -16,6 +16,7 @@ static INSTALLED: AtomicBool = AtomicBool::new(false);
 /// `info`; `RUST_LOG` wins when set), metrics in `prometheus::default_registry()`.
 ///
 /// ```no_run
+/// # use sightline_runtime as sightline;
 /// let _telemetry = sightline::init("order-service")?;
 /// # Ok::<(), sightline::Error>(())
 /// ```

@@ -78,12 +78,11 @@ impl From<RecordValue> for serde_json::Value {
 /// log layer is not installed.
 ///
 /// ```no_run
+/// # use sightline_runtime as sightline;
 /// # fn authenticate() -> u64 { 7 }
-/// #[sightline::observe]
-/// fn handle() {
-///     let user_id = authenticate();
-///     sightline::record("user_id", user_id);
-/// }
+/// // inside an `#[observe]`d handler:
+/// let user_id = authenticate();
+/// sightline::record("user_id", user_id);
 /// ```
 pub fn record(key: &str, value: impl Into<RecordValue>) -> bool {
     crate::logs::record_on_observed_span(key, value.into().into())
