@@ -85,10 +85,10 @@
 
 #![forbid(unsafe_code)]
 
-pub use sightline_macros::{observe, ErrorLabel};
+pub use sightline_macros::{observe, ErrorLabel, LabelValue};
 pub use sightline_runtime::{
-    init, logs, metrics, record, Error, ErrorLabel, HttpStatus, RecordValue, Telemetry,
-    TelemetryBuilder, TelemetryGuard,
+    catalog, init, logs, metrics, record, Error, ErrorLabel, HttpStatus, LabelConflict, LabelValue,
+    RecordValue, SiteName, StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard,
 };
 
 #[doc(hidden)]

@@ -21,6 +21,33 @@ pub(crate) struct ObserveArgs {
     pub buckets: Option<Buckets>,
     pub skip_metrics: Option<Span>,
     pub krate: Option<Path>,
+    pub metric: Option<LitStr>,
+    pub labels: Option<Labels>,
+    pub max_series: Option<syn::LitInt>,
+}
+
+/// `labels(provider = req.provider, region = "eu")`.
+pub(crate) struct Labels {
+    /// The `labels` keyword, for errors about the list as a whole.
+    pub span: Span,
+    pub list: Vec<LabelArg>,
+}
+
+pub(crate) struct LabelArg {
+    pub name: Ident,
+    pub value: Expr,
+}
+
+impl LabelArg {
+    /// The value when it is a string literal.
+    pub fn literal(&self) -> Option<&LitStr> {
+        match &self.value {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Some(s),
+            _ => None,
+        }
+    }
 }
 
 /// `name = expr` inside `fields(...)` or `redact(...)`; the name may be dotted (`order.id`).
@@ -57,8 +84,8 @@ pub(crate) struct Buckets {
     pub bounds: Vec<(f64, Span)>,
 }
 
-pub(crate) const ARGUMENTS: &str =
-    "name, route, method, fields(...), redact(...), log, level, buckets, skip_metrics, crate";
+pub(crate) const ARGUMENTS: &str = "name, route, method, fields(...), redact(...), log, level, \
+     buckets, skip_metrics, metric, labels(...), max_series, crate";
 
 impl ObserveArgs {
     pub fn parse(tokens: TokenStream) -> syn::Result<Self> {
@@ -147,6 +174,42 @@ impl ObserveArgs {
                 set_once(&mut self.buckets, buckets, span, "buckets")
             }
             "skip_metrics" => set_once(&mut self.skip_metrics, span, span, "skip_metrics"),
+            "metric" => {
+                let v = string_value(input, &key, "metric = \"payment_charges\"")?;
+                set_once(&mut self.metric, v, span, "metric")
+            }
+            "max_series" => {
+                input.parse::<Token![=]>()?;
+                let value: Expr = input.parse()?;
+                let lit = match value {
+                    Expr::Lit(syn::ExprLit {
+                        lit: Lit::Int(i), ..
+                    }) => i,
+                    other => {
+                        return Err(syn::Error::new_spanned(
+                            other,
+                            "`max_series` must be an integer literal, e.g. max_series = 5000",
+                        ))
+                    }
+                };
+                set_once(&mut self.max_series, lit, span, "max_series")
+            }
+            "labels" => {
+                if !input.peek(syn::token::Paren) {
+                    return Err(syn::Error::new(
+                        span,
+                        "`labels` takes a list: labels(provider = req.provider, region = \"eu\")",
+                    ));
+                }
+                let content;
+                parenthesized!(content in input);
+                let list = Punctuated::<LabelArg, Token![,]>::parse_terminated(&content)?;
+                let labels = Labels {
+                    span,
+                    list: list.into_iter().collect(),
+                };
+                set_once(&mut self.labels, labels, span, "labels")
+            }
             other => {
                 let hint = closest(other)
                     .map(|known| format!("did you mean `{known}`? "))
@@ -173,6 +236,9 @@ fn closest(unknown: &str) -> Option<&'static str> {
         "buckets",
         "skip_metrics",
         "crate",
+        "metric",
+        "labels",
+        "max_series",
     ];
     KNOWN
         .iter()
@@ -242,6 +308,27 @@ fn field_list(input: ParseStream, key: &Ident) -> syn::Result<Vec<FieldArg>> {
     parenthesized!(content in input);
     let list = Punctuated::<FieldArg, Token![,]>::parse_terminated(&content)?;
     Ok(list.into_iter().collect())
+}
+
+impl Parse for LabelArg {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let name = Ident::parse_any(input)?;
+        if input.peek(Token![.]) {
+            return Err(syn::Error::new(
+                name.span(),
+                "a Prometheus label name is one identifier (letters, digits, `_`): no dots",
+            ));
+        }
+        if !input.peek(Token![=]) {
+            return Err(syn::Error::new(
+                name.span(),
+                format!("expected `{name} = <expression>`: each label needs a value"),
+            ));
+        }
+        input.parse::<Token![=]>()?;
+        let value: Expr = input.parse()?;
+        Ok(LabelArg { name, value })
+    }
 }
 
 impl Parse for FieldArg {

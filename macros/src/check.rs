@@ -5,6 +5,7 @@ use crate::attr::{FieldArg, ObserveArgs};
 use crate::item::{Body, ObservedFn};
 use proc_macro2::Span;
 use std::collections::HashMap;
+use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{ReturnType, Type};
 
@@ -52,6 +53,7 @@ pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
     check_fields(args, &mut errors);
     check_choices(args, &mut errors);
     check_buckets(args, &mut errors);
+    check_labels(args, &mut errors);
     match errors.0 {
         Some(e) => Err(e),
         None => Ok(()),
@@ -238,5 +240,149 @@ fn check_buckets(args: &ObserveArgs, errors: &mut Errors) {
             );
         }
         previous = Some(bound);
+    }
+}
+
+/// The families sightline records itself; a custom `metric` may not produce one of these names.
+const BUILT_IN_FAMILIES: &[&str] = &[
+    "function_calls_total",
+    "function_errors_total",
+    "function_call_duration_seconds",
+    "function_calls_in_flight",
+    "http_requests_total",
+    "http_request_duration_seconds",
+    "http_requests_in_flight",
+    "business_operations_total",
+    "business_operation_duration_seconds",
+    "business_operation_errors_total",
+];
+
+/// What a custom `metric` becomes.
+pub(crate) const CUSTOM_SUFFIXES: &[&str] =
+    &["_total", "_errors_total", "_duration_seconds", "_in_flight"];
+
+fn is_metric_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+fn is_label_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__")
+}
+
+fn check_labels(args: &ObserveArgs, errors: &mut Errors) {
+    if let Some(metric) = &args.metric {
+        let m = metric.value();
+        if !is_metric_name(&m) {
+            errors.push(
+                metric.span(),
+                format!("\"{m}\" is not a valid Prometheus metric name: use letters, digits and `_`, not starting with a digit, e.g. metric = \"payment_charges\""),
+            );
+        } else if m.starts_with("sightline_") {
+            errors.push(
+                metric.span(),
+                "the `sightline_` prefix is reserved for sightline's own metrics",
+            );
+        } else if let Some(clash) = CUSTOM_SUFFIXES
+            .iter()
+            .map(|s| format!("{m}{s}"))
+            .find(|name| BUILT_IN_FAMILIES.contains(&name.as_str()))
+        {
+            errors.push(
+                metric.span(),
+                format!("metric = \"{m}\" would record `{clash}`, a family sightline records itself; choose another name"),
+            );
+        } else if let Some(suffix) = ["_total", "_seconds", "_count", "_sum", "_bucket"]
+            .iter()
+            .find(|s| m.ends_with(*s))
+        {
+            errors.push(
+                metric.span(),
+                format!("give `metric` the bare name: sightline appends the suffixes itself (`{m}` ends in `{suffix}`)"),
+            );
+        }
+    }
+    if let Some(max) = &args.max_series {
+        match max.base10_parse::<usize>() {
+            Ok(0) | Err(_) => errors.push(
+                max.span(),
+                "`max_series` is a positive number of series, e.g. max_series = 5000",
+            ),
+            Ok(_) => {}
+        }
+        if args.labels.is_none() {
+            errors.push(
+                max.span(),
+                "`max_series` bounds the series of custom `labels(...)`; this function has none",
+            );
+        }
+    }
+    let Some(labels) = &args.labels else {
+        return;
+    };
+    if args.metric.is_none() {
+        errors.push(
+            labels.span,
+            "`labels(...)` needs `metric = \"...\"`: a Prometheus family has one label set, so a function with \
+             its own labels records its own families (metric = \"payment_charges\" records payment_charges_total, \
+             payment_charges_errors_total, payment_charges_duration_seconds, payment_charges_in_flight)",
+        );
+    }
+    if let (Some(route), Some(_)) = (&args.route, &args.method) {
+        errors.push(
+            route.span(),
+            "handler mode records the http_* families, whose labels are fixed; put `labels(...)` on the functions the handler calls",
+        );
+    }
+    if let Some(skip) = args.skip_metrics {
+        errors.push(skip, "`skip_metrics` records no metrics, so `labels(...)` would have no effect; remove one of them");
+    }
+    let mut seen: HashMap<String, Span> = HashMap::new();
+    for label in &labels.list {
+        let name = label.name.unraw().to_string();
+        let span = label.name.span();
+        if seen.insert(name.clone(), span).is_some() {
+            errors.push(
+                span,
+                format!("label `{name}` is given twice; each label once"),
+            );
+            continue;
+        }
+        if !is_label_name(&name) {
+            errors.push(span, format!("`{name}` is not a valid Prometheus label name: letters, digits and `_`, not starting with `__`"));
+        } else if sightline_names::BUILT_IN_LABELS.contains(&name.as_str()) {
+            errors.push(
+                span,
+                format!(
+                    "label `{name}` shadows a label sightline sets itself; choose another name"
+                ),
+            );
+        } else if let Some(noun) = sightline_names::unbounded_label(&name) {
+            let instead = if sightline_names::sensitive_fragment(&name).is_some() {
+                format!("redact({name} = ...)")
+            } else {
+                format!("fields({name} = ...)")
+            };
+            errors.push(
+                span,
+                format!("label `{name}` would create one series per {noun}; record it with {instead} instead"),
+            );
+        }
+        if let syn::Expr::Lit(lit) = &label.value {
+            if !matches!(lit.lit, syn::Lit::Str(_) | syn::Lit::Bool(_)) {
+                errors.push(
+                    lit.span(),
+                    "a literal label value is a string, e.g. region = \"eu\"",
+                );
+            }
+        }
     }
 }

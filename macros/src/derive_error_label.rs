@@ -63,10 +63,15 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
 
 /// `#[error_label("name")]`, or the name in snake case.
 fn label_of(attrs: &[Attribute], ident: &str) -> syn::Result<String> {
+    renamed(attrs, "error_label", ident)
+}
+
+/// `#[<attribute>("name")]`, or `ident` in snake case.
+pub(crate) fn renamed(attrs: &[Attribute], attribute: &str, ident: &str) -> syn::Result<String> {
     let mut label = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident("error_label")) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident(attribute)) {
         let lit: LitStr = attr.parse_args().map_err(|_| {
-            syn::Error::new_spanned(attr, "expected #[error_label(\"label_value\")]")
+            syn::Error::new_spanned(attr, format!("expected #[{attribute}(\"label_value\")]"))
         })?;
         let value = lit.value();
         if value.is_empty() || value.chars().any(|c| c.is_control()) {
@@ -76,7 +81,10 @@ fn label_of(attrs: &[Attribute], ident: &str) -> syn::Result<String> {
             ));
         }
         if label.replace(value).is_some() {
-            return Err(syn::Error::new_spanned(attr, "duplicate #[error_label]"));
+            return Err(syn::Error::new_spanned(
+                attr,
+                format!("duplicate #[{attribute}]"),
+            ));
         }
     }
     Ok(label.unwrap_or_else(|| snake_case(ident)))

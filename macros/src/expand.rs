@@ -14,6 +14,7 @@ use crate::attr::{FieldArg, ObserveArgs};
 use crate::check;
 use crate::exits::{mentions_impl_trait, Exits};
 use crate::item::{describe_non_fn, Body, ObservedFn};
+use crate::labels::{label_code, LabelCode};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{format_ident, quote, ToTokens};
 use syn::ext::IdentExt;
@@ -67,6 +68,7 @@ fn not_a_function(parse_error: syn::Error, item: TokenStream) -> TokenStream {
 struct Expansion<'a> {
     args: &'a ObserveArgs,
     f: &'a ObservedFn,
+    labels: LabelCode,
     /// `::sightline::__private`, or `<crate = path>::__private`.
     private: TokenStream,
 }
@@ -81,10 +83,16 @@ impl<'a> Expansion<'a> {
             Some(path) => path.to_token_stream(),
             None => quote!(::sightline),
         };
+        let private = quote!(#krate::__private);
+        let function = match &args.name {
+            Some(name) => name.value(),
+            None => f.sig.ident.unraw().to_string(),
+        };
         Expansion {
             args,
             f,
-            private: quote!(#krate::__private),
+            labels: label_code(args, &private, &function),
+            private,
         }
     }
 
@@ -154,17 +162,25 @@ impl<'a> Expansion<'a> {
         };
         let metrics = self.args.skip_metrics.is_none();
         let emit = self.emit_fn();
+        let custom = &self.labels.meta;
+        let label_items = &self.labels.items;
         quote! {
             static __SL_SITE: #p::Site = #p::Site::new(#p::SiteMeta {
                 function: #function,
                 fn_name: #fn_name,
                 module: ::core::module_path!(),
                 kind: #kind,
+                custom: #custom,
                 metrics: #metrics,
                 sync_body: #sync_body,
                 emit: __sl_emit,
             });
+            // Listed at link time, so `install()` and `catalog()` know every site before it runs.
+            #[#p::linkme::distributed_slice(#p::SITES)]
+            #[linkme(crate = #p::linkme)]
+            static __SL_CATALOG_ENTRY: &#p::Site = &__SL_SITE;
             #emit
+            #label_items
         }
     }
 
@@ -246,7 +262,8 @@ impl<'a> Expansion<'a> {
         } else {
             quote!(::core::option::Option::None)
         };
-        quote!(__SL_SITE.resolve(#self_type))
+        let values = &self.labels.values;
+        quote!(__SL_SITE.resolve(#self_type, #values))
     }
 
     /// The span, with `code.*`, the OpenTelemetry status fields (recorded on completion) and the user's
@@ -356,7 +373,9 @@ impl<'a> Expansion<'a> {
         };
         exits.visit_block_mut(&mut block);
         let finished = self.finish(block.to_token_stream());
+        let labels = &self.labels.prologue;
         quote! {
+            #labels
             let #site = #resolve;
             let #guard = #site.enter(#span.entered());
             #finished
@@ -376,7 +395,9 @@ impl<'a> Expansion<'a> {
         let resolve = self.resolve_site();
         let make_span = self.span(&site);
         let finished = self.finish(quote!(#ret));
+        let labels = &self.labels.prologue;
         quote! {
+            #labels
             let #site = #resolve;
             let #span = #make_span;
             let #handle = ::core::clone::Clone::clone(&#span);

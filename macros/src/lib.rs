@@ -11,9 +11,11 @@
 mod attr;
 mod check;
 mod derive_error_label;
+mod derive_label_value;
 mod exits;
 mod expand;
 mod item;
+mod labels;
 
 use proc_macro::TokenStream;
 
@@ -22,6 +24,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::observe(args.into(), item.into()).into()
+}
+
+/// Implements `sightline::LabelValue` for a fieldless enum: variant names in snake case, or
+/// `#[label("value")]` on the variant.
+#[proc_macro_derive(LabelValue, attributes(label))]
+pub fn derive_label_value(input: TokenStream) -> TokenStream {
+    derive_label_value::derive(input.into()).into()
 }
 
 /// Implements `sightline::ErrorLabel`: the variant name in snake case (`PaymentDeclined` ->

@@ -13,6 +13,8 @@ pub enum Error {
         /// What the filter parser said.
         reason: String,
     },
+    /// Two call sites declare one custom metric family with different label names.
+    LabelConflict(crate::metrics::custom::LabelConflict),
     /// A metric family could not be registered, e.g. the registry already holds a family of the same name
     /// with other labels.
     Metrics(prometheus::Error),
@@ -28,6 +30,7 @@ impl fmt::Display for Error {
             Error::InvalidLogLevel { value, reason } => {
                 write!(f, "invalid log level {value:?}: {reason} (use trace, debug, info, warn, error or a RUST_LOG directive)")
             }
+            Error::LabelConflict(c) => c.fmt(f),
             Error::Metrics(e) => write!(f, "cannot register sightline's metric families: {e}"),
         }
     }

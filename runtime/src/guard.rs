@@ -2,8 +2,9 @@
 //! the expanded code hands it the return value, or, when it is dropped without one, as a panic (the
 //! thread is unwinding) or a cancellation (an async body's future was dropped mid-flight).
 
+use crate::children::ErrorKind;
 use crate::outcome::{ErrorMessage, Outcome};
-use crate::site::{ErrorKind, ResolvedSite, SiteKind, SiteMetrics};
+use crate::site::{CallMetrics, ResolvedSite, SiteKind};
 use std::cell::Cell;
 use std::fmt;
 use std::time::Instant;
@@ -106,6 +107,7 @@ impl Completion<'_> {
 /// Records one call; see the module docs.
 pub struct CallGuard<S: SpanHandle> {
     site: &'static ResolvedSite,
+    metrics: CallMetrics,
     start: Instant,
     span: S,
     done: Cell<bool>,
@@ -113,15 +115,15 @@ pub struct CallGuard<S: SpanHandle> {
 
 impl<S: SpanHandle> CallGuard<S> {
     #[inline]
-    pub(crate) fn start(site: &'static ResolvedSite, span: S) -> Self {
-        if let Some(m) = &site.metrics {
-            match m {
-                SiteMetrics::Function(f) => f.in_flight.inc(),
-                SiteMetrics::Handler(h) => h.in_flight.inc(),
-            }
+    pub(crate) fn start(site: &'static ResolvedSite, metrics: CallMetrics, span: S) -> Self {
+        match metrics {
+            CallMetrics::Red(red) => red.in_flight.inc(),
+            CallMetrics::Http(h) => h.in_flight.inc(),
+            CallMetrics::None => {}
         }
         CallGuard {
             site,
+            metrics,
             start: Instant::now(),
             span,
             done: Cell::new(false),
@@ -172,23 +174,17 @@ impl<S: SpanHandle> CallGuard<S> {
     ) {
         let elapsed = self.start.elapsed();
         let site = self.site;
-        match &site.metrics {
-            Some(SiteMetrics::Function(f)) => {
-                f.record(
-                    site,
-                    result as usize,
-                    elapsed.as_secs_f64(),
-                    labels,
-                    counted,
-                );
-                f.in_flight.dec();
+        match self.metrics {
+            CallMetrics::Red(red) => {
+                red.record(result as usize, elapsed.as_secs_f64(), labels, counted);
+                red.in_flight.dec();
             }
-            Some(SiteMetrics::Handler(h)) => {
+            CallMetrics::Http(h) => {
                 // A cancelled request never produced a status: 499, as nginx logs a client that left.
                 h.record(status.unwrap_or(499), elapsed.as_secs_f64());
                 h.in_flight.dec();
             }
-            None => {}
+            CallMetrics::None => {}
         }
         let error_kind = kind.map(|k| match k {
             ErrorKind::Panic => "panic",

@@ -124,6 +124,7 @@ impl TelemetryBuilder {
         let registry = self
             .registry
             .unwrap_or_else(|| prometheus::default_registry().clone());
+        crate::catalog::prepare().map_err(Error::LabelConflict)?;
         crate::metrics::install_into(&registry, self.process_metrics)?;
         let writer = self
             .writer

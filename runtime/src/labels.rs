@@ -108,3 +108,131 @@ mod axum_impls {
         }
     }
 }
+
+/// A bounded metric label value: a type whose values are a small, fixed list known at compile time.
+///
+/// `#[derive(sightline::LabelValue)]` implements it for fieldless enums (variant names in snake case,
+/// `#[label("...")]` to rename). sightline implements it for `bool`, `http::Method` (extension methods
+/// are `other`) and [`StatusClass`]. Free text (`String`, a non-literal `&str`), numbers, ids and
+/// `Option`s are not label values: each distinct value would be a new time series.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a bounded label value: each distinct value would create a new time series",
+    label = "this label could take unboundedly many values",
+    note = "derive `sightline::LabelValue` on an enum of the values this label may take, or record the value with `fields(..)` (log line and span) instead of as a metric label"
+)]
+pub trait LabelValue {
+    /// Every value, in index order.
+    const VALUES: &'static [&'static str];
+    /// How many values there are.
+    const CARDINALITY: usize = Self::VALUES.len();
+    /// This value's position in [`VALUES`](Self::VALUES).
+    fn index(&self) -> usize;
+    /// This value.
+    fn label_value(&self) -> &'static str {
+        Self::VALUES.get(self.index()).copied().unwrap_or("other")
+    }
+}
+
+impl LabelValue for bool {
+    const VALUES: &'static [&'static str] = &["false", "true"];
+    fn index(&self) -> usize {
+        usize::from(*self)
+    }
+}
+
+impl<T: LabelValue + ?Sized> LabelValue for &T {
+    const VALUES: &'static [&'static str] = T::VALUES;
+    const CARDINALITY: usize = T::CARDINALITY;
+    fn index(&self) -> usize {
+        (**self).index()
+    }
+}
+
+impl LabelValue for http::Method {
+    const VALUES: &'static [&'static str] = &[
+        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "CONNECT", "PATCH", "TRACE", "other",
+    ];
+    fn index(&self) -> usize {
+        Self::VALUES[..Self::VALUES.len() - 1]
+            .iter()
+            .position(|m| *m == self.as_str())
+            .unwrap_or(Self::VALUES.len() - 1)
+    }
+}
+
+/// The class of an HTTP status, a bounded label: `1xx` .. `5xx` (anything else is `5xx`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusClass {
+    /// 1xx.
+    Informational,
+    /// 2xx.
+    Success,
+    /// 3xx.
+    Redirection,
+    /// 4xx.
+    ClientError,
+    /// 5xx, and codes outside 100..=599.
+    ServerError,
+}
+
+impl From<u16> for StatusClass {
+    fn from(code: u16) -> Self {
+        match code {
+            100..=199 => StatusClass::Informational,
+            200..=299 => StatusClass::Success,
+            300..=399 => StatusClass::Redirection,
+            400..=499 => StatusClass::ClientError,
+            _ => StatusClass::ServerError,
+        }
+    }
+}
+
+impl From<http::StatusCode> for StatusClass {
+    fn from(code: http::StatusCode) -> Self {
+        code.as_u16().into()
+    }
+}
+
+impl LabelValue for StatusClass {
+    const VALUES: &'static [&'static str] = &["1xx", "2xx", "3xx", "4xx", "5xx"];
+    fn index(&self) -> usize {
+        *self as usize
+    }
+}
+
+/// One label's value at a call, as the expanded code hands it over: an index into its value list.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct LabelIndex {
+    pub(crate) index: usize,
+    pub(crate) values: &'static [&'static str],
+}
+
+impl LabelIndex {
+    /// A value of a [`LabelValue`] type.
+    #[inline]
+    pub fn of<T: LabelValue + ?Sized>(value: &T) -> Self {
+        LabelIndex {
+            index: value.index(),
+            values: T::VALUES,
+        }
+    }
+
+    /// A string literal: `values` is the one-element list `&["eu"]`.
+    #[inline]
+    pub const fn literal(values: &'static [&'static str]) -> Self {
+        LabelIndex { index: 0, values }
+    }
+}
+
+/// The number of series a label set can create: the product of its cardinalities, saturating.
+#[doc(hidden)]
+pub const fn series_product(factors: &[usize]) -> usize {
+    let mut product: usize = 1;
+    let mut i = 0;
+    while i < factors.len() {
+        product = product.saturating_mul(factors[i]);
+        i += 1;
+    }
+    product
+}

@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod catalog;
+mod children;
 mod error;
 mod guard;
 pub mod init;
@@ -17,19 +19,25 @@ mod site;
 mod try_branch;
 mod warn;
 
+pub use catalog::catalog;
 pub use error::Error;
 pub use init::{init, Telemetry, TelemetryBuilder, TelemetryGuard};
-pub use labels::{ErrorLabel, HttpStatus};
+pub use labels::{ErrorLabel, HttpStatus, LabelValue, StatusClass};
+pub use metrics::custom::{LabelConflict, SiteName};
 pub use record::{record, RecordValue};
 
 /// What the expanded code of `#[observe]` calls. Not a public API: no semver guarantee.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::catalog::SITES;
     pub use crate::guard::{finish, CallGuard, Completion, CompletionResult, SpanHandle};
+    pub use crate::labels::{series_product, LabelIndex, LabelValue};
     pub use crate::metrics::DEFAULT_BUCKETS;
     pub use crate::outcome::probe;
     pub use crate::outcome::{ErrorInfo, ErrorMessage, Outcome};
-    pub use crate::site::{Site, SiteKind, SiteMeta};
+    pub use crate::site::{CustomLabels, Resolved, Site, SiteKind, SiteMeta};
     pub use crate::try_branch::{Branch, ControlFlow, FromResidual};
+    pub use const_panic;
+    pub use linkme;
     pub use tracing;
 }

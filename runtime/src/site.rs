@@ -1,11 +1,14 @@
 //! One `static` per observed function: what the macro knew at compile time, and the metric children
 //! resolved on the first call so that every later call only indexes and increments.
 
+use crate::children::{HandlerChildren, RedChildren, RedFamilies};
 use crate::guard::{CallGuard, Completion, SpanHandle};
+use crate::labels::LabelIndex;
+use crate::metrics::custom::{self, CustomFamily, SiteName};
 use crate::metrics::{FUNCTION, HTTP};
 use crate::warn::{warn_rate_limited, LABEL};
 use once_cell::sync::OnceCell;
-use prometheus::{Histogram, IntCounter, IntGauge};
+use std::sync::Arc;
 
 /// What the macro knew about a call site.
 pub struct SiteMeta {
@@ -18,6 +21,8 @@ pub struct SiteMeta {
     pub module: &'static str,
     /// Which families the site records.
     pub kind: SiteKind,
+    /// `metric = "..", labels(..)`: the site records its own families instead.
+    pub custom: Option<&'static CustomLabels>,
     /// `false` under `skip_metrics`.
     pub metrics: bool,
     /// The body is synchronous: it cannot be cancelled.
@@ -44,6 +49,18 @@ pub enum SiteKind {
     },
 }
 
+/// `metric = "payment_charges", labels(provider = .., region = "eu")`.
+pub struct CustomLabels {
+    /// The family prefix.
+    pub metric: &'static str,
+    /// The custom label names, in declaration order.
+    pub names: &'static [&'static str],
+    /// For each label, `&["value"]` when it is a string literal (known at compile time), else `&[]`.
+    pub literals: &'static [&'static [&'static str]],
+    /// `result` for `#[observe]`.
+    pub outcome_label: &'static str,
+}
+
 /// A call site: its metadata and, after the first call, its resolved name and metric children.
 pub struct Site {
     meta: SiteMeta,
@@ -59,60 +76,127 @@ impl Site {
         }
     }
 
-    /// The site's resolved state; `self_type` is `type_name::<Self>` for methods.
+    /// The site's resolved state; `self_type` is `type_name::<Self>` for methods, `labels` the values of
+    /// `labels(..)` for this call, evaluated before the body.
     #[inline]
     pub fn resolve(
         &'static self,
         self_type: Option<fn() -> &'static str>,
-    ) -> &'static ResolvedSite {
-        self.resolved
-            .get_or_init(|| ResolvedSite::new(&self.meta, self_type))
+        labels: &[LabelIndex],
+    ) -> Resolved {
+        let site = self
+            .resolved
+            .get_or_init(|| ResolvedSite::new(&self.meta, self_type, labels));
+        Resolved {
+            site,
+            metrics: site.metrics_for(labels),
+        }
     }
+
+    pub(crate) fn meta(&self) -> &SiteMeta {
+        &self.meta
+    }
+
+    /// Resolves a site ahead of its first call, so its series are exported at 0, when everything it needs
+    /// is known at link time: a static name and no labels evaluated at run time.
+    pub(crate) fn resolve_ahead(&'static self) {
+        let static_name = self.meta.function.is_some();
+        let static_labels = self
+            .meta
+            .custom
+            .map_or(true, |c| c.literals.iter().all(|l| !l.is_empty()));
+        if static_name && static_labels {
+            let labels: Vec<LabelIndex> = self
+                .meta
+                .custom
+                .map(|c| {
+                    c.literals
+                        .iter()
+                        .map(|lit| LabelIndex::literal(lit))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let _ = self.resolve(None, &labels);
+        }
+    }
+
+    /// The resolved state, if the site ran or was resolved ahead.
+    pub(crate) fn resolved(&self) -> Option<&ResolvedSite> {
+        self.resolved.get()
+    }
+
+    /// How this site names itself in an error before its first call.
+    pub(crate) fn site_name(&self) -> SiteName {
+        SiteName {
+            function: self
+                .resolved
+                .get()
+                .map_or(self.meta.function.unwrap_or(self.meta.fn_name), |r| {
+                    r.function
+                }),
+            module: self.meta.module,
+            labels: self.meta.custom.map_or(&[], |c| c.names),
+        }
+    }
+}
+
+/// A site and the children of this call's label combination.
+#[derive(Clone, Copy)]
+pub struct Resolved {
+    site: &'static ResolvedSite,
+    metrics: CallMetrics,
+}
+
+impl Resolved {
+    /// Starts a call: in-flight up, clock started. The guard records the rest when it is dropped or
+    /// finished.
+    #[inline]
+    pub fn enter<S: SpanHandle>(self, span: S) -> CallGuard<S> {
+        CallGuard::start(self.site, self.metrics, span)
+    }
+
+    /// The `function` label.
+    #[inline]
+    pub fn function(&self) -> &'static str {
+        self.site.function
+    }
+}
+
+/// What one call records into.
+#[derive(Clone, Copy)]
+pub(crate) enum CallMetrics {
+    None,
+    Red(&'static RedChildren),
+    Http(&'static HandlerChildren),
 }
 
 /// A site after its first call.
 pub struct ResolvedSite {
     pub(crate) function: &'static str,
     pub(crate) meta: &'static SiteMeta,
-    pub(crate) metrics: Option<SiteMetrics>,
+    metrics: Option<SiteMetrics>,
 }
 
-pub(crate) enum SiteMetrics {
-    Function(FunctionChildren),
+enum SiteMetrics {
+    Function(RedChildren),
     Handler(HandlerChildren),
+    Custom(CustomChildren),
 }
 
-/// Children of the `function_*` families, indexed by [`crate::guard::CompletionResult`].
-pub(crate) struct FunctionChildren {
-    calls: [IntCounter; 3],
-    duration: [Histogram; 3],
-    pub(crate) in_flight: IntGauge,
-    panics: IntCounter,
-    /// The error counter's children for the error type's labels, created on the first completion (the
-    /// labels come from the return type, which the first completion reveals).
-    errors: OnceCell<ErrorChildren>,
-}
-
-struct ErrorChildren {
-    labels: &'static [&'static str],
-    counters: Box<[IntCounter]>,
-}
-
-/// Status codes 100..=599, each resolved on first use: pre-creating 500 series per route would flood the
-/// exposition with zeros.
-const STATUS_MIN: u16 = 100;
-const STATUS_COUNT: usize = 500;
-
-pub(crate) struct HandlerChildren {
-    method: &'static str,
-    route: &'static str,
-    duration: prometheus::HistogramVec,
-    pub(crate) in_flight: IntGauge,
-    by_status: Box<[OnceCell<(IntCounter, Histogram)>]>,
+/// Children for every combination of the custom labels' values, in mixed radix (the first label is the
+/// most significant digit).
+struct CustomChildren {
+    values: Vec<&'static [&'static str]>,
+    combos: Box<[RedChildren]>,
+    _family: Arc<CustomFamily>,
 }
 
 impl ResolvedSite {
-    fn new(meta: &'static SiteMeta, self_type: Option<fn() -> &'static str>) -> Self {
+    fn new(
+        meta: &'static SiteMeta,
+        self_type: Option<fn() -> &'static str>,
+        labels: &[LabelIndex],
+    ) -> Self {
         let function = match (meta.function, self_type) {
             (Some(name), _) => name,
             (None, Some(type_name)) => leak(format!(
@@ -122,37 +206,41 @@ impl ResolvedSite {
             )),
             (None, None) => meta.fn_name,
         };
-        let metrics = meta.metrics.then(|| match meta.kind {
-            SiteKind::Function { buckets } => {
-                let f = &*FUNCTION;
-                let calls = |r: &str| f.calls.with_label_values(&[function, meta.module, r]);
-                let vec = f.duration.with_buckets(buckets);
-                let duration = |r: &str| vec.with_label_values(&[function, meta.module, r]);
-                SiteMetrics::Function(FunctionChildren {
-                    calls: [calls("ok"), calls("error"), calls("cancelled")],
-                    duration: [duration("ok"), duration("error"), duration("cancelled")],
-                    in_flight: f.in_flight.with_label_values(&[function, meta.module]),
-                    panics: f
-                        .errors
-                        .with_label_values(&[function, meta.module, "panic"]),
-                    errors: OnceCell::new(),
-                })
-            }
-            SiteKind::Handler {
-                method,
-                route,
-                buckets,
-            } => {
-                let h = &*HTTP;
-                SiteMetrics::Handler(HandlerChildren {
+        let metrics = if !meta.metrics {
+            None
+        } else if let Some(custom) = meta.custom {
+            custom_children(meta, custom, function, labels).map(SiteMetrics::Custom)
+        } else {
+            Some(match meta.kind {
+                SiteKind::Function { buckets } => {
+                    let f = &*FUNCTION;
+                    let duration = f.duration.with_buckets(buckets);
+                    SiteMetrics::Function(RedChildren::new(
+                        &RedFamilies {
+                            calls: &f.calls,
+                            duration: &duration,
+                            in_flight: &f.in_flight,
+                            errors: &f.errors,
+                        },
+                        vec![function, meta.module],
+                    ))
+                }
+                SiteKind::Handler {
                     method,
                     route,
-                    duration: h.duration.with_buckets(buckets),
-                    in_flight: h.in_flight.with_label_values(&[method, route]),
-                    by_status: (0..STATUS_COUNT).map(|_| OnceCell::new()).collect(),
-                })
-            }
-        });
+                    buckets,
+                } => {
+                    let h = &*HTTP;
+                    SiteMetrics::Handler(HandlerChildren::new(
+                        method,
+                        route,
+                        &h.requests,
+                        h.duration.with_buckets(buckets),
+                        &h.in_flight,
+                    ))
+                }
+            })
+        };
         ResolvedSite {
             function,
             meta,
@@ -160,108 +248,99 @@ impl ResolvedSite {
         }
     }
 
-    /// Starts a call: in-flight up, clock started. The guard records the rest when it is dropped or
-    /// finished.
     #[inline]
-    pub fn enter<S: SpanHandle>(&'static self, span: S) -> CallGuard<S> {
-        CallGuard::start(self, span)
-    }
-
-    /// The `function` label.
-    pub fn function(&self) -> &'static str {
-        self.function
-    }
-}
-
-impl FunctionChildren {
-    /// `labels` is the error type's label list when the return value revealed it (not after a panic or
-    /// a cancellation).
-    #[inline]
-    pub(crate) fn record(
-        &self,
-        site: &ResolvedSite,
-        result: usize,
-        seconds: f64,
-        labels: Option<&'static [&'static str]>,
-        error: Option<ErrorKind>,
-    ) {
-        self.calls[result].inc();
-        self.duration[result].observe(seconds);
-        let cached = labels.map(|labels| {
-            self.errors.get_or_init(|| ErrorChildren {
-                labels,
-                counters: labels
-                    .iter()
-                    .map(|l| {
-                        FUNCTION
-                            .errors
-                            .with_label_values(&[site.function, site.meta.module, l])
-                    })
-                    .collect(),
-            })
-        });
-        let index = match error {
-            None => return,
-            Some(ErrorKind::Panic) => return self.panics.inc(),
-            Some(ErrorKind::Index(i)) => i,
-        };
-        let labels = labels.unwrap_or(crate::outcome::DEFAULT_ERROR_LABELS);
-        // One site can serve several error types (a generic function): only the first type's children
-        // are cached; another type's labels take the slower labelled lookup.
-        if let Some(cached) = cached.filter(|c| same_labels(c.labels, labels)) {
-            if let Some(counter) = cached.counters.get(index) {
-                return counter.inc();
-            }
+    fn metrics_for(&'static self, labels: &[LabelIndex]) -> CallMetrics {
+        match &self.metrics {
+            None => CallMetrics::None,
+            Some(SiteMetrics::Function(red)) => CallMetrics::Red(red),
+            Some(SiteMetrics::Handler(h)) => CallMetrics::Http(h),
+            Some(SiteMetrics::Custom(c)) => match c.combo(labels) {
+                Some(red) => CallMetrics::Red(red),
+                None => {
+                    warn_rate_limited(
+                        &LABEL,
+                        format_args!(
+                            "sightline: `{}` was called with label types other than on its first call \
+                             (a generic function?); this call is not counted",
+                            self.function
+                        ),
+                    );
+                    CallMetrics::None
+                }
+            },
         }
-        let label = labels.get(index).copied().unwrap_or("error");
-        FUNCTION
-            .errors
-            .with_label_values(&[site.function, site.meta.module, label])
-            .inc();
+    }
+
+    /// The custom labels' values, once known.
+    pub(crate) fn label_values(&self) -> Option<&[&'static [&'static str]]> {
+        match &self.metrics {
+            Some(SiteMetrics::Custom(c)) => Some(&c.values),
+            _ => None,
+        }
     }
 }
 
-/// How a failed call is labelled.
-#[derive(Clone, Copy)]
-pub(crate) enum ErrorKind {
-    Index(usize),
-    Panic,
-}
-
-fn same_labels(a: &'static [&'static str], b: &'static [&'static str]) -> bool {
-    // Associated consts may be duplicated per codegen unit, so equal contents count as the same list.
-    std::ptr::eq(a, b) || a == b
-}
-
-impl HandlerChildren {
-    #[inline]
-    pub(crate) fn record(&self, status: u16, seconds: f64) {
-        let idx = status.wrapping_sub(STATUS_MIN) as usize;
-        match self.by_status.get(idx) {
-            Some(cell) => {
-                let (count, duration) = cell.get_or_init(|| {
-                    let code = status.to_string();
-                    (
-                        HTTP.requests
-                            .with_label_values(&[self.method, self.route, &code]),
-                        self.duration
-                            .with_label_values(&[self.method, self.route, &code]),
-                    )
-                });
-                count.inc();
-                duration.observe(seconds);
-            }
-            None => {
-                warn_rate_limited(
-                    &LABEL,
-                    format_args!(
-                        "sightline: {} {} returned status {status}, outside 100..=599; counted as 500",
-                        self.method, self.route
-                    ),
-                );
-                self.record(500, seconds);
-            }
+fn custom_children(
+    meta: &'static SiteMeta,
+    custom: &'static CustomLabels,
+    function: &'static str,
+    labels: &[LabelIndex],
+) -> Option<CustomChildren> {
+    let site = SiteName {
+        function,
+        module: meta.module,
+        labels: custom.names,
+    };
+    let family = match custom::family(custom, site) {
+        Ok(family) => family,
+        Err(conflict) => {
+            warn_rate_limited(&LABEL, format_args!("sightline: {conflict}; not counted"));
+            return None;
         }
+    };
+    let buckets = match meta.kind {
+        SiteKind::Function { buckets } | SiteKind::Handler { buckets, .. } => buckets,
+    };
+    let duration = family.duration.with_buckets(buckets);
+    let families = RedFamilies {
+        calls: &family.calls,
+        duration: &duration,
+        in_flight: &family.in_flight,
+        errors: &family.errors,
+    };
+    let values: Vec<&'static [&'static str]> = labels.iter().map(|l| l.values).collect();
+    let total: usize = values.iter().map(|v| v.len()).product();
+    let combos = (0..total)
+        .map(|mut combo| {
+            let mut base = vec![""; values.len()];
+            for (slot, vals) in base.iter_mut().zip(&values).rev() {
+                *slot = vals[combo % vals.len()];
+                combo /= vals.len();
+            }
+            RedChildren::new(&families, base)
+        })
+        .collect();
+    Some(CustomChildren {
+        values,
+        combos,
+        _family: family,
+    })
+}
+
+impl CustomChildren {
+    #[inline]
+    fn combo(&self, labels: &[LabelIndex]) -> Option<&RedChildren> {
+        if labels.len() != self.values.len() {
+            return None;
+        }
+        let mut combo = 0usize;
+        for (label, values) in labels.iter().zip(&self.values) {
+            if !crate::children::same_labels(label.values, values) || label.index >= values.len() {
+                return None;
+            }
+            combo = combo * values.len() + label.index;
+        }
+        self.combos.get(combo)
     }
 }
 

@@ -74,7 +74,7 @@ pub(crate) static HTTP: Lazy<HttpFamilies> = Lazy::new(|| HttpFamilies {
 
 /// Registers a family; a family this registry already holds (a second `into_layer`, a test harness)
 /// is not an error.
-fn register(
+pub(crate) fn register(
     registry: &Registry,
     c: Box<dyn prometheus::core::Collector>,
 ) -> prometheus::Result<()> {

@@ -4,8 +4,9 @@
 //! `install()` are counted too; `install()` registers the families into the chosen registry (the default
 //! one unless the builder was given another).
 
+pub(crate) mod custom;
 mod families;
-mod histogram_family;
+pub(crate) mod histogram_family;
 
 use once_cell::sync::OnceCell;
 use prometheus::{Encoder, Registry, TextEncoder};
@@ -45,11 +46,17 @@ pub fn render_registry(registry: &Registry) -> String {
     String::from_utf8(buf).unwrap_or_default()
 }
 
+/// The registry `install()` chose, once it ran.
+pub(crate) fn installed() -> Option<Registry> {
+    INSTALLED_REGISTRY.get().cloned()
+}
+
 /// Registers every sightline family (and, on Linux, the process collector) into `registry`, and makes it
 /// the one [`render`] reads.
 pub(crate) fn install_into(registry: &Registry, process_metrics: bool) -> Result<(), crate::Error> {
     FUNCTION.register(registry)?;
     HTTP.register(registry)?;
+    custom::register_all(registry)?;
     #[cfg(target_os = "linux")]
     if process_metrics {
         let collector = prometheus::process_collector::ProcessCollector::for_self();

@@ -1,0 +1,153 @@
+//! Families named by `#[observe(metric = "..", labels(..))]`: `<metric>_total`, `<metric>_errors_total`,
+//! `<metric>_duration_seconds` and `<metric>_in_flight`, shared by every site that declares the same
+//! metric with the same label names.
+
+use super::histogram_family::HistogramFamily;
+use crate::site::CustomLabels;
+use once_cell::sync::Lazy;
+use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+pub(crate) struct CustomFamily {
+    pub names: &'static [&'static str],
+    pub declared_by: SiteName,
+    pub calls: IntCounterVec,
+    pub errors: IntCounterVec,
+    pub duration: HistogramFamily,
+    pub in_flight: IntGaugeVec,
+}
+
+/// A site as an error message names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteName {
+    /// The function (as its `function` label, or its own name for a method not yet called).
+    pub function: &'static str,
+    /// Its module.
+    pub module: &'static str,
+    /// The custom label names it declares.
+    pub labels: &'static [&'static str],
+}
+
+impl fmt::Display for SiteName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` in `{}` (labels: {})",
+            self.function,
+            self.module,
+            self.labels.join(", ")
+        )
+    }
+}
+
+/// Two sites declared one family with different label names.
+#[derive(Clone, Debug)]
+pub struct LabelConflict {
+    /// The `metric = ".."` both sites use.
+    pub metric: &'static str,
+    /// The site that declared it first.
+    pub first: SiteName,
+    /// The site that disagrees.
+    pub second: SiteName,
+}
+
+impl fmt::Display for LabelConflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "metric `{}` is declared with different label names by {} and by {}: a Prometheus family has \
+             one label set; give one of them another `metric` or the same labels",
+            self.metric, self.first, self.second
+        )
+    }
+}
+
+static FAMILIES: Lazy<Mutex<HashMap<&'static str, Arc<CustomFamily>>>> =
+    Lazy::new(|| Mutex::new(HashMap::new()));
+
+/// The family `labels` declares, created on first use; an error when another site declared it with
+/// other label names.
+pub(crate) fn family(
+    labels: &'static CustomLabels,
+    site: SiteName,
+) -> Result<Arc<CustomFamily>, LabelConflict> {
+    let mut all = FAMILIES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(existing) = all.get(labels.metric) {
+        if existing.names == labels.names {
+            return Ok(existing.clone());
+        }
+        return Err(LabelConflict {
+            metric: labels.metric,
+            first: existing.declared_by.clone(),
+            second: site,
+        });
+    }
+    let family = Arc::new(CustomFamily::new(labels, site));
+    if let Some(registry) = super::installed() {
+        if let Err(e) = family.register(&registry) {
+            crate::warn::warn_rate_limited(
+                &crate::warn::LABEL,
+                format_args!("sightline: cannot register metric `{}`: {e}", labels.metric),
+            );
+        }
+    }
+    all.insert(labels.metric, family.clone());
+    Ok(family)
+}
+
+/// Registers every custom family created so far.
+pub(crate) fn register_all(registry: &Registry) -> prometheus::Result<()> {
+    let all = FAMILIES.lock().unwrap_or_else(|p| p.into_inner());
+    for family in all.values() {
+        family.register(registry)?;
+    }
+    Ok(())
+}
+
+impl CustomFamily {
+    fn new(labels: &'static CustomLabels, declared_by: SiteName) -> Self {
+        let m = labels.metric;
+        let with = |last: &'static str| {
+            let mut names: Vec<&str> = labels.names.to_vec();
+            names.push(last);
+            names
+        };
+        let counter = |name: String, help: String, names: &[&str]| {
+            IntCounterVec::new(Opts::new(name, help), names)
+                .expect("names are checked by the macro")
+        };
+        CustomFamily {
+            names: labels.names,
+            calls: counter(
+                format!("{m}_total"),
+                format!("Calls of {m}, by outcome."),
+                &with(labels.outcome_label),
+            ),
+            errors: counter(
+                format!("{m}_errors_total"),
+                format!("Failed calls of {m}, by error kind."),
+                &with("error_kind"),
+            ),
+            duration: HistogramFamily::new(
+                &format!("{m}_duration_seconds"),
+                &format!("Duration of {m} in seconds."),
+                &with(labels.outcome_label),
+            ),
+            in_flight: IntGaugeVec::new(
+                Opts::new(format!("{m}_in_flight"), format!("Calls of {m} running.")),
+                labels.names,
+            )
+            .expect("names are checked by the macro"),
+            declared_by,
+        }
+    }
+
+    fn register(&self, registry: &Registry) -> prometheus::Result<()> {
+        super::families::register(registry, Box::new(self.calls.clone()))?;
+        super::families::register(registry, Box::new(self.errors.clone()))?;
+        super::families::register(registry, Box::new(self.duration.clone()))?;
+        super::families::register(registry, Box::new(self.in_flight.clone()))
+    }
+}
