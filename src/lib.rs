@@ -75,6 +75,19 @@
 //! | `skip_metrics` | span and log line only |
 //! | `crate = path` | where sightline is, for crates that re-export it |
 //!
+//! | `metric = "charges", labels(provider = expr)` | own families with typed labels ([`LabelValue`]) |
+//! | `max_series = 5000` | the series budget of `labels(...)` (default 1000) |
+//!
+//! ## Labels
+//!
+//! A label value is a string literal, a `bool`, or a [`LabelValue`] (derive it on a fieldless enum);
+//! `String`, numbers, ids and `Option`s do not compile. Names such as `user_id`, `path` or `email` are
+//! refused whatever their type. The product of the labels' cardinalities times the three outcomes must
+//! not exceed `max_series`: that check is a constant evaluated when the function is compiled to code, so
+//! `cargo build` reports it and `cargo check` / rust-analyzer do not; a generic function is checked when
+//! it is instantiated. Sites sharing a `metric` must declare the same label names: `install()` returns
+//! [`Error::LabelConflict`] naming both. [`catalog()`] lists every instrumented site.
+//!
 //! A field whose name looks like a secret (`password`, `token`, `api_key`, ...) does not compile: use
 //! `redact(...)`.
 //!
