@@ -1,6 +1,7 @@
 //! Parsing `#[observe(...)]` into [`ObserveArgs`]. Only syntax here: whether values make sense is the
 //! `check` pass's job, so that every semantic mistake can be reported at once.
 
+use crate::errors::Errors;
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
@@ -90,11 +91,11 @@ pub(crate) const ARGUMENTS: &str = "name, route, method, fields(...), redact(...
 impl ObserveArgs {
     pub fn parse(tokens: TokenStream) -> syn::Result<Self> {
         let mut args = ObserveArgs::default();
-        let mut errors: Option<syn::Error> = None;
+        let mut errors = Errors::default();
         let parser = |input: ParseStream| {
             while !input.is_empty() {
                 if let Err(e) = args.parse_one(input) {
-                    combine(&mut errors, e);
+                    errors.add(e);
                     // Skip to the next argument so that later mistakes are reported too.
                     while !input.is_empty() && !input.peek(Token![,]) {
                         input.parse::<proc_macro2::TokenTree>()?;
@@ -108,10 +109,8 @@ impl ObserveArgs {
             Ok(())
         };
         parser.parse2(tokens)?;
-        match errors {
-            Some(e) => Err(e),
-            None => Ok(args),
-        }
+        errors.finish()?;
+        Ok(args)
     }
 
     fn parse_one(&mut self, input: ParseStream) -> syn::Result<()> {
@@ -261,13 +260,6 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
-}
-
-fn combine(errors: &mut Option<syn::Error>, e: syn::Error) {
-    match errors {
-        Some(all) => all.combine(e),
-        None => *errors = Some(e),
-    }
 }
 
 fn duplicate(span: Span, name: &str) -> syn::Error {

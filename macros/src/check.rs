@@ -2,6 +2,7 @@
 //! each spanned at the offending token and saying what to write instead.
 
 use crate::attr::{FieldArg, ObserveArgs};
+use crate::errors::Errors;
 use crate::item::{Body, ObservedFn};
 use proc_macro2::Span;
 use std::collections::HashMap;
@@ -33,19 +34,6 @@ const METHODS: &[&str] = &[
 const LOG_MODES: &[&str] = &["all", "errors", "off"];
 const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
 
-#[derive(Default)]
-struct Errors(Option<syn::Error>);
-
-impl Errors {
-    fn push(&mut self, span: Span, message: impl std::fmt::Display) {
-        let e = syn::Error::new(span, message);
-        match &mut self.0 {
-            Some(all) => all.combine(e),
-            None => self.0 = Some(e),
-        }
-    }
-}
-
 pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
     let mut errors = Errors::default();
     check_function(f, &mut errors);
@@ -54,10 +42,7 @@ pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
     check_choices(args, &mut errors);
     check_buckets(args, &mut errors);
     check_labels(args, &mut errors);
-    match errors.0 {
-        Some(e) => Err(e),
-        None => Ok(()),
-    }
+    errors.finish()
 }
 
 fn check_function(f: &ObservedFn, errors: &mut Errors) {

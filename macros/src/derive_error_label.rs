@@ -1,5 +1,6 @@
 //! `#[derive(ErrorLabel)]`: a bounded `error_kind` for an error type.
 
+use crate::errors::Errors;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Attribute, Data, DeriveInput, LitStr};
@@ -18,21 +19,16 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         Data::Enum(data) => {
             let mut labels = Vec::new();
             let mut arms = Vec::new();
-            let mut errors: Option<syn::Error> = None;
+            let mut errors = Errors::default();
             for (i, variant) in data.variants.iter().enumerate() {
                 match label_of(&variant.attrs, &variant.ident.to_string()) {
                     Ok(label) => labels.push(label),
-                    Err(e) => match &mut errors {
-                        Some(all) => all.combine(e),
-                        None => errors = Some(e),
-                    },
+                    Err(e) => errors.add(e),
                 }
                 let v = &variant.ident;
                 arms.push(quote!(Self::#v { .. } => #i));
             }
-            if let Some(e) = errors {
-                return Err(e);
-            }
+            errors.finish()?;
             let index = if arms.is_empty() {
                 quote!(match *self {})
             } else {

@@ -1,6 +1,7 @@
 //! `#[derive(LabelValue)]`: a bounded metric label from a fieldless enum.
 
 use crate::derive_error_label::renamed;
+use crate::errors::Errors;
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput, Fields};
@@ -20,7 +21,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             "LabelValue can be derived for fieldless enums, whose variants are the label's values",
         ));
     };
-    let mut errors: Option<syn::Error> = None;
+    let mut errors = Errors::default();
     let mut values = Vec::new();
     let mut arms = Vec::new();
     for (i, variant) in data.variants.iter().enumerate() {
@@ -29,25 +30,17 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
                 &variant.fields,
                 "a label value variant has no fields: data in a label would make its values unbounded",
             );
-            match &mut errors {
-                Some(all) => all.combine(e),
-                None => errors = Some(e),
-            }
+            errors.add(e);
             continue;
         }
         match renamed(&variant.attrs, "label", &variant.ident.to_string()) {
             Ok(v) => values.push(v),
-            Err(e) => match &mut errors {
-                Some(all) => all.combine(e),
-                None => errors = Some(e),
-            },
+            Err(e) => errors.add(e),
         }
         let v = &variant.ident;
         arms.push(quote!(Self::#v => #i));
     }
-    if let Some(e) = errors {
-        return Err(e);
-    }
+    errors.finish()?;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let index = if arms.is_empty() {
         quote!(match *self {})

@@ -12,6 +12,7 @@ mod attr;
 mod check;
 mod derive_error_label;
 mod derive_label_value;
+mod errors;
 mod exits;
 mod expand;
 mod item;
