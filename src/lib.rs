@@ -97,7 +97,7 @@
 
 #![forbid(unsafe_code)]
 
-pub use sightline_macros::{observe, ErrorLabel, LabelValue};
+pub use sightline_macros::{business_span, observe, ErrorLabel, LabelValue};
 pub use sightline_runtime::{
     catalog, init, logs, metrics, record, Error, ErrorLabel, HttpStatus, LabelConflict, LabelValue,
     RecordValue, SiteName, StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard,

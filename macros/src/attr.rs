@@ -9,9 +9,40 @@ use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{bracketed, parenthesized, Expr, Ident, Lit, LitStr, Path, Token};
 
-/// The options of one `#[observe(...)]`.
+/// Which attribute the options belong to.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `#[observe]`.
+    #[default]
+    Observe,
+    /// `#[business_span]`: the options are the same but for the operation name (first, a literal),
+    /// `attrs(...)` in place of `fields(...)`, and no handler mode.
+    Business,
+}
+
+impl Mode {
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Mode::Observe => "#[observe]",
+            Mode::Business => "#[business_span]",
+        }
+    }
+
+    /// The label and log field that carries how a call ended.
+    pub fn outcome_label(self) -> &'static str {
+        match self {
+            Mode::Observe => "result",
+            Mode::Business => "outcome",
+        }
+    }
+}
+
+/// The options of one `#[observe(...)]` or `#[business_span(...)]`.
 #[derive(Default)]
 pub(crate) struct ObserveArgs {
+    pub mode: Mode,
+    /// `#[business_span("process-order")]`.
+    pub operation: Option<LitStr>,
     pub name: Option<LitStr>,
     pub route: Option<LitStr>,
     pub method: Option<LitStr>,
@@ -85,14 +116,22 @@ pub(crate) struct Buckets {
     pub bounds: Vec<(f64, Span)>,
 }
 
-pub(crate) const ARGUMENTS: &str = "name, route, method, fields(...), redact(...), log, level, \
+const OBSERVE_ARGUMENTS: &str = "name, route, method, fields(...), redact(...), log, level, \
+     buckets, skip_metrics, metric, labels(...), max_series, crate";
+const BUSINESS_ARGUMENTS: &str = "a name literal first, then attrs(...), redact(...), log, level, \
      buckets, skip_metrics, metric, labels(...), max_series, crate";
 
 impl ObserveArgs {
-    pub fn parse(tokens: TokenStream) -> syn::Result<Self> {
-        let mut args = ObserveArgs::default();
+    pub fn parse(tokens: TokenStream, mode: Mode) -> syn::Result<Self> {
+        let mut args = ObserveArgs {
+            mode,
+            ..ObserveArgs::default()
+        };
         let mut errors = Errors::default();
         let parser = |input: ParseStream| {
+            if mode == Mode::Business && !input.is_empty() {
+                args.parse_operation(input)?;
+            }
             while !input.is_empty() {
                 if let Err(e) = args.parse_one(input) {
                     errors.add(e);
@@ -113,6 +152,28 @@ impl ObserveArgs {
         Ok(args)
     }
 
+    /// The operation name of `#[business_span("process-order", ..)]`, when given.
+    fn parse_operation(&mut self, input: ParseStream) -> syn::Result<()> {
+        if input.peek(LitStr) {
+            self.operation = Some(input.parse()?);
+            if !input.is_empty() {
+                input.parse::<Token![,]>()?;
+            }
+        } else if (input.peek(Ident) && !input.peek2(Token![=]) && !input.peek2(syn::token::Paren))
+            || input.peek(syn::Lit)
+        {
+            let found: proc_macro2::TokenTree = input.parse()?;
+            return Err(syn::Error::new(
+                found.span(),
+                format!(
+                    "the operation name is a string literal, e.g. #[business_span(\"{}\")]",
+                    found.to_string().trim_matches('"').replace('_', "-")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn parse_one(&mut self, input: ParseStream) -> syn::Result<()> {
         if input.peek(Token![crate]) {
             let kw: Token![crate] = input.parse()?;
@@ -122,7 +183,15 @@ impl ObserveArgs {
         }
         let key = Ident::parse_any(input)?;
         let span = key.span();
-        match key.to_string().as_str() {
+        let name = key.to_string();
+        let allowed = match self.mode {
+            Mode::Observe => name != "attrs",
+            Mode::Business => !matches!(name.as_str(), "name" | "route" | "method" | "fields"),
+        };
+        if !allowed {
+            return Err(self.unknown(&key));
+        }
+        match name.as_str() {
             "name" => {
                 let v = string_value(input, &key, "name = \"charge\"")?;
                 set_once(&mut self.name, v, span, "name")
@@ -143,9 +212,9 @@ impl ObserveArgs {
                 let v = string_value(input, &key, "level = \"debug\"")?;
                 set_once(&mut self.level, v, span, "level")
             }
-            "fields" => {
+            "fields" | "attrs" => {
                 if !self.fields.is_empty() {
-                    return Err(duplicate(span, "fields"));
+                    return Err(duplicate(span, &name));
                 }
                 self.fields = field_list(input, &key)?;
                 Ok(())
@@ -209,21 +278,40 @@ impl ObserveArgs {
                 };
                 set_once(&mut self.labels, labels, span, "labels")
             }
-            other => {
-                let hint = closest(other)
-                    .map(|known| format!("did you mean `{known}`? "))
-                    .unwrap_or_default();
-                Err(syn::Error::new(
-                    span,
-                    format!("unknown argument `{other}` for #[observe]; {hint}expected one of: {ARGUMENTS}"),
-                ))
-            }
+            _ => Err(self.unknown(&key)),
         }
     }
 }
 
+impl ObserveArgs {
+    fn unknown(&self, key: &Ident) -> syn::Error {
+        let (attribute, expected) = match self.mode {
+            Mode::Observe => ("#[observe]", OBSERVE_ARGUMENTS),
+            Mode::Business => ("#[business_span]", BUSINESS_ARGUMENTS),
+        };
+        let hint = match (self.mode, key.to_string().as_str()) {
+            (Mode::Business, "fields") => "write `attrs(...)` on a business span; ".to_string(),
+            (Mode::Business, "name") => {
+                "the name is the first argument, a literal: #[business_span(\"process-order\")]; "
+                    .to_string()
+            }
+            (Mode::Business, "route" | "method") => {
+                "handler mode is #[observe(route = .., method = ..)]; ".to_string()
+            }
+            (Mode::Observe, "attrs") => "write `fields(...)` on #[observe]; ".to_string(),
+            (_, other) => closest(other, self.mode)
+                .map(|known| format!("did you mean `{known}`? "))
+                .unwrap_or_default(),
+        };
+        syn::Error::new(
+            key.span(),
+            format!("unknown argument `{key}` for {attribute}; {hint}expected one of: {expected}"),
+        )
+    }
+}
+
 /// The known argument within two edits of a misspelt one.
-fn closest(unknown: &str) -> Option<&'static str> {
+fn closest(unknown: &str, mode: Mode) -> Option<&'static str> {
     const KNOWN: &[&str] = &[
         "name",
         "route",
@@ -239,9 +327,16 @@ fn closest(unknown: &str) -> Option<&'static str> {
         "labels",
         "max_series",
     ];
+    let attrs = if mode == Mode::Business {
+        "attrs"
+    } else {
+        "fields"
+    };
     KNOWN
         .iter()
-        .map(|k| (edit_distance(unknown, k), *k))
+        .map(|k| if *k == "fields" { attrs } else { k })
+        .filter(|k| mode == Mode::Observe || !matches!(*k, "name" | "route" | "method"))
+        .map(|k| (edit_distance(unknown, k), k))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, k)| k)

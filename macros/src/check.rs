@@ -1,7 +1,7 @@
 //! Validation of a parsed `#[observe(...)]` against the function it is on. Every mistake is collected,
 //! each spanned at the offending token and saying what to write instead.
 
-use crate::attr::{FieldArg, ObserveArgs};
+use crate::attr::{FieldArg, Mode, ObserveArgs};
 use crate::errors::Errors;
 use crate::item::{Body, ObservedFn};
 use proc_macro2::Span;
@@ -21,6 +21,8 @@ const RESERVED_FIELDS: &[&str] = &[
     "method",
     "route",
     "status_code",
+    "operation",
+    "outcome",
     "message",
     "timestamp",
     "level",
@@ -42,6 +44,7 @@ pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
     check_choices(args, &mut errors);
     check_buckets(args, &mut errors);
     check_labels(args, &mut errors);
+    check_operation(args, &mut errors);
     errors.finish()
 }
 
@@ -152,7 +155,7 @@ fn check_fields(args: &ObserveArgs, errors: &mut Errors) {
             );
         }
         if !redacted {
-            check_sensitive(field, errors);
+            check_sensitive(field, args.mode, errors);
         }
     }
 }
@@ -161,16 +164,36 @@ fn suggestion(name: &str) -> String {
     format!("{name}_value")
 }
 
-fn check_sensitive(field: &FieldArg, errors: &mut Errors) {
+fn check_sensitive(field: &FieldArg, mode: Mode, errors: &mut Errors) {
     let name = field.name.text();
+    let what = match mode {
+        Mode::Observe => "fields are written in clear to logs and spans",
+        Mode::Business => "attributes are exported in clear with the span and written to logs",
+    };
     if let Some(fragment) = sightline_names::sensitive_fragment(&name) {
         errors.push(
             field.name.span(),
             format!(
-                "`{name}` looks like a secret (it contains `{fragment}`): fields are written in clear to logs \
-                 and spans; record it as \"[REDACTED]\" with `redact({name} = ...)`, or leave it out"
+                "`{name}` looks like a secret (it contains `{fragment}`): {what}; record it as \
+                 \"[REDACTED]\" with `redact({name} = ...)`, or leave it out"
             ),
         );
+    }
+}
+
+/// A business span's name: the span name in traces and the `operation` label.
+fn check_operation(args: &ObserveArgs, errors: &mut Errors) {
+    let Some(op) = &args.operation else {
+        return;
+    };
+    let name = op.value();
+    if name.trim().is_empty() {
+        errors.push(
+            op.span(),
+            "the operation name must not be empty, e.g. #[business_span(\"process-order\")]",
+        );
+    } else if name.len() > 100 || name.chars().any(|c| c.is_control()) {
+        errors.push(op.span(), "the operation name is a short label such as \"process-order\": at most 100 printable characters");
     }
 }
 

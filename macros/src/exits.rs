@@ -39,6 +39,9 @@ impl VisitMut for Exits<'_> {
                 self.rewritten += 1;
                 let attrs = &ret.attrs;
                 let return_token = &ret.return_token;
+                // Located at `return`, so diagnostics about the exit (e.g. unreachable code after it)
+                // point at the user's `return`, not at the attribute.
+                let finished = located_at(finished, return_token.span);
                 *expr = Expr::Verbatim(quote!(#(#attrs)* #return_token #finished));
             }
             Expr::Try(t) => {
@@ -84,6 +87,23 @@ impl VisitMut for Exits<'_> {
             mac.tokens = args.to_token_stream();
         }
     }
+}
+
+/// The same tokens, with the same hygiene, but reported at `at`.
+fn located_at(tokens: TokenStream, at: proc_macro2::Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(g) = &tree {
+                let mut group = proc_macro2::Group::new(g.delimiter(), located_at(g.stream(), at));
+                group.set_span(g.span().located_at(at));
+                tree = proc_macro2::TokenTree::Group(group);
+            } else {
+                tree.set_span(tree.span().located_at(at));
+            }
+            tree
+        })
+        .collect()
 }
 
 /// Whether a type mentions `impl Trait`, which cannot be written in a `let` annotation.

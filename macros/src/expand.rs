@@ -10,7 +10,7 @@
 //!
 //! Generated locals use `Span::mixed_site()`, so the user's body can neither see nor shadow them.
 
-use crate::attr::{FieldArg, ObserveArgs};
+use crate::attr::{FieldArg, Mode, ObserveArgs};
 use crate::check;
 use crate::exits::{mentions_impl_trait, Exits};
 use crate::item::{describe_non_fn, Body, ObservedFn};
@@ -21,12 +21,12 @@ use syn::ext::IdentExt;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, ReturnType, Stmt};
 
-pub(crate) fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
+pub(crate) fn expand(args: TokenStream, item: TokenStream, mode: Mode) -> TokenStream {
     let f = match syn::parse2::<ObservedFn>(item.clone()) {
         Ok(f) => f,
-        Err(e) => return not_a_function(e, item),
+        Err(e) => return not_a_function(e, item, mode),
     };
-    let checked = ObserveArgs::parse(args).and_then(|args| {
+    let checked = ObserveArgs::parse(args, mode).and_then(|args| {
         check::check(&args, &f)?;
         Ok(args)
     });
@@ -41,7 +41,7 @@ pub(crate) fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The item is not a function, or a function whose body does not parse yet (mid-edit): in the second
 /// case the compiler's own syntax error is the useful one, so the item passes through untouched.
-fn not_a_function(parse_error: syn::Error, item: TokenStream) -> TokenStream {
+fn not_a_function(parse_error: syn::Error, item: TokenStream, mode: Mode) -> TokenStream {
     match syn::parse2::<syn::Item>(item.clone()) {
         Ok(syn::Item::Fn(_)) | Err(_) => {
             let _ = parse_error;
@@ -57,7 +57,7 @@ fn not_a_function(parse_error: syn::Error, item: TokenStream) -> TokenStream {
                 .unwrap_or_else(Span::call_site);
             let error = syn::Error::new(
                 span,
-                format!("#[observe] goes on a function, not on {what}"),
+                format!("{} goes on a function, not on {what}", mode.attribute()),
             )
             .to_compile_error();
             quote!(#error #item)
@@ -84,9 +84,10 @@ impl<'a> Expansion<'a> {
             None => quote!(::sightline),
         };
         let private = quote!(#krate::__private);
-        let function = match &args.name {
-            Some(name) => name.value(),
-            None => f.sig.ident.unraw().to_string(),
+        let function = match (&args.name, args.mode) {
+            (Some(name), _) => name.value(),
+            (None, Mode::Business) => operation_name(args, f),
+            (None, Mode::Observe) => f.sig.ident.unraw().to_string(),
         };
         Expansion {
             args,
@@ -113,13 +114,8 @@ impl<'a> Expansion<'a> {
         };
         let site_items = self.site_items(sig.asyncness.is_none());
         let new_body = if sig.asyncness.is_some() {
-            let ret_annotation = match &sig.output {
-                ReturnType::Default => quote!(: ()),
-                ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote!(: #ty),
-                ReturnType::Type(..) => quote!(),
-            };
             let inner = quote!(async move #block);
-            self.async_body(inner, ret_annotation)
+            self.async_body(inner, self.ret_annotation())
         } else if let Some(AsyncTraitPin { rest, func, future }) = async_trait_body(block) {
             // `#[async_trait]` expanded first: instrument the boxed future, not its construction.
             let observed = self.async_body(future.to_token_stream(), quote!());
@@ -154,7 +150,11 @@ impl<'a> Expansion<'a> {
             }
             None => quote!(#p::DEFAULT_BUCKETS),
         };
+        let operation = operation_name(self.args, self.f);
         let kind = match (&self.args.route, &self.args.method) {
+            _ if self.args.mode == Mode::Business => quote! {
+                #p::SiteKind::Business { operation: #operation, buckets: #buckets }
+            },
             (Some(route), Some(method)) => quote! {
                 #p::SiteKind::Handler { method: #method, route: #route, buckets: #buckets }
             },
@@ -210,14 +210,23 @@ impl<'a> Expansion<'a> {
         } else {
             quote!()
         };
+        let identity = match self.args.mode {
+            Mode::Observe => quote! {
+                function = #c.function,
+                module = #c.module,
+                result = #c.result_str(),
+            },
+            Mode::Business => quote! {
+                operation = #c.operation,
+                outcome = #c.result_str(),
+            },
+        };
         let event = |level: TokenStream, extra: TokenStream| {
             quote! {
                 #p::tracing::event!(
                     target: ::core::module_path!(),
                     #level,
-                    function = #c.function,
-                    module = #c.module,
-                    result = #c.result_str(),
+                    #identity
                     duration_ms = #c.duration_ms,
                     #http
                     #extra
@@ -249,6 +258,16 @@ impl<'a> Expansion<'a> {
         }
     }
 
+    /// `: ReturnType` for a `let` holding the body's value, when the type can be written there (not
+    /// `impl Trait`).
+    fn ret_annotation(&self) -> TokenStream {
+        match &self.f.sig.output {
+            ReturnType::Default => quote!(: ()),
+            ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote!(: #ty),
+            ReturnType::Type(..) => quote!(),
+        }
+    }
+
     /// `__SL_SITE.resolve(..)`, which names methods after `Self` on the first call.
     fn resolve_site(&self) -> TokenStream {
         let p = &self.private;
@@ -271,6 +290,7 @@ impl<'a> Expansion<'a> {
     fn span(&self, site: &Ident) -> TokenStream {
         let p = &self.private;
         let name = match (&self.args.route, &self.args.method) {
+            _ if self.args.mode == Mode::Business => operation_name(self.args, self.f),
             (Some(route), Some(method)) => format!("{} {}", method.value(), route.value()),
             _ => self.f.sig.ident.unraw().to_string(),
         };
@@ -282,6 +302,9 @@ impl<'a> Expansion<'a> {
             quote!(otel.status_message = #empty),
             quote!(error.type = #empty),
         ];
+        if self.args.mode == Mode::Business {
+            fields.push(quote!(operation = #name));
+        }
         if let (Some(route), Some(method)) = (&self.args.route, &self.args.method) {
             fields.push(quote!(http.request.method = #method));
             fields.push(quote!(http.route = #route));
@@ -372,13 +395,22 @@ impl<'a> Expansion<'a> {
             rewritten: 0,
         };
         exits.visit_block_mut(&mut block);
-        let finished = self.finish(block.to_token_stream());
+        let value = local("__sl_value");
+        let finished = self.finish(quote!(#value));
+        let annotation = self.ret_annotation();
         let labels = &self.labels.prologue;
+        // The body is bound first (typed by the return type, so inference inside it is unchanged), and
+        // only the generated tail is exempt from `unreachable_code`: a body that always panics must not
+        // warn about sightline's code, and the user's own unreachable code must still warn.
         quote! {
             #labels
             let #site = #resolve;
             let #guard = #site.enter(#span.entered());
-            #finished
+            let #value #annotation = #block;
+            #[allow(unreachable_code)]
+            {
+                #finished
+            }
         }
     }
 
@@ -411,6 +443,14 @@ impl<'a> Expansion<'a> {
             )
             .await
         }
+    }
+}
+
+/// A business span's operation: the literal, or the function's name in kebab case.
+fn operation_name(args: &ObserveArgs, f: &ObservedFn) -> String {
+    match &args.operation {
+        Some(name) => name.value(),
+        None => f.sig.ident.unraw().to_string().replace('_', "-"),
     }
 }
 

@@ -27,11 +27,12 @@ pub(crate) struct LabelCode {
 
 pub(crate) fn label_code(args: &ObserveArgs, private: &TokenStream, function: &str) -> LabelCode {
     let p = private;
+    let outcome = args.mode.outcome_label();
     let (Some(metric), Some(labels)) = (&args.metric, &args.labels) else {
         let meta = match &args.metric {
             Some(metric) => quote! {
                 ::core::option::Option::Some(&#p::CustomLabels {
-                    metric: #metric, names: &[], literals: &[], outcome_label: "result",
+                    metric: #metric, names: &[], literals: &[], outcome_label: #outcome,
                 })
             },
             None => quote!(::core::option::Option::None),
@@ -57,7 +58,7 @@ pub(crate) fn label_code(args: &ObserveArgs, private: &TokenStream, function: &s
             metric: #metric,
             names: &[#(#names),*],
             literals: &[#(#literals),*],
-            outcome_label: "result",
+            outcome_label: #outcome,
         })
     };
 
@@ -127,7 +128,8 @@ fn budget(
         message.push(card.clone());
         message.push(quote!(" x "));
     }
-    message.push(quote!("result 3), over max_series = "));
+    let outcomes = format!("{} 3), over max_series = ", args.mode.outcome_label());
+    message.push(quote!(#outcomes));
     message.push(quote!(#max));
     message.push(quote!(
         ": use labels with fewer values, move some to `fields(...)`, or raise `max_series` on this function"

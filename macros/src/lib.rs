@@ -24,7 +24,15 @@ use proc_macro::TokenStream;
 /// See the `sightline` crate's documentation for the options.
 #[proc_macro_attribute]
 pub fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::observe(args.into(), item.into()).into()
+    expand::expand(args.into(), item.into(), attr::Mode::Observe).into()
+}
+
+/// Makes a function a business operation: an OpenTelemetry span named after the operation with
+/// `attrs(...)` as attributes, `business_operation*` metrics, and one completion line.
+/// See the `sightline` crate's documentation for the options.
+#[proc_macro_attribute]
+pub fn business_span(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand::expand(args.into(), item.into(), attr::Mode::Business).into()
 }
 
 /// Implements `sightline::LabelValue` for a fieldless enum: variant names in snake case, or

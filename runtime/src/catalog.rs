@@ -12,7 +12,7 @@ pub static SITES: [&'static Site];
 /// One instrumented call site.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SiteInfo {
-    /// `"function"` or `"handler"`.
+    /// `"function"`, `"business"` or `"handler"`.
     pub kind: &'static str,
     /// The `function` label; for a method named after `Self`, its own name until its first call.
     pub function: &'static str,
@@ -53,6 +53,7 @@ fn info(site: &'static Site) -> SiteInfo {
     };
     let (kind, http) = match meta.kind {
         SiteKind::Function { .. } => ("function", None),
+        SiteKind::Business { .. } => ("business", None),
         SiteKind::Handler { method, route, .. } => ("handler", Some((method, route))),
     };
     let mut labels = Vec::new();
@@ -87,6 +88,20 @@ fn info(site: &'static Site) -> SiteInfo {
                     "function_errors_total",
                     "function_call_duration_seconds",
                     "function_calls_in_flight",
+                ]
+                .map(String::from)
+                .to_vec()
+            }
+            SiteKind::Business { operation, .. } => {
+                labels.push(LabelInfo {
+                    name: "operation",
+                    values: Some(vec![operation]),
+                });
+                [
+                    "business_operations_total",
+                    "business_operation_errors_total",
+                    "business_operation_duration_seconds",
+                    "business_operations_in_flight",
                 ]
                 .map(String::from)
                 .to_vec()

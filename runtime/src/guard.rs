@@ -67,6 +67,8 @@ pub struct Completion<'a> {
     pub error: Option<ErrorMessage<'a>>,
     /// Handler mode: method, route, status.
     pub http: Option<(&'static str, &'static str, u16)>,
+    /// `#[business_span]`: the operation.
+    pub operation: &'static str,
 }
 
 impl Completion<'_> {
@@ -137,7 +139,9 @@ impl<S: SpanHandle> CallGuard<S> {
             return;
         }
         let (status, failed) = match self.site.meta.kind {
-            SiteKind::Function { .. } => (None, outcome.error.is_some()),
+            SiteKind::Function { .. } | SiteKind::Business { .. } => {
+                (None, outcome.error.is_some())
+            }
             SiteKind::Handler { .. } => {
                 let status =
                     outcome
@@ -211,9 +215,14 @@ impl<S: SpanHandle> CallGuard<S> {
         }
         let http = match site.meta.kind {
             SiteKind::Handler { method, route, .. } => Some((method, route, status.unwrap_or(499))),
-            SiteKind::Function { .. } => None,
+            SiteKind::Function { .. } | SiteKind::Business { .. } => None,
+        };
+        let operation = match site.meta.kind {
+            SiteKind::Business { operation, .. } => operation,
+            _ => "",
         };
         (site.meta.emit)(&Completion {
+            operation,
             function: site.function,
             module: site.meta.module,
             result,

@@ -5,7 +5,7 @@ use crate::children::{HandlerChildren, RedChildren, RedFamilies};
 use crate::guard::{CallGuard, Completion, SpanHandle};
 use crate::labels::LabelIndex;
 use crate::metrics::custom::{self, CustomFamily, SiteName};
-use crate::metrics::{FUNCTION, HTTP};
+use crate::metrics::{BUSINESS, FUNCTION, HTTP};
 use crate::warn::{warn_rate_limited, LABEL};
 use once_cell::sync::OnceCell;
 use std::sync::Arc;
@@ -35,6 +35,13 @@ pub struct SiteMeta {
 pub enum SiteKind {
     /// `function_*`.
     Function {
+        /// Histogram buckets in seconds.
+        buckets: &'static [f64],
+    },
+    /// `business_operation*`, `#[business_span]`.
+    Business {
+        /// The operation's name, e.g. `process-order`.
+        operation: &'static str,
         /// Histogram buckets in seconds.
         buckets: &'static [f64],
     },
@@ -225,6 +232,19 @@ impl ResolvedSite {
                         vec![function, meta.module],
                     ))
                 }
+                SiteKind::Business { operation, buckets } => {
+                    let b = &*BUSINESS;
+                    let duration = b.duration.with_buckets(buckets);
+                    SiteMetrics::Function(RedChildren::new(
+                        &RedFamilies {
+                            calls: &b.operations,
+                            duration: &duration,
+                            in_flight: &b.in_flight,
+                            errors: &b.errors,
+                        },
+                        vec![operation],
+                    ))
+                }
                 SiteKind::Handler {
                     method,
                     route,
@@ -299,7 +319,9 @@ fn custom_children(
         }
     };
     let buckets = match meta.kind {
-        SiteKind::Function { buckets } | SiteKind::Handler { buckets, .. } => buckets,
+        SiteKind::Function { buckets }
+        | SiteKind::Business { buckets, .. }
+        | SiteKind::Handler { buckets, .. } => buckets,
     };
     let duration = family.duration.with_buckets(buckets);
     let families = RedFamilies {

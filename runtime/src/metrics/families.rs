@@ -54,6 +54,37 @@ pub(crate) static FUNCTION: Lazy<FunctionFamilies> = Lazy::new(|| FunctionFamili
     ),
 });
 
+/// `business_operation*`: what `#[business_span]` records.
+pub(crate) struct BusinessFamilies {
+    pub operations: IntCounterVec,
+    pub errors: IntCounterVec,
+    pub duration: HistogramFamily,
+    pub in_flight: IntGaugeVec,
+}
+
+pub(crate) static BUSINESS: Lazy<BusinessFamilies> = Lazy::new(|| BusinessFamilies {
+    operations: counter(
+        "business_operations_total",
+        "Business operations, by outcome.",
+        &["operation", "outcome"],
+    ),
+    errors: counter(
+        "business_operation_errors_total",
+        "Failed business operations, by error kind.",
+        &["operation", "error_kind"],
+    ),
+    duration: HistogramFamily::new(
+        "business_operation_duration_seconds",
+        "Duration of business operations in seconds.",
+        &["operation", "outcome"],
+    ),
+    in_flight: gauge(
+        "business_operations_in_flight",
+        "Business operations currently running.",
+        &["operation"],
+    ),
+});
+
 pub(crate) static HTTP: Lazy<HttpFamilies> = Lazy::new(|| HttpFamilies {
     requests: counter(
         "http_requests_total",
@@ -87,6 +118,15 @@ pub(crate) fn register(
 impl FunctionFamilies {
     pub(crate) fn register(&self, registry: &Registry) -> prometheus::Result<()> {
         register(registry, Box::new(self.calls.clone()))?;
+        register(registry, Box::new(self.errors.clone()))?;
+        register(registry, Box::new(self.duration.clone()))?;
+        register(registry, Box::new(self.in_flight.clone()))
+    }
+}
+
+impl BusinessFamilies {
+    pub(crate) fn register(&self, registry: &Registry) -> prometheus::Result<()> {
+        register(registry, Box::new(self.operations.clone()))?;
         register(registry, Box::new(self.errors.clone()))?;
         register(registry, Box::new(self.duration.clone()))?;
         register(registry, Box::new(self.in_flight.clone()))

@@ -12,7 +12,7 @@ use once_cell::sync::OnceCell;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 pub use families::DEFAULT_BUCKETS;
-pub(crate) use families::{FUNCTION, HTTP};
+pub(crate) use families::{BUSINESS, FUNCTION, HTTP};
 
 /// The `Content-Type` of [`render`]'s output, for a `/metrics` handler.
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
@@ -56,6 +56,7 @@ pub(crate) fn installed() -> Option<Registry> {
 pub(crate) fn install_into(registry: &Registry, process_metrics: bool) -> Result<(), crate::Error> {
     FUNCTION.register(registry)?;
     HTTP.register(registry)?;
+    BUSINESS.register(registry)?;
     custom::register_all(registry)?;
     #[cfg(target_os = "linux")]
     if process_metrics {

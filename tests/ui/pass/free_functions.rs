@@ -107,6 +107,12 @@ pub fn with_every_option(user: &str, password: &str) -> u8 {
 #[observe(skip_metrics, level = "debug")]
 pub fn quiet() {}
 
+/// A body that always diverges trips no lint of the caller's.
+#[observe]
+pub fn always_panics() -> u32 {
+    panic!("never returns")
+}
+
 fn main() {
     let _ = plain(1);
     assert_eq!(early_return_and_question_mark("7").unwrap(), 7);
