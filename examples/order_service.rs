@@ -28,7 +28,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use sightline::{observe, ErrorLabel, HttpStatus};
+use sightline::{business_span, observe, ErrorLabel, HttpStatus};
 use std::collections::{BTreeMap, HashMap};
 use std::error::Error;
 use std::net::SocketAddr;
@@ -226,11 +226,16 @@ fn authenticate(customer_id: &str, password: &str) -> Result<u64, OrderError> {
     }
 }
 
-// ---- the business logic: plain `#[observe]`, sync and async alike -----------------------------------
+// ---- the business logic: a business span over plain `#[observe]` steps, sync and async alike --------
 
-/// Every `?` is an exit sightline sees: a failed step counts as an error on the step *and* here, with
-/// the same `error_kind`.
-#[observe]
+/// The business operation: a span named `process-order` with the order's attributes (exported to a
+/// collector, high cardinality welcome), `business_operations_total{operation="process-order"}`, and
+/// the steps below as its child spans. Every `?` is an exit sightline sees: a failed step counts as an
+/// error on the step *and* here, with the same `error_kind`.
+#[business_span(
+    "process-order",
+    attrs(order.customer_id = body.customer_id, order.item_count = body.items.len())
+)]
 async fn process_order(app: &App, body: CreateOrder) -> Result<Order, OrderError> {
     // The raw body, secrets and all, handed to tracing as JSON text. The log layer parses it and
     // redacts `card_number` and `password` inside: the line reads `"password":"[REDACTED]"`.
@@ -518,27 +523,51 @@ fn red_summary(exposition: &str, seconds: f64) -> String {
             "{method:<7}{route:<22}{total:>8}{rate:>8.1}{p4:>6.1}%{p5:>6.1}%{p50:>9}{p99:>9}\n"
         );
     }
-    out +=
-        "\nfunction_calls_total     ok  error  cancelled   function_errors_total by error_kind\n";
-    let steps = [
-        "process_order",
-        "validate_inventory",
-        "charge_payment",
-        "send_confirmation",
+    out += "\ncalls                    ok  error  cancelled   errors by error_kind\n";
+    // (row, calls family, errors family, name label, outcome label)
+    let rows = [
+        (
+            "process-order",
+            "business_operations_total",
+            "business_operation_errors_total",
+            "operation",
+            "outcome",
+        ),
+        (
+            "validate_inventory",
+            "function_calls_total",
+            "function_errors_total",
+            "function",
+            "result",
+        ),
+        (
+            "charge_payment",
+            "function_calls_total",
+            "function_errors_total",
+            "function",
+            "result",
+        ),
+        (
+            "send_confirmation",
+            "function_calls_total",
+            "function_errors_total",
+            "function",
+            "result",
+        ),
     ];
-    for function in steps {
+    for (function, calls_family, errors_family, key, outcome) in rows {
         let of = |name: &'static str| {
             samples
                 .iter()
-                .filter(move |s| s.name == name && s.label("function") == function)
+                .filter(move |s| s.name == name && s.label(key) == function)
         };
         let calls = |result: &str| {
-            of("function_calls_total")
-                .filter(|s| s.label("result") == result)
+            of(calls_family)
+                .filter(|s| s.label(outcome) == result)
                 .map(|s| s.value)
                 .sum::<f64>()
         };
-        let errors: Vec<String> = of("function_errors_total")
+        let errors: Vec<String> = of(errors_family)
             .filter(|s| s.value > 0.0)
             .map(|s| format!("{}={}", s.label("error_kind"), s.value))
             .collect();

@@ -114,8 +114,10 @@ fn demo_runs_end_to_end_and_never_logs_secrets() {
     }
     let by_function = |f: &'static str| lines.iter().filter(move |l| l["function"] == f);
     assert!(
-        by_function("process_order").next().is_some(),
-        "no process_order completion line"
+        lines
+            .iter()
+            .any(|l| l["operation"] == "process-order" && l["outcome"].is_string()),
+        "no process-order completion line"
     );
     assert!(
         lines.iter().any(|l| l["error_kind"] == "payment_declined"),
@@ -158,7 +160,7 @@ fn demo_runs_end_to_end_and_never_logs_secrets() {
         "no summary on stderr:\n{stderr}"
     );
     assert!(
-        stderr.contains("process_order"),
+        stderr.contains("process-order"),
         "no function table on stderr:\n{stderr}"
     );
 }
@@ -245,7 +247,7 @@ fn server_mode_serves_orders_metrics_and_health() {
         r#"http_requests_total{method="GET",route="/api/v1/orders/{id}",status_code="200"} 1"#,
         r#"http_requests_total{method="GET",route="/api/v1/orders/{id}",status_code="404"} 1"#,
         r#"http_requests_total{method="GET",route="/healthz",status_code="200"} 1"#,
-        r#"function_calls_total{function="process_order",module="order_service",result="ok"} 1"#,
+        r#"business_operations_total{operation="process-order",outcome="ok"} 1"#,
         r#"function_calls_total{function="charge_payment",module="order_service",result="ok"} 1"#,
     ] {
         assert!(
