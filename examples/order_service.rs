@@ -7,8 +7,14 @@
 //!
 //! Read it top-down: the error type (`ErrorLabel` for `error_kind`, `HttpStatus` for `status_code`),
 //! the handlers (handler mode, `fields`, `redact`, `sightline::record`, per-site `log`, `level` and
-//! `buckets`), the business steps (plain `#[observe]`, sync and async, `?`, a timeout's cancellation),
-//! then `main` (`sightline::init`). The `--demo` harness at the bottom is plumbing.
+//! `buckets`), the business operation (`#[business_span]` over plain `#[observe]` steps, sync and async,
+//! `?`, a timeout's cancellation), then `main` (the `Telemetry` builder). The `--demo` harness at the
+//! bottom is plumbing.
+//!
+//! Traces: with no collector, each completed span is summarised in the log (`"message":"span
+//! completed"`, with `trace_id`, `span_id`, `parent_span_id`, `duration_ms`, `status`). With one, e.g.
+//! Jaeger all-in-one listening for OTLP/HTTP on 4318, spans are exported instead:
+//! `OTEL_EXPORTER_OTLP_ENDPOINT=http://localhost:4318 cargo run --example order_service`.
 //!
 //! stdout carries only JSON log lines; the `--demo` summary goes to stderr, so
 //! `... --demo > logs.jsonl` keeps both readable. Environment:
@@ -16,7 +22,8 @@
 //! | variable | effect | default |
 //! |---|---|---|
 //! | `PORT` | port to listen on (`0`: any free one, see the `addr` of the first line) | `3000` |
-//! | `LOG_LEVEL` | `debug` adds confirmations and health checks (`RUST_LOG` wins) | `info` |
+//! | `LOG_LEVEL` | `debug` adds confirmations and health checks (`RUST_LOG` wins) | `info,sightline::spans=debug` |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | export spans over OTLP/HTTP to this collector | none: span summaries in the log |
 //! | `PAYMENT_FAILURE_RATE` | share of charges declined, 0.0-1.0 | `0.05` |
 //! | `PAYMENT_LATENCY_MS` | latency of `charge_payment`; above 500 it times out (503) | `20` |
 //! | `INVENTORY_LATENCY_MS` | latency of `validate_inventory` | `2` |
@@ -320,9 +327,13 @@ fn last4(card_number: &str) -> &str {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn Error>> {
-    // JSON lines with redaction on stdout, level from LOG_LEVEL, metric families registered. Hold the
-    // guard for all of main: dropping it flushes the logs.
-    let _telemetry = sightline::init("order-service")?;
+    // JSON lines with redaction on stdout, metric families registered, spans exported when an OTLP
+    // endpoint is set (and summarised in the log when not: the default level shows those summaries).
+    // Hold the guard for all of main: dropping it flushes logs and spans.
+    let _telemetry = sightline::Telemetry::builder("order-service")
+        .service_version(env!("CARGO_PKG_VERSION"))
+        .log_level("info,sightline::spans=debug")
+        .install()?;
 
     let demo = std::env::args().skip(1).any(|arg| arg == "--demo");
     let app = Arc::new(App {

@@ -277,3 +277,48 @@ fn every_line_is_one_json_object() {
         .unwrap();
     assert_eq!(l["weird"], "line\nbreak \"quoted\" \u{1b}[31m \u{0}");
 }
+
+#[test]
+fn without_a_collector_completed_spans_are_summarised_with_their_ids() {
+    let out = telemetry();
+    outer_with_record();
+    let lines = out.lines();
+    let summary = |name: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == "span completed" && l["span.name"] == name)
+            .unwrap_or_else(|| panic!("no summary of {name}"))
+            .clone()
+    };
+    let outer = summary("outer_with_record");
+    let inner = summary("inner_plain");
+    assert_eq!(outer["level"], "debug");
+    assert_eq!(outer["target"], "sightline::spans");
+    assert_eq!(outer["status"], "OK");
+    assert!(outer["duration_ms"].as_f64().unwrap() >= inner["duration_ms"].as_f64().unwrap());
+    let hex = |v: &Value, len: usize| {
+        let s = v.as_str().unwrap();
+        s.len() == len && s.chars().all(|c| c.is_ascii_hexdigit())
+    };
+    assert!(
+        hex(&outer["trace_id"], 32) && hex(&outer["span_id"], 16),
+        "{outer}"
+    );
+    assert_eq!(inner["trace_id"], outer["trace_id"], "one trace");
+    assert_eq!(
+        inner["parent_span_id"], outer["span_id"],
+        "the inner call is the child"
+    );
+    assert!(outer.get("parent_span_id").is_none(), "a root span");
+    assert!(
+        outer.get("tenant").is_none(),
+        "a summary carries no span fields"
+    );
+
+    // The completion lines carry the same ids.
+    let completion = lines
+        .iter()
+        .find(|l| l["function"] == "inner_plain" && l["trace_id"] == inner["trace_id"])
+        .expect("completion line with ids");
+    assert_eq!(completion["span_id"], inner["span_id"]);
+}

@@ -299,13 +299,15 @@ impl<'a> Expansion<'a> {
             quote!(code.function = #site.function()),
             quote!(code.namespace = ::core::module_path!()),
             quote!(otel.status_code = #empty),
-            quote!(otel.status_message = #empty),
+            quote!(otel.status_description = #empty),
             quote!(error.type = #empty),
         ];
         if self.args.mode == Mode::Business {
             fields.push(quote!(operation = #name));
         }
         if let (Some(route), Some(method)) = (&self.args.route, &self.args.method) {
+            // Read by tracing-opentelemetry only at creation: it must be declared with its value.
+            fields.push(quote!(otel.kind = "server"));
             fields.push(quote!(http.request.method = #method));
             fields.push(quote!(http.route = #route));
             fields.push(quote!(http.response.status_code = #empty));
@@ -406,6 +408,9 @@ impl<'a> Expansion<'a> {
             #labels
             let #site = #resolve;
             let #guard = #site.enter(#span.entered());
+            // A body that always panics is a diverging sub-expression of this `let` only because of
+            // the expansion; written by hand it is the function's tail.
+            #[allow(clippy::diverging_sub_expression)]
             let #value #annotation = #block;
             #[allow(unreachable_code)]
             {

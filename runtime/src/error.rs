@@ -18,6 +18,19 @@ pub enum Error {
     /// A metric family could not be registered, e.g. the registry already holds a family of the same name
     /// with other labels.
     Metrics(prometheus::Error),
+    /// The OTLP endpoint (`otlp_endpoint(..)`, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` or
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT`) is not an `http://host:port` URL.
+    InvalidOtlpEndpoint {
+        /// Where the value came from: `otlp_endpoint` or the environment variable's name.
+        source: &'static str,
+        /// The URL as resolved (`/v1/traces` appended to a base URL).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The OpenTelemetry trace exporter could not be created from its configuration (e.g.
+    /// `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip`, which this build does not support).
+    TraceExporter(String),
 }
 
 impl fmt::Display for Error {
@@ -32,6 +45,14 @@ impl fmt::Display for Error {
             }
             Error::LabelConflict(c) => c.fmt(f),
             Error::Metrics(e) => write!(f, "cannot register sightline's metric families: {e}"),
+            Error::InvalidOtlpEndpoint {
+                source,
+                value,
+                reason,
+            } => write!(f, "invalid OTLP endpoint {value:?} (from {source}): {reason}"),
+            Error::TraceExporter(message) => {
+                write!(f, "cannot create the OTLP trace exporter: {message}")
+            }
         }
     }
 }
@@ -48,5 +69,22 @@ impl std::error::Error for Error {
 impl From<prometheus::Error> for Error {
     fn from(e: prometheus::Error) -> Self {
         Error::Metrics(e)
+    }
+}
+
+impl From<crate::traces::TraceError> for Error {
+    fn from(e: crate::traces::TraceError) -> Self {
+        match e {
+            crate::traces::TraceError::InvalidEndpoint {
+                source,
+                value,
+                reason,
+            } => Error::InvalidOtlpEndpoint {
+                source,
+                value,
+                reason,
+            },
+            crate::traces::TraceError::Exporter(message) => Error::TraceExporter(message),
+        }
     }
 }

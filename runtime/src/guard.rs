@@ -201,7 +201,9 @@ impl<S: SpanHandle> CallGuard<S> {
                     span.record("otel.status_code", "ERROR");
                     span.record("error.type", error_kind.unwrap_or("error"));
                     if let Some(m) = &message {
-                        span.record("otel.status_message", tracing::field::display(m));
+                        let text = m.to_string();
+                        span.record("otel.status_description", text.as_str());
+                        crate::traces::record_exception(span, error_kind.unwrap_or("error"), &text);
                     }
                 }
                 CompletionResult::Ok => {

@@ -1,9 +1,11 @@
 //! One line to set up: the JSON log layer with redaction, the log level, and the metrics registry.
 
 use crate::logs::{LogLayer, Redactor};
+use crate::traces::{TraceConfig, Traces};
 use crate::Error;
 use prometheus::Registry;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -37,6 +39,8 @@ impl Telemetry {
             redact: Vec::new(),
             registry: None,
             process_metrics: true,
+            service_version: None,
+            otlp_endpoint: None,
         }
     }
 }
@@ -50,6 +54,8 @@ pub struct TelemetryBuilder {
     redact: Vec<String>,
     registry: Option<Registry>,
     process_metrics: bool,
+    service_version: Option<String>,
+    otlp_endpoint: Option<String>,
 }
 
 impl TelemetryBuilder {
@@ -95,6 +101,22 @@ impl TelemetryBuilder {
         self
     }
 
+    /// The `service.version` resource attribute of exported spans (e.g. `env!("CARGO_PKG_VERSION")`).
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+
+    /// Exports spans over OTLP/HTTP (protobuf) to the collector at `base_url` (`http://localhost:4318`;
+    /// `/v1/traces` is appended). Without it, `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (used as is) or
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (plus `/v1/traces`) are used; with none, spans are not exported but
+    /// log lines still carry `trace_id` and `span_id`. `OTEL_SERVICE_NAME` overrides the service name of
+    /// exported spans; `OTEL_TRACES_SAMPLER`/`OTEL_TRACES_SAMPLER_ARG` choose the sampler.
+    pub fn otlp_endpoint(mut self, base_url: impl Into<String>) -> Self {
+        self.otlp_endpoint = Some(base_url.into());
+        self
+    }
+
     /// Registers the metrics and installs the global `tracing` subscriber. Fails, without touching
     /// anything, when telemetry or another global subscriber is already installed.
     pub fn install(self) -> Result<TelemetryGuard, Error> {
@@ -118,9 +140,16 @@ impl TelemetryBuilder {
     #[allow(clippy::type_complexity)]
     pub fn into_layer<S>(self) -> Result<(Box<dyn Layer<S> + Send + Sync>, TelemetryGuard), Error>
     where
-        S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+        S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
         let filter = level_filter(self.level.as_deref())?;
+        let redactor = Redactor::new(self.redact);
+        let traces = Traces::build(TraceConfig {
+            service_version: self.service_version,
+            endpoint: self.otlp_endpoint,
+            redactor: redactor.clone(),
+            ..TraceConfig::new(self.service.clone())
+        })?;
         let registry = self
             .registry
             .unwrap_or_else(|| prometheus::default_registry().clone());
@@ -129,10 +158,16 @@ impl TelemetryBuilder {
         let writer = self
             .writer
             .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
-        let layer = LogLayer::new(self.service, Redactor::new(self.redact), writer);
+        let layer =
+            LogLayer::new(self.service, redactor, writer).with_span_summaries(!traces.exporting());
+        // A second filter from the same directives: in local mode the trace layer follows the log level.
+        let traces_layer = traces.layer(level_filter(self.level.as_deref())?);
+        let layer = layer.with_filter(filter).and_then(traces_layer).boxed();
         Ok((
-            layer.with_filter(filter).boxed(),
-            TelemetryGuard { _private: () },
+            layer,
+            TelemetryGuard {
+                traces: Some(traces),
+            },
         ))
     }
 }
@@ -156,12 +191,18 @@ fn level_filter(builder: Option<&str>) -> Result<EnvFilter, Error> {
 #[must_use = "dropping the guard at once flushes and ends telemetry early; bind it: `let _telemetry = ...`"]
 #[derive(Debug)]
 pub struct TelemetryGuard {
-    _private: (),
+    traces: Option<Traces>,
 }
+
+/// How long dropping the guard waits for buffered spans to reach the collector.
+const TRACES_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         use std::io::Write;
+        if let Some(traces) = self.traces.take() {
+            traces.shutdown(TRACES_SHUTDOWN_TIMEOUT);
+        }
         let _ = std::io::stdout().flush();
     }
 }

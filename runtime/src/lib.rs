@@ -16,6 +16,7 @@ pub mod metrics;
 mod outcome;
 mod record;
 mod site;
+mod traces;
 mod try_branch;
 mod warn;
 

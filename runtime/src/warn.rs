@@ -51,6 +51,8 @@ impl RateLimited {
 pub(crate) static RENDER: RateLimited = RateLimited::new(10_000);
 /// A call site met a value it cannot label (e.g. a status code outside 100..=599).
 pub(crate) static LABEL: RateLimited = RateLimited::new(10_000);
+/// Spans could not be exported (collector down or failing) or flushed at shutdown.
+pub(crate) static EXPORT: RateLimited = RateLimited::new(10_000);
 
 /// Prints `message` to standard error unless `limiter` printed one within its interval.
 pub(crate) fn warn_rate_limited(limiter: &RateLimited, message: fmt::Arguments<'_>) {

@@ -9,7 +9,7 @@ use tracing_core::callsite::Identifier;
 use tracing_core::field::{Field, FieldSet, Visit};
 
 use super::redact::{redacted, Redactor};
-use super::{LINE_HEADER_KEYS, SPAN_FIELDS_NOT_LOGGED};
+use super::{LINE_HEADER_KEYS, SPAN_FIELDS_NOT_LOGGED, SPAN_ID_KEYS};
 
 /// Fields in first-recorded order; a key recorded again keeps its place and takes the new value.
 /// Lines carry a handful of fields, so a linear scan beats hashing.
@@ -66,7 +66,9 @@ impl FieldPlan {
 
 /// Whether a span field named `name` is written to log lines.
 pub(crate) fn kept_in_span(name: &str) -> bool {
-    !LINE_HEADER_KEYS.contains(&name) && !SPAN_FIELDS_NOT_LOGGED.contains(&name)
+    !LINE_HEADER_KEYS.contains(&name)
+        && !SPAN_FIELDS_NOT_LOGGED.contains(&name)
+        && !SPAN_ID_KEYS.contains(&name)
 }
 
 pub(crate) fn plan_fields(redactor: &Redactor, fields: &FieldSet) -> Arc<[FieldPlan]> {

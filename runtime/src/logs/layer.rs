@@ -40,6 +40,7 @@ pub struct LogLayer<W> {
     plans: RwLock<HashMap<Identifier, Arc<[FieldPlan]>>>,
     write_errors: AtomicU64,
     write_warning: RateLimited,
+    span_summaries: bool,
 }
 
 impl<W> LogLayer<W>
@@ -57,7 +58,15 @@ where
             plans: RwLock::new(HashMap::new()),
             write_errors: AtomicU64::new(0),
             write_warning: RateLimited::new(WRITE_WARNING_INTERVAL_MS),
+            span_summaries: false,
         }
+    }
+
+    /// With no collector to send spans to, a `debug` line (target `sightline::spans`) summarises each
+    /// completed span: name, ids, parent, duration and status, so traces are visible in the log alone.
+    pub fn with_span_summaries(mut self, on: bool) -> Self {
+        self.span_summaries = on;
+        self
     }
 
     /// How many lines the writer failed to take so far.
@@ -126,6 +135,7 @@ where
         metadata: &Metadata<'_>,
         event: &FieldList,
         spans: &[&FieldList],
+        ids: Option<&crate::traces::SpanIds>,
     ) -> Vec<u8> {
         let mut line = Vec::with_capacity(256);
         line.extend_from_slice(b"{\"timestamp\":\"");
@@ -138,6 +148,13 @@ where
         push_json(&mut line, metadata.target());
         if let Some((_, message)) = event.iter().find(|(key, _)| key == "message") {
             push_entry(&mut line, "message", message);
+        }
+        let own_ids = event.iter().any(|(key, _)| key == "trace_id");
+        if let Some(ids) = ids.filter(|_| !own_ids) {
+            line.extend_from_slice(b",\"trace_id\":");
+            push_json(&mut line, &ids.trace_id);
+            line.extend_from_slice(b",\"span_id\":");
+            push_json(&mut line, &ids.span_id);
         }
         for (key, value) in event {
             if key != "message" {
@@ -181,13 +198,58 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             self.record_span_fields(&span, attrs.metadata(), |visitor| attrs.record(visitor));
+            if self.span_summaries {
+                let mut timing = SpanTiming::new();
+                attrs.record(&mut timing);
+                span.extensions_mut().replace(timing);
+            }
         }
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             self.record_span_fields(&span, span.metadata(), |visitor| values.record(visitor));
+            if self.span_summaries {
+                if let Some(timing) = span.extensions_mut().get_mut::<SpanTiming>() {
+                    values.record(timing);
+                }
+            }
         }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if !self.span_summaries || !tracing::enabled!(target: SUMMARY_TARGET, tracing::Level::DEBUG)
+        {
+            return;
+        }
+        let Some(span) = ctx.span(&id) else {
+            return;
+        };
+        let (timing, ids) = {
+            let extensions = span.extensions();
+            (
+                extensions.get::<SpanTiming>().cloned(),
+                crate::traces::span_ids(&extensions),
+            )
+        };
+        let (Some(timing), Some(ids)) = (timing, ids) else {
+            return;
+        };
+        // Emitted as an event of its own (no parent: the closing span's fields are not the summary's), so
+        // the level filter and the writer treat it like any other line.
+        tracing::event!(
+            target: SUMMARY_TARGET,
+            parent: None,
+            tracing::Level::DEBUG,
+            span.name = span.name(),
+            trace_id = ids.trace_id.as_str(),
+            span_id = ids.span_id.as_str(),
+            parent_span_id = ids.parent_span_id.as_deref(),
+            duration_ms = timing.start.elapsed().as_micros() as f64 / 1000.0,
+            status = timing.status.as_deref().unwrap_or("UNSET"),
+            status_description = timing.description.as_deref(),
+            "span completed"
+        );
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
@@ -217,9 +279,48 @@ where
                 .filter_map(|extensions| extensions.get::<SpanFields>())
                 .map(|span| &span.fields)
                 .collect();
-            self.format_line(metadata, &fields, &span_fields)
+            // The innermost span with OpenTelemetry ids (spans are ordered root first).
+            let ids = extensions.iter().rev().find_map(crate::traces::span_ids);
+            self.format_line(metadata, &fields, &span_fields, ids.as_ref())
         };
         self.write_line(metadata, &line);
+    }
+}
+
+/// The target of span summaries, for filters: `LOG_LEVEL=info,sightline::spans=debug`.
+const SUMMARY_TARGET: &str = "sightline::spans";
+
+/// When a span started and the status it recorded, for its summary.
+#[derive(Clone)]
+struct SpanTiming {
+    start: std::time::Instant,
+    status: Option<String>,
+    description: Option<String>,
+}
+
+impl SpanTiming {
+    fn new() -> Self {
+        SpanTiming {
+            start: std::time::Instant::now(),
+            status: None,
+            description: None,
+        }
+    }
+}
+
+impl tracing_core::field::Visit for SpanTiming {
+    fn record_str(&mut self, field: &tracing_core::Field, value: &str) {
+        match field.name() {
+            "otel.status_code" => self.status = Some(value.to_owned()),
+            "otel.status_description" => self.description = Some(value.to_owned()),
+            _ => {}
+        }
+    }
+
+    fn record_debug(&mut self, field: &tracing_core::Field, value: &dyn std::fmt::Debug) {
+        if matches!(field.name(), "otel.status_code" | "otel.status_description") {
+            self.record_str(field, &format!("{value:?}"));
+        }
     }
 }
 
@@ -267,11 +368,16 @@ pub fn record_on_observed_span(key: &str, value: Value) -> bool {
             Some(redactor) => redactor.redact_value(key, &mut value),
             None => Redactor::default().redact_value(key, &mut value),
         }
-        let mut extensions = span.extensions_mut();
-        let Some(fields) = extensions.get_mut::<SpanFields>() else {
-            return false;
-        };
-        upsert(&mut fields.fields, Cow::Owned(key.to_owned()), value);
+        let for_traces = value.clone();
+        {
+            let mut extensions = span.extensions_mut();
+            let Some(fields) = extensions.get_mut::<SpanFields>() else {
+                return false;
+            };
+            upsert(&mut fields.fields, Cow::Owned(key.to_owned()), value);
+        }
+        // With the extensions released: tracing-opentelemetry locks them.
+        crate::traces::set_attribute_by_id(dispatch, &span.id(), key, for_traces);
         true
     })
 }

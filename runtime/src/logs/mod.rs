@@ -25,6 +25,7 @@ const SPAN_FIELDS_NOT_LOGGED: &[&str] = &[
     "otel.kind",
     "otel.status_code",
     "otel.status_message",
+    "otel.status_description",
     "error.type",
     "http.request.method",
     "http.route",
@@ -35,6 +36,10 @@ const SPAN_FIELDS_NOT_LOGGED: &[&str] = &[
 /// rather than written twice: the header is what log pipelines index on, so it must not be overridable.
 /// An event's own `message` is the exception: it is the header's `message`.
 const LINE_HEADER_KEYS: &[&str] = &["timestamp", "level", "service", "target", "message"];
+
+/// Written from the OpenTelemetry ids of the innermost span: a span field of that name would contradict
+/// them. An event may still carry its own (a span summary names the span it summarises).
+const SPAN_ID_KEYS: &[&str] = &["trace_id", "span_id"];
 
 /// The field that marks a span as created by sightline's instrumentation: only such spans receive values
 /// from [`record_on_observed_span`].

@@ -1,0 +1,278 @@
+//! The span processor in front of the batch processor: no secret leaves the process in a span.
+//!
+//! Every attribute of a finished span and of its events (a `tracing::info!(password = ..)` inside a span
+//! becomes a span event carrying `password`) goes through the same [`Redactor`] as the JSON log lines: a
+//! sensitive key (`password`, `x-api-key`, `authorization`, `cookie`, the builder's extra paths) has its
+//! value replaced by `"[REDACTED]"`, and a string holding a JSON object or array (a request body) has the
+//! secrets inside it replaced.
+
+use crate::logs::{Redactor, REDACTED};
+use opentelemetry::trace::Status;
+use opentelemetry::{Context, KeyValue, StringValue, Value};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
+use opentelemetry_sdk::Resource;
+use std::time::Duration;
+
+/// The attribute sightline's spans record the error message in. tracing-opentelemetry 0.34 maps only
+/// `otel.status_description` to the span status; a span that recorded `otel.status_message` instead has
+/// it moved into the status here, so the message shows as the status, not as a stray attribute.
+const STATUS_MESSAGE: &str = "otel.status_message";
+
+/// Redacts every finished span, then hands it to `inner`.
+#[derive(Debug)]
+pub(crate) struct Redacting<P> {
+    inner: P,
+    redactor: Redactor,
+}
+
+impl<P: SpanProcessor> Redacting<P> {
+    pub(crate) fn new(inner: P, redactor: Redactor) -> Self {
+        Redacting { inner, redactor }
+    }
+}
+
+impl<P: SpanProcessor> SpanProcessor for Redacting<P> {
+    fn on_start(&self, span: &mut Span, cx: &Context) {
+        self.inner.on_start(span, cx);
+    }
+
+    fn on_end(&self, mut span: SpanData) {
+        // Exporters only ever receive sampled spans; a `RecordOnly` decision stays in the process.
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        redact_span(&self.redactor, &mut span);
+        self.inner.on_end(span);
+    }
+
+    fn force_flush(&self) -> OTelSdkResult {
+        self.inner.force_flush()
+    }
+
+    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+        self.inner.shutdown_with_timeout(timeout)
+    }
+
+    // The exporter learns the resource (service.name, ...) through this call: it must be forwarded.
+    fn set_resource(&mut self, resource: &Resource) {
+        self.inner.set_resource(resource);
+    }
+}
+
+/// Redacts the attributes of `span` and of its events in place, and moves `otel.status_message` into the
+/// status description.
+pub(crate) fn redact_span(redactor: &Redactor, span: &mut SpanData) {
+    let mut status_message = None;
+    span.attributes.retain_mut(|attribute| {
+        if attribute.key.as_str() == STATUS_MESSAGE {
+            status_message = Some(std::mem::replace(&mut attribute.value, Value::Bool(false)));
+            return false;
+        }
+        redact_attribute(redactor, attribute);
+        true
+    });
+    if let (Some(message), Status::Error { description }) = (status_message, &mut span.status) {
+        if description.is_empty() {
+            *description = message.as_str().into_owned().into();
+        }
+    }
+    for event in span.events.events.iter_mut() {
+        for attribute in event.attributes.iter_mut() {
+            redact_attribute(redactor, attribute);
+        }
+    }
+    for link in span.links.links.iter_mut() {
+        for attribute in link.attributes.iter_mut() {
+            redact_attribute(redactor, attribute);
+        }
+    }
+}
+
+fn redact_attribute(redactor: &Redactor, attribute: &mut KeyValue) {
+    let key = attribute.key.as_str();
+    if redactor.is_redacted_key(key) {
+        attribute.value = Value::String(StringValue::from(REDACTED));
+        return;
+    }
+    // A string holding JSON (a body logged with `%`): redact inside it, as the log layer does.
+    if let Value::String(text) = &attribute.value {
+        let trimmed = text.as_str().trim_start();
+        if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
+            return;
+        }
+        let Ok(mut json) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
+            return;
+        };
+        let before = json.clone();
+        redactor.redact_inside(key, &mut json);
+        if json != before {
+            attribute.value = Value::String(StringValue::from(json.to_string()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{
+        Event, SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState,
+    };
+    use opentelemetry::InstrumentationScope;
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+    use std::borrow::Cow;
+    use std::time::SystemTime;
+
+    fn span(attributes: Vec<KeyValue>, events: Vec<Event>, status: Status) -> SpanData {
+        let mut span_events = SpanEvents::default();
+        span_events.events = events;
+        SpanData {
+            span_context: SpanContext::new(
+                TraceId::from(1u128),
+                SpanId::from(1u64),
+                TraceFlags::SAMPLED,
+                false,
+                TraceState::default(),
+            ),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: Cow::Borrowed("login"),
+            start_time: SystemTime::now(),
+            end_time: SystemTime::now(),
+            attributes,
+            dropped_attributes_count: 0,
+            events: span_events,
+            links: SpanLinks::default(),
+            status,
+            instrumentation_scope: InstrumentationScope::builder("test").build(),
+        }
+    }
+
+    fn value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+        attributes
+            .iter()
+            .find(|kv| kv.key.as_str() == key)
+            .map(|kv| &kv.value)
+    }
+
+    #[test]
+    fn sensitive_keys_are_redacted_in_attributes_and_events() {
+        let mut data = span(
+            vec![
+                KeyValue::new("user", "ada"),
+                KeyValue::new("password", "hunter2"),
+                KeyValue::new("X-Api-Key", "sk_live"),
+                KeyValue::new("retries", 3i64),
+                KeyValue::new("session_key", "extra-path-secret"),
+            ],
+            vec![Event::new(
+                "login attempt",
+                SystemTime::now(),
+                vec![
+                    KeyValue::new("db_password_hash", "abc"),
+                    KeyValue::new("cookie", "sid=1"),
+                    KeyValue::new("attempt", 2i64),
+                    KeyValue::new(
+                        "body",
+                        r#"{"user":"ada","auth":{"token":"bearer-secret"},"items":[{"pin":"0000"}]}"#,
+                    ),
+                ],
+                0,
+            )],
+            Status::Unset,
+        );
+        redact_span(&Redactor::new(["session_key", "pin"]), &mut data);
+        let redacted = Value::from(REDACTED);
+        assert_eq!(value(&data.attributes, "user"), Some(&Value::from("ada")));
+        assert_eq!(value(&data.attributes, "password"), Some(&redacted));
+        assert_eq!(value(&data.attributes, "X-Api-Key"), Some(&redacted));
+        assert_eq!(value(&data.attributes, "retries"), Some(&Value::I64(3)));
+        assert_eq!(value(&data.attributes, "session_key"), Some(&redacted));
+        let event = &data.events.events[0].attributes;
+        assert_eq!(value(event, "db_password_hash"), Some(&redacted));
+        assert_eq!(value(event, "cookie"), Some(&redacted));
+        assert_eq!(value(event, "attempt"), Some(&Value::I64(2)));
+        let body: serde_json::Value =
+            serde_json::from_str(&value(event, "body").unwrap().as_str()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"user":"ada","auth":{"token":"[REDACTED]"},"items":[{"pin":"[REDACTED]"}]})
+        );
+    }
+
+    #[test]
+    fn a_json_string_without_secrets_is_left_byte_for_byte() {
+        let text = r#"{ "user": "ada" }"#;
+        let mut data = span(vec![KeyValue::new("body", text)], vec![], Status::Unset);
+        redact_span(&Redactor::default(), &mut data);
+        assert_eq!(value(&data.attributes, "body"), Some(&Value::from(text)));
+    }
+
+    #[test]
+    fn the_status_message_attribute_becomes_the_error_description() {
+        let mut data = span(
+            vec![
+                KeyValue::new("otel.status_message", "card declined"),
+                KeyValue::new("error.type", "declined"),
+            ],
+            vec![],
+            Status::error(""),
+        );
+        redact_span(&Redactor::default(), &mut data);
+        assert_eq!(data.status, Status::error("card declined"));
+        assert_eq!(value(&data.attributes, "otel.status_message"), None);
+        assert!(value(&data.attributes, "error.type").is_some());
+
+        // A description already set is kept.
+        let mut data = span(
+            vec![KeyValue::new("otel.status_message", "other")],
+            vec![],
+            Status::error("first"),
+        );
+        redact_span(&Redactor::default(), &mut data);
+        assert_eq!(data.status, Status::error("first"));
+    }
+
+    #[derive(Debug, Default, Clone)]
+    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<SpanData>>>);
+
+    impl SpanProcessor for Collect {
+        fn on_start(&self, _: &mut Span, _: &Context) {}
+        fn on_end(&self, span: SpanData) {
+            self.0.lock().unwrap().push(span);
+        }
+        fn force_flush(&self) -> OTelSdkResult {
+            Ok(())
+        }
+        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_processor_redacts_before_forwarding_and_drops_unsampled_spans() {
+        let collect = Collect::default();
+        let processor = Redacting::new(collect.clone(), Redactor::default());
+        processor.on_end(span(
+            vec![KeyValue::new("token", "t")],
+            vec![],
+            Status::Unset,
+        ));
+        let mut unsampled = span(vec![], vec![], Status::Unset);
+        unsampled.span_context = SpanContext::new(
+            TraceId::from(2u128),
+            SpanId::from(2u64),
+            TraceFlags::default(),
+            false,
+            TraceState::default(),
+        );
+        processor.on_end(unsampled);
+        let spans = collect.0.lock().unwrap();
+        assert_eq!(spans.len(), 1);
+        assert_eq!(
+            value(&spans[0].attributes, "token"),
+            Some(&Value::from(REDACTED))
+        );
+    }
+}

@@ -1,0 +1,236 @@
+//! `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`, parsed here rather than by the SDK (whose reading of
+//! the environment has changed between versions), so the accepted values and the fallback are ours.
+
+use opentelemetry_sdk::trace::Sampler;
+
+/// The sampler variable.
+pub(crate) const SAMPLER_VAR: &str = "OTEL_TRACES_SAMPLER";
+/// Its argument (the ratio of the `*traceidratio` samplers).
+pub(crate) const SAMPLER_ARG_VAR: &str = "OTEL_TRACES_SAMPLER_ARG";
+
+/// Which sampler to build.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum SamplerChoice {
+    AlwaysOn,
+    AlwaysOff,
+    /// A fraction of traces in `0.0..=1.0`, chosen by trace id.
+    TraceIdRatio(f64),
+    /// The parent's decision when there is a parent, else the inner sampler's.
+    ParentBased(Box<SamplerChoice>),
+}
+
+impl SamplerChoice {
+    /// What the SDK runs.
+    pub(crate) fn to_sdk(&self) -> Sampler {
+        match self {
+            SamplerChoice::AlwaysOn => Sampler::AlwaysOn,
+            SamplerChoice::AlwaysOff => Sampler::AlwaysOff,
+            SamplerChoice::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(*ratio),
+            SamplerChoice::ParentBased(root) => Sampler::ParentBased(Box::new(root.to_sdk())),
+        }
+    }
+
+    /// The OpenTelemetry default, `parentbased_always_on`.
+    pub(crate) fn parent_based_always_on() -> Self {
+        SamplerChoice::ParentBased(Box::new(SamplerChoice::AlwaysOn))
+    }
+}
+
+/// The sampler named by `name` (the value of `OTEL_TRACES_SAMPLER`) with `arg` (`OTEL_TRACES_SAMPLER_ARG`),
+/// or `default` when `name` is unset or blank. Names are read case-insensitively, as the specification asks
+/// of enumerated environment values.
+///
+/// Returns a warning to print when a value was given but cannot be used: an unknown sampler name (the
+/// `default` is used) or a ratio that is not a number in `0..=1` (`1.0` is used, as the specification says).
+/// A missing ratio is not an error: it means `1.0`. An argument given to a sampler that takes none is
+/// ignored silently, since operators often leave it set while trying samplers.
+pub(crate) fn parse_sampler(
+    name: Option<&str>,
+    arg: Option<&str>,
+    default: SamplerChoice,
+) -> (SamplerChoice, Option<String>) {
+    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
+        return (default, None);
+    };
+    let ratio = || parse_ratio(arg);
+    let (choice, warning) = match name.to_ascii_lowercase().as_str() {
+        "always_on" => (SamplerChoice::AlwaysOn, None),
+        "always_off" => (SamplerChoice::AlwaysOff, None),
+        "traceidratio" => {
+            let (ratio, warning) = ratio();
+            (SamplerChoice::TraceIdRatio(ratio), warning)
+        }
+        "parentbased_always_on" => (SamplerChoice::parent_based_always_on(), None),
+        "parentbased_always_off" => (
+            SamplerChoice::ParentBased(Box::new(SamplerChoice::AlwaysOff)),
+            None,
+        ),
+        "parentbased_traceidratio" => {
+            let (ratio, warning) = ratio();
+            (
+                SamplerChoice::ParentBased(Box::new(SamplerChoice::TraceIdRatio(ratio))),
+                warning,
+            )
+        }
+        _ => {
+            let warning = format!(
+                "sightline: {SAMPLER_VAR}={name:?} is not a sampler sightline supports (always_on, \
+                 always_off, traceidratio, parentbased_always_on, parentbased_always_off, \
+                 parentbased_traceidratio); using {}",
+                describe(&default)
+            );
+            return (default, Some(warning));
+        }
+    };
+    (choice, warning)
+}
+
+/// The ratio in `arg`: `1.0` when it is missing, and `1.0` with a warning when it is not a number in
+/// `0..=1`.
+fn parse_ratio(arg: Option<&str>) -> (f64, Option<String>) {
+    let Some(text) = arg.map(str::trim).filter(|a| !a.is_empty()) else {
+        return (1.0, None);
+    };
+    match text.parse::<f64>() {
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => (ratio, None),
+        _ => (
+            1.0,
+            Some(format!(
+                "sightline: {SAMPLER_ARG_VAR}={text:?} is not a ratio between 0 and 1; sampling every \
+                 trace (1.0)"
+            )),
+        ),
+    }
+}
+
+/// The environment name of a choice, for warnings.
+fn describe(choice: &SamplerChoice) -> String {
+    match choice {
+        SamplerChoice::AlwaysOn => "always_on".to_owned(),
+        SamplerChoice::AlwaysOff => "always_off".to_owned(),
+        SamplerChoice::TraceIdRatio(r) => format!("traceidratio {r}"),
+        SamplerChoice::ParentBased(root) => format!("parentbased_{}", describe(root)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parent(inner: SamplerChoice) -> SamplerChoice {
+        SamplerChoice::ParentBased(Box::new(inner))
+    }
+
+    #[test]
+    fn unset_or_blank_is_the_default_without_a_warning() {
+        let default = SamplerChoice::parent_based_always_on();
+        assert_eq!(
+            parse_sampler(None, None, default.clone()),
+            (default.clone(), None)
+        );
+        assert_eq!(
+            parse_sampler(Some("  "), Some("0.5"), default.clone()),
+            (default, None)
+        );
+        assert_eq!(
+            parse_sampler(None, None, SamplerChoice::AlwaysOn),
+            (SamplerChoice::AlwaysOn, None)
+        );
+    }
+
+    #[test]
+    fn every_supported_name() {
+        let d = || SamplerChoice::parent_based_always_on();
+        let cases = [
+            ("always_on", None, SamplerChoice::AlwaysOn),
+            ("always_off", None, SamplerChoice::AlwaysOff),
+            (
+                "traceidratio",
+                Some("0.25"),
+                SamplerChoice::TraceIdRatio(0.25),
+            ),
+            (
+                "parentbased_always_on",
+                None,
+                parent(SamplerChoice::AlwaysOn),
+            ),
+            (
+                "parentbased_always_off",
+                None,
+                parent(SamplerChoice::AlwaysOff),
+            ),
+            (
+                "parentbased_traceidratio",
+                Some("0"),
+                parent(SamplerChoice::TraceIdRatio(0.0)),
+            ),
+            // Case and surrounding blanks do not matter.
+            (
+                " TraceIdRatio ",
+                Some(" 1 "),
+                SamplerChoice::TraceIdRatio(1.0),
+            ),
+            // An argument to a sampler without one is ignored.
+            ("always_off", Some("0.5"), SamplerChoice::AlwaysOff),
+        ];
+        for (name, arg, expected) in cases {
+            assert_eq!(
+                parse_sampler(Some(name), arg, d()),
+                (expected, None),
+                "{name:?} {arg:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_missing_ratio_means_one() {
+        assert_eq!(
+            parse_sampler(Some("traceidratio"), None, SamplerChoice::AlwaysOn),
+            (SamplerChoice::TraceIdRatio(1.0), None)
+        );
+    }
+
+    #[test]
+    fn an_invalid_ratio_warns_and_means_one() {
+        for arg in ["half", "1.5", "-0.1", "NaN"] {
+            let (choice, warning) = parse_sampler(
+                Some("parentbased_traceidratio"),
+                Some(arg),
+                SamplerChoice::AlwaysOn,
+            );
+            assert_eq!(choice, parent(SamplerChoice::TraceIdRatio(1.0)), "{arg}");
+            let warning = warning.expect("a warning");
+            assert!(warning.contains(SAMPLER_ARG_VAR), "{warning}");
+            assert!(warning.contains(arg), "{warning}");
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_warns_and_falls_back_to_the_default() {
+        let (choice, warning) = parse_sampler(
+            Some("jaeger_remote"),
+            None,
+            SamplerChoice::parent_based_always_on(),
+        );
+        assert_eq!(choice, SamplerChoice::parent_based_always_on());
+        let warning = warning.expect("a warning");
+        assert!(warning.contains("\"jaeger_remote\""), "{warning}");
+        assert!(warning.contains("using parentbased_always_on"), "{warning}");
+    }
+
+    #[test]
+    fn choices_map_to_the_sdk_samplers() {
+        assert!(matches!(
+            SamplerChoice::AlwaysOn.to_sdk(),
+            Sampler::AlwaysOn
+        ));
+        assert!(matches!(
+            SamplerChoice::TraceIdRatio(0.5).to_sdk(),
+            Sampler::TraceIdRatioBased(r) if r == 0.5
+        ));
+        assert!(matches!(
+            SamplerChoice::parent_based_always_on().to_sdk(),
+            Sampler::ParentBased(_)
+        ));
+    }
+}
