@@ -26,7 +26,8 @@
 //! | `OTEL_EXPORTER_OTLP_ENDPOINT` | export spans over OTLP/HTTP to this collector | none: span summaries in the log |
 //! | `PAYMENT_FAILURE_RATE` | share of charges declined, 0.0-1.0 | `0.05` |
 //! | `PAYMENT_LATENCY_MS` | latency of `charge_payment`; above 500 it times out (503) | `20` |
-//! | `INVENTORY_LATENCY_MS` | latency of `validate_inventory` | `2` |
+//! | `INVENTORY_LATENCY_MS` | latency of the inventory service's stock lookups | `2` |
+//! | `INVENTORY_PORT` | port of the inventory service, the second service | `0`: any free one |
 //! | `DEMO_SECONDS` | how long `--demo` drives traffic | `3` |
 
 use axum::extract::{Path, State};
@@ -146,6 +147,8 @@ impl IntoResponse for OrderError {
 }
 
 struct App {
+    /// Where the inventory service listens.
+    inventory: SocketAddr,
     orders: Mutex<HashMap<u64, Order>>,
     next_id: AtomicU64,
     rng: Mutex<XorShift>,
@@ -269,10 +272,11 @@ async fn process_order(app: &App, body: CreateOrder) -> Result<Order, OrderError
     Ok(order)
 }
 
-/// Checks the items against the catalogue and prices the order.
+/// Checks the items against the inventory service and prices the order. The inventory is another
+/// service, called over HTTP: `sightline::http::inject` puts this request's `x-request-id` and
+/// `traceparent` on the call, so its spans join this trace and its log lines carry this request ID.
 #[observe]
 async fn validate_inventory(app: &App, items: &[LineItem]) -> Result<u64, OrderError> {
-    app.delay(app.inventory_latency).await;
     let invalid = |why: String| Err(OrderError::InvalidOrder(why));
     if items.is_empty() {
         return invalid("no items".into());
@@ -280,8 +284,18 @@ async fn validate_inventory(app: &App, items: &[LineItem]) -> Result<u64, OrderE
     let mut total: u64 = 0;
     for item in items {
         let (sku, requested) = (item.sku.clone(), item.quantity);
-        let Some(&(_, available)) = CATALOGUE.iter().find(|(known, _)| *known == sku) else {
+        let mut headers = axum::http::HeaderMap::new();
+        sightline::http::inject(&mut headers);
+        let path = format!("/api/v1/stock/{sku}");
+        let unavailable = |_| OrderError::Internal("inventory service unreachable");
+        let (status, body) = http(app.inventory, "GET", &path, "", &headers)
+            .await
+            .map_err(unavailable)?;
+        if status == 404 {
             return invalid(format!("unknown sku {sku}"));
+        }
+        let Ok(available) = body.trim().parse::<u32>() else {
+            return Err(OrderError::Internal("inventory service answered nonsense"));
         };
         if requested == 0 {
             return invalid(format!("{sku}: quantity 0"));
@@ -323,6 +337,19 @@ fn last4(card_number: &str) -> &str {
     &card_number[card_number.len().saturating_sub(4)..]
 }
 
+// ---- the inventory service: a second service, reached over HTTP -------------------------------------
+
+/// Stock on hand for one SKU. Under the HTTP layer, this handler's span continues the caller's trace.
+#[observe(route = "/api/v1/stock/{sku}", method = "GET")]
+async fn stock(State(app): State<Arc<App>>, Path(sku): Path<String>) -> Result<String, StatusCode> {
+    app.delay(app.inventory_latency).await;
+    tracing::info!(sku = sku.as_str(), "stock lookup");
+    match CATALOGUE.iter().find(|(known, _)| *known == sku) {
+        Some((_, available)) => Ok(available.to_string()),
+        None => Err(StatusCode::NOT_FOUND),
+    }
+}
+
 // ---- wiring ------------------------------------------------------------------------------------------
 
 #[tokio::main]
@@ -336,7 +363,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .install()?;
 
     let demo = std::env::args().skip(1).any(|arg| arg == "--demo");
+    // The inventory service listens on its own port, as a second service would.
+    let inventory_listener = TcpListener::bind(("127.0.0.1", env_or("INVENTORY_PORT", 0)?)).await?;
     let app = Arc::new(App {
+        inventory: inventory_listener.local_addr()?,
         orders: Mutex::new(HashMap::new()),
         next_id: AtomicU64::new(1001),
         rng: Mutex::new(XorShift::seeded(0)),
@@ -349,7 +379,14 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/api/v1/orders/{id}", get(get_order))
         .route("/metrics", get(metrics))
         .route("/healthz", get(healthz))
-        .with_state(app);
+        .with_state(Arc::clone(&app))
+        // Request IDs, trace context, one access line and the http_* count per request.
+        .layer(sightline::http::layer());
+    let inventory = Router::new()
+        .route("/api/v1/stock/{sku}", get(stock))
+        .with_state(app)
+        .layer(sightline::http::layer());
+    tokio::spawn(async move { axum::serve(inventory_listener, inventory).await });
 
     let port = if demo { 0 } else { env_or("PORT", 3000)? };
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
@@ -414,7 +451,7 @@ async fn run_demo(addr: SocketAddr, duration: Duration) -> Result<(), Box<dyn Er
         client.await??;
     }
     let seconds = started.elapsed().as_secs_f64();
-    let (status, exposition) = http(addr, "GET", "/metrics", "").await?;
+    let (status, exposition) = http(addr, "GET", "/metrics", "", &Default::default()).await?;
     if status != 200 {
         return Err(format!("GET /metrics answered {status}").into());
     }
@@ -445,7 +482,7 @@ async fn drive_traffic(addr: SocketAddr, deadline: Instant, seed: u64) -> std::i
             r if r < 0.95 => read(format!("/api/v1/orders/{}", 1000 + customer * 2)), // 200 or 404
             _ => read("/healthz".to_owned()),
         };
-        http(addr, method, &path, &body).await?;
+        http(addr, method, &path, &body, &Default::default()).await?;
     }
     Ok(())
 }
@@ -456,11 +493,17 @@ async fn http(
     method: &str,
     path: &str,
     body: &str,
+    headers: &axum::http::HeaderMap,
 ) -> std::io::Result<(u16, String)> {
     let failed = |what: &str| std::io::Error::other(format!("{method} {path}: {what}"));
     let exchange = async {
         let mut stream = TcpStream::connect(addr).await?;
-        let head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+        for (name, value) in headers {
+            if let Ok(value) = value.to_str() {
+                head += &format!("{name}: {value}\r\n");
+            }
+        }
         let request = format!(
             "{head}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
             body.len()

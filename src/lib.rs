@@ -99,8 +99,8 @@
 
 pub use sightline_macros::{business_span, observe, ErrorLabel, LabelValue};
 pub use sightline_runtime::{
-    catalog, init, logs, metrics, record, Error, ErrorLabel, HttpStatus, LabelConflict, LabelValue,
-    RecordValue, SiteName, StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard,
+    catalog, http, init, logs, metrics, record, Error, ErrorLabel, HttpStatus, LabelConflict,
+    LabelValue, RecordValue, SiteName, StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard,
 };
 
 #[doc(hidden)]

@@ -113,6 +113,8 @@ pub struct CallGuard<S: SpanHandle> {
     start: Instant,
     span: S,
     done: Cell<bool>,
+    /// Writes no completion line (another component writes the line for this call).
+    quiet: bool,
 }
 
 impl<S: SpanHandle> CallGuard<S> {
@@ -129,7 +131,13 @@ impl<S: SpanHandle> CallGuard<S> {
             start: Instant::now(),
             span,
             done: Cell::new(false),
+            quiet: false,
         }
+    }
+
+    pub(crate) fn quiet(mut self) -> Self {
+        self.quiet = true;
+        self
     }
 
     /// Records a completed call from what the expanded code learnt of its return value.
@@ -223,6 +231,9 @@ impl<S: SpanHandle> CallGuard<S> {
             SiteKind::Business { operation, .. } => operation,
             _ => "",
         };
+        if self.quiet {
+            return;
+        }
         (site.meta.emit)(&Completion {
             operation,
             function: site.function,

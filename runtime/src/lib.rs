@@ -9,6 +9,7 @@ pub mod catalog;
 mod children;
 mod error;
 mod guard;
+pub mod http;
 pub mod init;
 mod labels;
 pub mod logs;

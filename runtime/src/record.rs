@@ -69,8 +69,9 @@ impl From<RecordValue> for serde_json::Value {
     }
 }
 
-/// Adds `key = value` to the innermost running `#[observe]`d call: it appears on that call's completion
-/// line and on every later log line inside the call, redacted like any other field.
+/// Adds `key = value` to the running `#[observe]`d calls and the HTTP request around this code: it appears
+/// on their completion lines and access line, on every later log line inside them, and on their exported
+/// spans, redacted like any other field.
 ///
 /// `tracing` drops fields a span did not declare when it was created, so a value learnt mid-call (the
 /// user behind a request, known after authentication) cannot be recorded on the span directly; this is

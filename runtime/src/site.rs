@@ -159,6 +159,11 @@ impl Resolved {
     /// finished.
     #[inline]
     pub fn enter<S: SpanHandle>(self, span: S) -> CallGuard<S> {
+        // A handler-mode site under the HTTP layer leaves the request's count and its access line to
+        // the layer, which saw the request first; its span stays.
+        if matches!(self.metrics, CallMetrics::Http(_)) && crate::http::under_layer() {
+            return CallGuard::start(self.site, CallMetrics::None, span).quiet();
+        }
         CallGuard::start(self.site, self.metrics, span)
     }
 

@@ -20,7 +20,7 @@ use super::fields::{
     kept_in_span, plan_fields, upsert, FieldKind, FieldList, FieldPlan, FieldVisitor, SpanFields,
 };
 use super::redact::Redactor;
-use super::OBSERVED_SPAN_FIELD;
+use super::{OBSERVED_SPAN_FIELD, REQUEST_SPAN_FIELD};
 use crate::warn::{warn_rate_limited, RateLimited};
 
 /// How often a failing writer may print a warning to standard error.
@@ -121,7 +121,7 @@ where
                 }
             }
             None => {
-                let observed = metadata.fields().field(OBSERVED_SPAN_FIELD).is_some();
+                let observed = is_sightline_span(metadata);
                 extensions.insert(SpanFields {
                     fields,
                     redactor: observed.then(|| Arc::clone(&self.redactor)),
@@ -324,17 +324,16 @@ impl tracing_core::field::Visit for SpanTiming {
     }
 }
 
-/// Adds `key = value` to the nearest enclosing span that sightline created (a span whose metadata declares
-/// the field `code.function`), so it appears on every later log line inside that span, including the
-/// call's completion line. The value is redacted like any field, with the redactor of the layer that
-/// captured the span.
+/// Adds `key = value` to every enclosing span that sightline created (observed calls and the HTTP layer's
+/// request), so it appears on every later log line inside them, including their completion and access
+/// lines, and on their exported spans. The value is redacted like any field, with the redactor of the
+/// layer that captured the span.
 ///
 /// Returns false when there is no such span, when the current subscriber is not built on
 /// [`tracing_subscriber::Registry`], or when no [`LogLayer`] saw the span (none is installed, or its filter
 /// disabled the span), since the value could then appear nowhere. A key the layer never writes for spans
 /// (`level`, `otel.name`, ... ) is ignored, and the call still returns true.
 pub fn record_on_observed_span(key: &str, value: Value) -> bool {
-    let mut value = Some(value);
     tracing::dispatcher::get_default(|dispatch| {
         let Some(registry) = dispatch.downcast_ref::<Registry>() else {
             return false;
@@ -346,40 +345,43 @@ pub fn record_on_observed_span(key: &str, value: Value) -> bool {
         else {
             return false;
         };
-        let Some(span) = current.scope().find(|span| {
-            span.metadata()
-                .fields()
-                .field(OBSERVED_SPAN_FIELD)
-                .is_some()
-        }) else {
-            return false;
-        };
-        let redactor = match span.extensions().get::<SpanFields>() {
-            Some(fields) => fields.redactor.clone(),
-            None => return false,
-        };
-        let Some(mut value) = value.take() else {
-            return false;
-        };
-        if !kept_in_span(key) {
-            return true;
-        }
-        match &redactor {
-            Some(redactor) => redactor.redact_value(key, &mut value),
-            None => Redactor::default().redact_value(key, &mut value),
-        }
-        let for_traces = value.clone();
-        {
-            let mut extensions = span.extensions_mut();
-            let Some(fields) = extensions.get_mut::<SpanFields>() else {
-                return false;
+        // Every enclosing sightline span: the innermost call's completion line, the calls around it, and
+        // the request's access line all carry a value learnt mid-request (a user after authentication).
+        let mut recorded = false;
+        for span in current.scope().filter(|s| is_sightline_span(s.metadata())) {
+            let redactor = match span.extensions().get::<SpanFields>() {
+                Some(fields) => fields.redactor.clone(),
+                None => continue,
             };
-            upsert(&mut fields.fields, Cow::Owned(key.to_owned()), value);
+            recorded = true;
+            if !kept_in_span(key) {
+                continue;
+            }
+            let mut value = value.clone();
+            match &redactor {
+                Some(redactor) => redactor.redact_value(key, &mut value),
+                None => Redactor::default().redact_value(key, &mut value),
+            }
+            let for_traces = value.clone();
+            {
+                let mut extensions = span.extensions_mut();
+                let Some(fields) = extensions.get_mut::<SpanFields>() else {
+                    continue;
+                };
+                upsert(&mut fields.fields, Cow::Owned(key.to_owned()), value);
+            }
+            // With the extensions released: tracing-opentelemetry locks them.
+            crate::traces::set_attribute_by_id(dispatch, &span.id(), key, for_traces);
         }
-        // With the extensions released: tracing-opentelemetry locks them.
-        crate::traces::set_attribute_by_id(dispatch, &span.id(), key, for_traces);
-        true
+        recorded
     })
+}
+
+/// Spans sightline creates: observed calls (they declare `code.function`) and HTTP requests (they
+/// declare `request_id`).
+pub(crate) fn is_sightline_span(metadata: &Metadata<'_>) -> bool {
+    let fields = metadata.fields();
+    fields.field(OBSERVED_SPAN_FIELD).is_some() || fields.field(REQUEST_SPAN_FIELD).is_some()
 }
 
 fn level_name(level: &Level) -> &'static str {

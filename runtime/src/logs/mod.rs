@@ -30,6 +30,8 @@ const SPAN_FIELDS_NOT_LOGGED: &[&str] = &[
     "http.request.method",
     "http.route",
     "http.response.status_code",
+    "url.path",
+    "user_agent.original",
 ];
 
 /// Keys the layer writes itself at the start of every line. A field with one of these names is dropped
@@ -44,6 +46,9 @@ const SPAN_ID_KEYS: &[&str] = &["trace_id", "span_id"];
 /// The field that marks a span as created by sightline's instrumentation: only such spans receive values
 /// from [`record_on_observed_span`].
 const OBSERVED_SPAN_FIELD: &str = "code.function";
+
+/// The field that marks the HTTP layer's request span, which also receives recorded values.
+const REQUEST_SPAN_FIELD: &str = "request_id";
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,413 @@
+//! The tower layer and its service.
+
+use super::request_id::{self, RequestId};
+use super::scope::Scope;
+use crate::children::HandlerChildren;
+use crate::metrics::{DEFAULT_BUCKETS, HTTP};
+use http::header::{HeaderName, HeaderValue};
+use http::{Request, Response, StatusCode};
+use once_cell::sync::Lazy;
+use pin_project_lite::pin_project;
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::task::{Context, Poll};
+use std::time::Instant;
+use tracing::field::Empty;
+use tracing::Span;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+/// The layer with its defaults: `x-request-id`, generated IDs `req_` + 26 base32 characters, no request
+/// headers on the access line.
+pub fn layer() -> HttpLayer {
+    HttpLayer::builder().build()
+}
+
+/// Request IDs, trace context, `http_*` metrics and one access line per request; see the module docs.
+#[derive(Clone)]
+pub struct HttpLayer {
+    config: Arc<Config>,
+}
+
+struct Config {
+    header: HeaderName,
+    generate: Arc<dyn Fn() -> String + Send + Sync>,
+    log_headers: Vec<HeaderName>,
+}
+
+/// Configures an [`HttpLayer`].
+pub struct HttpLayerBuilder {
+    header: HeaderName,
+    generate: Arc<dyn Fn() -> String + Send + Sync>,
+    log_headers: Vec<HeaderName>,
+}
+
+impl HttpLayer {
+    /// A builder with the defaults of [`layer`].
+    pub fn builder() -> HttpLayerBuilder {
+        HttpLayerBuilder {
+            header: HeaderName::from_static("x-request-id"),
+            generate: Arc::new(request_id::generate),
+            log_headers: Vec::new(),
+        }
+    }
+}
+
+impl HttpLayerBuilder {
+    /// The request ID header, read from requests and set on responses. Default `x-request-id`; an
+    /// invalid header name keeps the default.
+    pub fn request_id_header(mut self, name: &str) -> Self {
+        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+            self.header = name;
+        }
+        self
+    }
+
+    /// How IDs are made when the caller sent none (or one that is not safe to keep). A generated ID that
+    /// is itself not a valid header value is replaced by a default one.
+    pub fn id_generator(mut self, generate: impl Fn() -> String + Send + Sync + 'static) -> Self {
+        self.generate = Arc::new(generate);
+        self
+    }
+
+    /// Request headers to write on the access line, as `header.<name>`. Sensitive ones (authorization,
+    /// cookies, API keys, tokens ...) are never written, whatever this list says.
+    pub fn log_headers<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        self.log_headers = names
+            .into_iter()
+            .filter_map(|n| HeaderName::from_bytes(n.as_ref().as_bytes()).ok())
+            .filter(|n| !sightline_names::is_sensitive_key(n.as_str()))
+            .collect();
+        self
+    }
+
+    /// The layer.
+    pub fn build(self) -> HttpLayer {
+        HttpLayer {
+            config: Arc::new(Config {
+                header: self.header,
+                generate: self.generate,
+                log_headers: self.log_headers,
+            }),
+        }
+    }
+}
+
+impl<S> tower_layer::Layer<S> for HttpLayer {
+    type Service = HttpService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        HttpService {
+            inner,
+            config: Arc::clone(&self.config),
+        }
+    }
+}
+
+/// The service [`HttpLayer`] wraps around the router's.
+#[derive(Clone)]
+pub struct HttpService<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+/// The route label of requests that matched no route: a scanner's random paths must not create series.
+const UNMATCHED: &str = "unmatched";
+
+const METHODS: &[&str] = &[
+    "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "CONNECT", "PATCH", "TRACE",
+];
+
+impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for HttpService<S>
+where
+    S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: Default,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        let start = Instant::now();
+        let method = METHODS
+            .iter()
+            .copied()
+            .find(|m| *m == req.method().as_str())
+            .unwrap_or("other");
+        let route = matched_route(&req);
+        let path = req.uri().path().to_owned();
+        let id = self.request_id(&req);
+        let parent = super::propagation::extract(req.headers());
+        let user_agent = req
+            .headers()
+            .get(http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let span = tracing::info_span!(
+            target: "sightline::http",
+            "request",
+            otel.name = format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = method,
+            http.route = route,
+            url.path = path.as_str(),
+            http.response.status_code = Empty,
+            user_agent.original = user_agent.as_str(),
+            request_id = &*id,
+        );
+        // Continue the caller's trace; a request without (valid) trace context starts one.
+        let _ = span.set_parent(parent);
+        crate::traces::set_attribute(&span, "request.id", serde_json::Value::from(&*id));
+        let headers: Vec<(String, String)> = self
+            .config
+            .log_headers
+            .iter()
+            .filter_map(|name| {
+                let value = req.headers().get(name)?.to_str().ok()?;
+                Some((format!("header.{name}"), value.to_owned()))
+            })
+            .collect();
+        req.extensions_mut().insert(RequestId(id.to_string()));
+
+        let children = children(method, route);
+        children.in_flight.inc();
+        let inner = {
+            let _scope = Scope::enter(&id);
+            let _entered = span.enter();
+            self.inner.call(req)
+        };
+        ResponseFuture {
+            inner,
+            state: Some(RequestState {
+                start,
+                method,
+                route,
+                path,
+                id,
+                header: self.config.header.clone(),
+                headers,
+                children,
+                span,
+            }),
+        }
+    }
+}
+
+impl<S> HttpService<S> {
+    fn request_id<B>(&self, req: &Request<B>) -> Arc<str> {
+        let inbound = req
+            .headers()
+            .get(&self.config.header)
+            .map(HeaderValue::as_bytes)
+            .filter(|v| request_id::is_acceptable(v))
+            .and_then(|v| std::str::from_utf8(v).ok());
+        match inbound {
+            Some(id) => Arc::from(id),
+            None => {
+                let generated = (self.config.generate)();
+                if request_id::is_acceptable(generated.as_bytes()) {
+                    Arc::from(generated)
+                } else {
+                    Arc::from(request_id::generate())
+                }
+            }
+        }
+    }
+}
+
+/// The matched route template, interned: templates are the application's own, so the set is bounded.
+fn matched_route<B>(req: &Request<B>) -> &'static str {
+    #[cfg(feature = "axum")]
+    if let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return intern(path.as_str());
+    }
+    let _ = req;
+    UNMATCHED
+}
+
+fn intern(route: &str) -> &'static str {
+    static ROUTES: Lazy<RwLock<HashSet<&'static str>>> = Lazy::new(Default::default);
+    if let Some(r) = ROUTES
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(route)
+    {
+        return r;
+    }
+    let mut all = ROUTES.write().unwrap_or_else(PoisonError::into_inner);
+    if let Some(r) = all.get(route) {
+        return r;
+    }
+    let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
+    all.insert(leaked);
+    leaked
+}
+
+/// The `http_*` children of one method and route, shared with handler-mode sites' shape.
+fn children(method: &'static str, route: &'static str) -> Arc<HandlerChildren> {
+    type Key = (&'static str, &'static str);
+    static CHILDREN: Lazy<RwLock<HashMap<Key, Arc<HandlerChildren>>>> = Lazy::new(Default::default);
+    if let Some(c) = CHILDREN
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get(&(method, route))
+    {
+        return Arc::clone(c);
+    }
+    let mut all = CHILDREN.write().unwrap_or_else(PoisonError::into_inner);
+    Arc::clone(all.entry((method, route)).or_insert_with(|| {
+        let h = &*HTTP;
+        Arc::new(HandlerChildren::new(
+            method,
+            route,
+            &h.requests,
+            h.duration.with_buckets(DEFAULT_BUCKETS),
+            &h.in_flight,
+        ))
+    }))
+}
+
+struct RequestState {
+    start: Instant,
+    method: &'static str,
+    route: &'static str,
+    path: String,
+    id: Arc<str>,
+    header: HeaderName,
+    headers: Vec<(String, String)>,
+    children: Arc<HandlerChildren>,
+    span: Span,
+}
+
+pin_project! {
+    /// The response future: polls the handler inside the request's span and scope, turns a panic into a
+    /// 500, and records the request when it completes or is dropped (the client left: 499).
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        state: Option<RequestState>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(state) = this.project().state.take() {
+                // A client that goes away before the response: nginx's 499.
+                state.finish(499, None);
+            }
+        }
+    }
+}
+
+impl<F, ResBody, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<ResBody>, E>>,
+    ResBody: Default,
+{
+    type Output = Result<Response<ResBody>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let Some(state) = this.state.as_ref() else {
+            // Polled after completion: the inner future already finished or panicked.
+            return Poll::Pending;
+        };
+        let polled = {
+            let _scope = Scope::enter(&state.id);
+            let _entered = state.span.enter();
+            let inner = this.inner;
+            std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        };
+        let (result, status, panic) = match polled {
+            Ok(Poll::Pending) => return Poll::Pending,
+            Ok(Poll::Ready(Ok(mut response))) => {
+                let status = response.status().as_u16();
+                set_id(&mut response, state);
+                (Ok(response), status, None)
+            }
+            Ok(Poll::Ready(Err(e))) => (Err(e), 500, None),
+            Err(payload) => {
+                let mut response = Response::new(ResBody::default());
+                *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+                set_id(&mut response, state);
+                (Ok(response), 500, Some(panic_message(&*payload)))
+            }
+        };
+        if let Some(state) = this.state.take() {
+            state.finish(status, panic);
+        }
+        Poll::Ready(result)
+    }
+}
+
+fn set_id<B>(response: &mut Response<B>, state: &RequestState) {
+    if let Ok(value) = HeaderValue::from_str(&state.id) {
+        response.headers_mut().insert(state.header.clone(), value);
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
+}
+
+impl RequestState {
+    /// Counts the request and writes its access line, inside its span.
+    fn finish(self, status: u16, panic: Option<String>) {
+        let elapsed = self.start.elapsed();
+        self.children.record(status, elapsed.as_secs_f64());
+        self.children.in_flight.dec();
+        let span = &self.span;
+        span.record("http.response.status_code", status);
+        if status >= 500 {
+            span.record("otel.status_code", "ERROR");
+        }
+        if let Some(message) = &panic {
+            crate::traces::record_exception(span, "panic", message);
+        }
+        let _entered = span.enter();
+        let duration_ms = elapsed.as_micros() as f64 / 1000.0;
+        let headers = serde_json::Map::from_iter(
+            self.headers
+                .into_iter()
+                .map(|(k, v)| (k, serde_json::Value::String(v))),
+        );
+        let headers = (!headers.is_empty()).then(|| serde_json::Value::Object(headers).to_string());
+        macro_rules! access_line {
+            ($level:expr) => {
+                tracing::event!(
+                    target: "sightline::http",
+                    $level,
+                    method = self.method,
+                    path = self.path.as_str(),
+                    route = self.route,
+                    status_code = status,
+                    duration_ms,
+                    headers = headers.as_deref(),
+                    error_kind = panic.as_ref().map(|_| "panic"),
+                    error = panic.as_deref(),
+                    "request completed"
+                )
+            };
+        }
+        match status {
+            500.. => access_line!(tracing::Level::ERROR),
+            400..=499 => access_line!(tracing::Level::WARN),
+            _ => access_line!(tracing::Level::INFO),
+        }
+    }
+}

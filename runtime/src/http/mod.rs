@@ -1,0 +1,28 @@
+//! Request correlation for HTTP services: a tower layer that gives every request an ID, continues the
+//! caller's W3C trace, counts it in the `http_*` families under its route template, and writes one access
+//! line; plus [`inject`] to carry both to the next service.
+//!
+//! ```no_run
+//! # #[cfg(feature = "axum")] {
+//! use axum::{routing::get, Router};
+//! let app: Router = Router::new()
+//!     .route("/api/v1/orders/{id}", get(|| async { "order" }))
+//!     .layer(sightline_runtime::http::layer());
+//! # }
+//! ```
+//!
+//! `tower-http` has pieces of this (request IDs, panic catching, trace spans), but each keeps its own view
+//! of the request; the access line, the metrics and the span need one shared state (route, status, the
+//! moment the client left), so the layer is written as one service.
+
+mod layer;
+mod propagation;
+mod request_id;
+mod scope;
+
+pub use layer::{layer, HttpLayer, HttpLayerBuilder, HttpService, ResponseFuture};
+pub use propagation::inject;
+pub use request_id::RequestId;
+pub use scope::current_request_id;
+
+pub(crate) use scope::under_layer;
