@@ -22,6 +22,8 @@ mod scope;
 
 pub use layer::{layer, HttpLayer, HttpLayerBuilder, HttpService, ResponseFuture};
 pub use propagation::inject;
+#[cfg(feature = "reqwest")]
+pub use propagation::RequestBuilderExt;
 pub use request_id::RequestId;
 pub use scope::current_request_id;
 

@@ -52,3 +52,26 @@ pub fn inject(headers: &mut HeaderMap) {
     let cx = tracing::Span::current().context();
     TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
 }
+
+/// Carries the current request's ID and trace context on a reqwest call.
+///
+/// ```no_run
+/// # async fn call(client: reqwest::Client) -> reqwest::Result<()> {
+/// use sightline_runtime::http::RequestBuilderExt;
+/// client.get("http://inventory/api/v1/stock/beans").propagate().send().await?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "reqwest")]
+pub trait RequestBuilderExt {
+    /// Adds `x-request-id` and `traceparent` (see [`inject`]).
+    fn propagate(self) -> Self;
+}
+
+#[cfg(feature = "reqwest")]
+impl RequestBuilderExt for reqwest::RequestBuilder {
+    fn propagate(self) -> Self {
+        let mut headers = HeaderMap::new();
+        inject(&mut headers);
+        self.headers(headers)
+    }
+}
