@@ -72,7 +72,8 @@ impl HttpLayerBuilder {
         self
     }
 
-    /// Request headers to write on the access line, as `header.<name>`. Sensitive ones (authorization,
+    /// Request headers to write on the access line, under `headers` (`"headers":{"user-agent":".."}`).
+    /// Sensitive ones (authorization,
     /// cookies, API keys, tokens ...) are never written, whatever this list says.
     pub fn log_headers<I, S>(mut self, names: I) -> Self
     where
@@ -176,7 +177,7 @@ where
             .iter()
             .filter_map(|name| {
                 let value = req.headers().get(name)?.to_str().ok()?;
-                Some((format!("header.{name}"), value.to_owned()))
+                Some((name.to_string(), value.to_owned()))
             })
             .collect();
         req.extensions_mut().insert(RequestId(id.to_string()));
