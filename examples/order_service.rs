@@ -178,6 +178,12 @@ impl App {
     }
 }
 
+/// The checkout's service level objective: 99 % of orders within 2 s (a bucket bound, checked at compile
+/// time), at most 1 % failing. Shared by the handler and the business operation; `export` turns it into
+/// multi-window burn-rate alerts.
+const CHECKOUT_SLO: sightline::ObjectiveDef =
+    sightline::objective!(latency = "2s", percentile = 99, error_rate = "1%");
+
 // ---- handlers: handler mode, with `route` and `method` as registered on the router in `main` -------
 
 /// `fields(...)` go on the span: onto this call's completion line and every line logged inside it,
@@ -187,7 +193,8 @@ impl App {
     route = "/api/v1/orders",
     method = "POST",
     fields(customer_id = body.customer_id, item_count = body.items.len()),
-    redact(card_number = body.card_number)
+    redact(card_number = body.card_number),
+    objective = CHECKOUT_SLO
 )]
 async fn create_order(
     State(app): State<Arc<App>>,
@@ -244,7 +251,8 @@ fn authenticate(customer_id: &str, password: &str) -> Result<u64, OrderError> {
 /// error on the step *and* here, with the same `error_kind`.
 #[business_span(
     "process-order",
-    attrs(order.customer_id = body.customer_id, order.item_count = body.items.len())
+    attrs(order.customer_id = body.customer_id, order.item_count = body.items.len()),
+    objective = CHECKOUT_SLO
 )]
 async fn process_order(app: &App, body: CreateOrder) -> Result<Order, OrderError> {
     // The raw body, secrets and all, handed to tracing as JSON text. The log layer parses it and
@@ -362,7 +370,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .log_level("info,sightline::spans=debug")
         .install()?;
 
-    let demo = std::env::args().skip(1).any(|arg| arg == "--demo");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("export") {
+        return export(&args[1..]);
+    }
+    let demo = args.iter().any(|arg| arg == "--demo");
     // The inventory service listens on its own port, as a second service would.
     let inventory_listener = TcpListener::bind(("127.0.0.1", env_or("INVENTORY_PORT", 0)?)).await?;
     let app = Arc::new(App {
@@ -402,6 +414,28 @@ async fn main() -> Result<(), Box<dyn Error>> {
     }
     tokio::spawn(async move { axum::serve(listener, router).await });
     run_demo(addr, Duration::from_secs_f64(env_or("DEMO_SECONDS", 3.0)?)).await
+}
+
+/// `export <dir> [--drill] [--target host:port]`: the alert rules and their promtool tests, the
+/// Alertmanager route, the Prometheus config and the Grafana dashboards, generated from what this binary
+/// instruments (its objectives come from the link-time catalogue: nothing has to run).
+fn export(args: &[String]) -> Result<(), Box<dyn Error>> {
+    let Some(dir) = args.first() else {
+        return Err("usage: order_service export <dir> [--drill] [--target host:port]".into());
+    };
+    let port = env_or("PORT", 3000u16)?;
+    let target = args
+        .iter()
+        .position(|a| a == "--target")
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| format!("127.0.0.1:{port}"));
+    let mut config = sightline::alerts::AlertConfig::new("order-service", target);
+    config.drill = args.iter().any(|a| a == "--drill");
+    let objectives = sightline::alerts::objectives();
+    for path in sightline::alerts::export(std::path::Path::new(dir), &config, &objectives)? {
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Box<dyn Error>>

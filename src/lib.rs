@@ -97,11 +97,14 @@
 
 #![forbid(unsafe_code)]
 
-pub use sightline_macros::{business_span, observe, ErrorLabel, LabelValue};
+pub use sightline_macros::{business_span, objective, observe, ErrorLabel, LabelValue};
 pub use sightline_runtime::{
     catalog, http, init, logs, metrics, record, Error, ErrorLabel, HttpStatus, LabelConflict,
-    LabelValue, RecordValue, SiteName, StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard,
+    LabelValue, ObjectiveDef, RecordValue, SiteName, StatusClass, Telemetry, TelemetryBuilder,
+    TelemetryGuard,
 };
+
+pub use sightline_runtime::alerts;
 
 #[doc(hidden)]
 pub use sightline_runtime::__private;

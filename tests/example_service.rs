@@ -2,41 +2,19 @@
 //! over HTTP. The test builds nothing itself: a plain `cargo test` builds the examples before running
 //! tests (a filtered `cargo test --test example_service` does not: build the example first).
 
+#[path = "common/processes.rs"]
+mod processes;
+
+use processes::{example_binary, KillOnDrop};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::time::{Duration, Instant};
 
 /// The secrets the example's demo traffic sends; the same literals are hard-coded there.
 const CARD: &str = "4111111111111111";
 const PASSWORD: &str = "hunter2-demo-secret";
-
-/// The compiled example, next to this test binary: `target/<profile>/deps/example_service-<hash>` ->
-/// `target/<profile>/examples/order_service` (so `CARGO_TARGET_DIR` and `--release` work too).
-fn example_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let name = format!("order_service{}", std::env::consts::EXE_SUFFIX);
-    let binary = profile_dir.join("examples").join(name);
-    let build_hint = "examples are built by `cargo test` for the whole package; with a filter \
-                      (`cargo test --test example_service`) run `cargo build --example order_service` first";
-    let modified = |path: &Path| std::fs::metadata(path).and_then(|m| m.modified()).ok();
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/order_service.rs");
-    let Some(built) = modified(&binary) else {
-        panic!("{} does not exist: {build_hint}", binary.display());
-    };
-    assert!(
-        modified(&source).map_or(true, |edited| built >= edited),
-        "{} is older than examples/order_service.rs: {build_hint}",
-        binary.display()
-    );
-    binary
-}
 
 /// A base command: the example with a controlled environment.
 fn example() -> Command {
@@ -47,16 +25,6 @@ fn example() -> Command {
         .stdin(Stdio::null())
         .stdout(Stdio::piped());
     cmd
-}
-
-/// Kills the child when dropped, so a failing assertion never leaks a process.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 /// Lines of `stream`, read on a thread so that neither pipe can fill up and block the child.

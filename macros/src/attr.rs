@@ -56,6 +56,7 @@ pub(crate) struct ObserveArgs {
     pub metric: Option<LitStr>,
     pub labels: Option<Labels>,
     pub max_series: Option<syn::LitInt>,
+    pub objective: Option<crate::objective::ObjectiveArg>,
 }
 
 /// `labels(provider = req.provider, region = "eu")`.
@@ -117,9 +118,9 @@ pub(crate) struct Buckets {
 }
 
 const OBSERVE_ARGUMENTS: &str = "name, route, method, fields(...), redact(...), log, level, \
-     buckets, skip_metrics, metric, labels(...), max_series, crate";
+     buckets, skip_metrics, metric, labels(...), max_series, objective(...), crate";
 const BUSINESS_ARGUMENTS: &str = "a name literal first, then attrs(...), redact(...), log, level, \
-     buckets, skip_metrics, metric, labels(...), max_series, crate";
+     buckets, skip_metrics, metric, labels(...), max_series, objective(...), crate";
 
 impl ObserveArgs {
     pub fn parse(tokens: TokenStream, mode: Mode) -> syn::Result<Self> {
@@ -246,6 +247,23 @@ impl ObserveArgs {
                 let v = string_value(input, &key, "metric = \"payment_charges\"")?;
                 set_once(&mut self.metric, v, span, "metric")
             }
+            "objective" => {
+                let arg = if input.peek(Token![=]) {
+                    input.parse::<Token![=]>()?;
+                    crate::objective::ObjectiveArg::Shared(input.parse()?)
+                } else if input.peek(syn::token::Paren) {
+                    let content;
+                    parenthesized!(content in input);
+                    let tokens: TokenStream = content.parse()?;
+                    crate::objective::ObjectiveArg::Inline(crate::objective::parse(tokens)?)
+                } else {
+                    return Err(syn::Error::new(
+                        span,
+                        "write objective(latency = \"2s\", percentile = 99, error_rate = \"1%\"), or objective = NAME for a shared `const`",
+                    ));
+                };
+                set_once(&mut self.objective, arg, span, "objective")
+            }
             "max_series" => {
                 input.parse::<Token![=]>()?;
                 let value: Expr = input.parse()?;
@@ -326,6 +344,7 @@ fn closest(unknown: &str, mode: Mode) -> Option<&'static str> {
         "metric",
         "labels",
         "max_series",
+        "objective",
     ];
     let attrs = if mode == Mode::Business {
         "attrs"

@@ -45,6 +45,9 @@ pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
     check_buckets(args, &mut errors);
     check_labels(args, &mut errors);
     check_operation(args, &mut errors);
+    if let Some(crate::objective::ObjectiveArg::Inline(parsed)) = &args.objective {
+        crate::objective::check_latency(parsed, &site_buckets(args), &mut errors);
+    }
     errors.finish()
 }
 
@@ -178,6 +181,14 @@ fn check_sensitive(field: &FieldArg, mode: Mode, errors: &mut Errors) {
                  \"[REDACTED]\" with `redact({name} = ...)`, or leave it out"
             ),
         );
+    }
+}
+
+/// The site's histogram buckets: `buckets = [...]` or the defaults.
+pub(crate) fn site_buckets(args: &ObserveArgs) -> Vec<f64> {
+    match &args.buckets {
+        Some(b) => b.bounds.iter().map(|(v, _)| *v).collect(),
+        None => sightline_names::DEFAULT_BUCKETS.to_vec(),
     }
 }
 

@@ -17,6 +17,10 @@ impl Errors {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.0.is_none()
+    }
+
     /// `Ok(())` when nothing was collected.
     pub fn finish(self) -> syn::Result<()> {
         match self.0 {

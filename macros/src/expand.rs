@@ -164,6 +164,12 @@ impl<'a> Expansion<'a> {
         let emit = self.emit_fn();
         let custom = &self.labels.meta;
         let label_items = &self.labels.items;
+        let (objective, objective_check) = crate::objective::meta(
+            self.args.objective.as_ref(),
+            p,
+            &crate::check::site_buckets(self.args),
+            &fn_name,
+        );
         quote! {
             static __SL_SITE: #p::Site = #p::Site::new(#p::SiteMeta {
                 function: #function,
@@ -171,6 +177,7 @@ impl<'a> Expansion<'a> {
                 module: ::core::module_path!(),
                 kind: #kind,
                 custom: #custom,
+                objective: #objective,
                 metrics: #metrics,
                 sync_body: #sync_body,
                 emit: __sl_emit,
@@ -181,6 +188,7 @@ impl<'a> Expansion<'a> {
             static __SL_CATALOG_ENTRY: &#p::Site = &__SL_SITE;
             #emit
             #label_items
+            #objective_check
         }
     }
 

@@ -17,6 +17,7 @@ mod exits;
 mod expand;
 mod item;
 mod labels;
+mod objective;
 
 use proc_macro::TokenStream;
 
@@ -33,6 +34,13 @@ pub fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn business_span(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::expand(args.into(), item.into(), attr::Mode::Business).into()
+}
+
+/// A service level objective as a constant, shared by several sites with `objective = NAME`:
+/// `const CHECKOUT: sightline::ObjectiveDef = sightline::objective!(latency = "2s", percentile = 99, error_rate = "1%");`
+#[proc_macro]
+pub fn objective(input: TokenStream) -> TokenStream {
+    objective::objective_macro(input.into()).into()
 }
 
 /// Implements `sightline::LabelValue` for a fieldless enum: variant names in snake case, or

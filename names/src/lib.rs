@@ -23,6 +23,10 @@ pub const SENSITIVE_FRAGMENTS: &[&str] = &[
 /// Header-like names that carry credentials without saying so; the log layer redacts them too.
 pub const SENSITIVE_HEADER_FRAGMENTS: &[&str] = &["cookie"];
 
+/// Default histogram buckets, in seconds: the classic set plus 200 ms and 2 s, the thresholds latency
+/// alerts are written against. The macros check latency objectives against them.
+pub const DEFAULT_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0];
+
 /// Metric label names refused outright: each value is an identity, so each would be its own series.
 pub const REFUSED_LABELS: &[&str] = &[
     "id",

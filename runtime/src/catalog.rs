@@ -136,6 +136,38 @@ fn info(site: &'static Site) -> SiteInfo {
     }
 }
 
+/// The objectives of every site linked into the binary, for generated alert rules.
+pub(crate) fn objectives() -> Vec<crate::alerts::Objective> {
+    use crate::alerts::{Objective, ObjectiveSite};
+    SITES
+        .iter()
+        .filter_map(|site| {
+            let meta = site.meta();
+            let def = meta.objective?;
+            let info = info(site);
+            let site = match meta.kind {
+                SiteKind::Function { .. } => ObjectiveSite::Function {
+                    function: info.function.to_string(),
+                    module: info.module.to_string(),
+                },
+                SiteKind::Handler { method, route, .. } => ObjectiveSite::Handler {
+                    method: method.to_string(),
+                    route: route.to_string(),
+                },
+                SiteKind::Business { operation, .. } => ObjectiveSite::Business {
+                    operation: operation.to_string(),
+                },
+            };
+            Some(Objective {
+                site,
+                latency_seconds: def.latency_seconds(),
+                percentile: def.percentile(),
+                error_rate_percent: def.error_rate_percent(),
+            })
+        })
+        .collect()
+}
+
 /// At `install()`: declares every custom family of the catalogue (reporting two sites that disagree on
 /// one family's labels), then resolves every site whose labels are all known at link time, so its
 /// series are exported at 0 before the first call.

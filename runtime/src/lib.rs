@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod catalog;
 mod children;
 mod error;
@@ -14,6 +15,7 @@ pub mod init;
 mod labels;
 pub mod logs;
 pub mod metrics;
+mod objective;
 mod outcome;
 mod record;
 mod site;
@@ -26,6 +28,7 @@ pub use error::Error;
 pub use init::{init, Telemetry, TelemetryBuilder, TelemetryGuard};
 pub use labels::{ErrorLabel, HttpStatus, LabelValue, StatusClass};
 pub use metrics::custom::{LabelConflict, SiteName};
+pub use objective::ObjectiveDef;
 pub use record::{record, RecordValue};
 
 /// What the expanded code of `#[observe]` calls. Not a public API: no semver guarantee.
@@ -35,6 +38,7 @@ pub mod __private {
     pub use crate::guard::{finish, CallGuard, Completion, CompletionResult, SpanHandle};
     pub use crate::labels::{series_product, LabelIndex, LabelValue};
     pub use crate::metrics::DEFAULT_BUCKETS;
+    pub use crate::objective::{check_objective_latency, ObjectiveDef};
     pub use crate::outcome::probe;
     pub use crate::outcome::{ErrorInfo, ErrorMessage, Outcome};
     pub use crate::site::{CustomLabels, Resolved, Site, SiteKind, SiteMeta};

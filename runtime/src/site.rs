@@ -23,6 +23,8 @@ pub struct SiteMeta {
     pub kind: SiteKind,
     /// `metric = "..", labels(..)`: the site records its own families instead.
     pub custom: Option<&'static CustomLabels>,
+    /// `objective(..)`: what generated alert rules hold this site to.
+    pub objective: Option<crate::objective::ObjectiveDef>,
     /// `false` under `skip_metrics`.
     pub metrics: bool,
     /// The body is synchronous: it cannot be cancelled.

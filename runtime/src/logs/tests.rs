@@ -460,7 +460,10 @@ fn recorded_values_reach_later_lines_of_the_observed_call() {
     assert!(!lines[0].contains_key("user_id"));
     assert_eq!(lines[1]["user_id"], 7);
     assert_eq!(lines[1]["step"], "auth");
-    assert_eq!(lines[2]["tenant"], "t-1", "the innermost observed span takes it");
+    assert_eq!(
+        lines[2]["tenant"], "t-1",
+        "the innermost observed span takes it"
+    );
     assert_eq!(lines[2]["user_id"], 7);
     assert_eq!(lines[3]["user_id"], 8);
     assert_eq!(lines[3]["order_id"], 9);

@@ -4,9 +4,7 @@ use super::histogram_family::HistogramFamily;
 use once_cell::sync::Lazy;
 use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
 
-/// Default histogram buckets, in seconds: the classic set plus 200 ms and 2 s, the thresholds latency
-/// alerts are written against.
-pub const DEFAULT_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0];
+pub use sightline_names::DEFAULT_BUCKETS;
 
 /// `function_*`: what `#[observe]` records on ordinary functions.
 pub(crate) struct FunctionFamilies {

@@ -1,0 +1,310 @@
+//! The slow creep no threshold catches: latency drifting up week over week while staying under the p99
+//! threshold, and memory growing towards its limit a little every hour.
+
+use super::format::{self, eq, num, selector, Humanize};
+use super::model::{
+    counter, gauge, labels, line, spike_share, Alert, Clock, Group, Phase, Plan, Series, Severity,
+    Template, TestGroup, DAY, EVALUATION, HOUR, MINUTE,
+};
+use crate::alerts::AlertConfig;
+
+/// p95 over this window now is compared with the same window a week earlier.
+const CREEP_WINDOW: u64 = HOUR;
+const WEEK: u64 = 7 * DAY;
+/// As long as the window: a bad interval stays in the window for less than `for`.
+const CREEP_HOLD: u64 = HOUR;
+/// Seven days of history at one sample per minute would make a slow test; ten minutes is plenty for a
+/// one-hour window.
+const CREEP_INTERVAL: u64 = 10 * MINUTE;
+/// The quantile compared: p95 moves before p99 does, on fewer slow requests.
+const CREEP_QUANTILE: f64 = 0.95;
+
+/// The regression range and the forecast horizon of `predict_linear`.
+const MEMORY_WINDOW: u64 = 6 * HOUR;
+const HORIZON: u64 = DAY;
+/// A forecast is noisy: it must hold for half an hour.
+const MEMORY_HOLD: u64 = 30 * MINUTE;
+const MEMORY_INTERVAL: u64 = MINUTE;
+
+pub(super) fn group(config: &AlertConfig, clock: Clock) -> Group {
+    let mut group = Group::new(
+        "sightline-creep",
+        "The slow creep no threshold catches: latency against last week, memory against tomorrow.",
+    );
+    group.alert(latency_creep(config, clock));
+    group.alert(memory_forecast(config, clock));
+    group
+}
+
+fn instance(config: &AlertConfig) -> Vec<String> {
+    vec![eq("job", &config.job), eq("instance", &config.target)]
+}
+
+fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
+    let (w, week) = (clock.dur(CREEP_WINDOW), clock.dur(WEEK));
+    let buckets = selector(
+        "http_request_duration_seconds_bucket",
+        &[eq("job", &config.job)],
+    );
+    let p95 = |offset: &str| {
+        format!(
+            "histogram_quantile({}, sum by (le, job) (rate({buckets}[{w}]{offset})))",
+            num(CREEP_QUANTILE)
+        )
+    };
+    let expr = format!(
+        "{}\n  /\n{}\n> {}",
+        p95(""),
+        p95(&format!(" offset {week}")),
+        num(config.creep_factor)
+    );
+    let alert = Alert::new(config, "ServiceLatencyCreep", Severity::Warning, expr)
+        .why(format!(
+            "p95 latency now against the same {w} a week ago: a regression shipped last Tuesday, \
+             below every absolute threshold."
+        ))
+        .hold(CREEP_HOLD)
+        .summary(
+            Template::default()
+                .text("Latency of ")
+                .label("job")
+                .text(" creeping up week over week"),
+        )
+        .description(
+            Template::default()
+                .text("p95 latency of ")
+                .label("job")
+                .text(format!(" over the last {w} is "))
+                .value(Humanize::Plain)
+                .text(format!(
+                    "x what it was {week} earlier (threshold {}x).",
+                    format::humanize(config.creep_factor)
+                )),
+        );
+
+    // Buckets `fast` and `slow`: a week ago every request is under `fast`, so p95 interpolates to
+    // 0.95 fast; bad requests fall between `fast` and `slow`, placed so that p95 now is twice the
+    // creep factor times last week's when all of them are. With a share `s` of them bad, p95 is
+    // `fast + (slow - fast) * (s - 0.05) / s`: the ratio reaches the factor at the share `threshold`.
+    let q = CREEP_QUANTILE;
+    let fast = config.latency_seconds / 4.0;
+    let slow = fast + (2.0 * config.creep_factor * q - 1.0) * fast / q;
+    let crossing = (config.creep_factor * q - 1.0) / (slow / fast - 1.0);
+    let threshold = (1.0 - q) / (1.0 - crossing);
+    let spike = spike_share(threshold, 0.0, CREEP_WINDOW, CREEP_INTERVAL);
+    let requests = 100_000.0;
+    let fast_count = move |phase| match phase {
+        Phase::Healthy => requests,
+        Phase::Bad => 0.0,
+        Phase::Spike => (requests * (1.0 - spike)).round(),
+    };
+    let series = |plan: &Plan| {
+        let bucket = |le: String, count: &dyn Fn(Phase) -> f64| {
+            let mut m = instance(config);
+            m.extend([
+                eq("method", "GET"),
+                eq("route", "/"),
+                eq("status_code", "200"),
+                eq("le", &le),
+            ]);
+            Series {
+                selector: selector("http_request_duration_seconds_bucket", &m),
+                values: counter(plan, count),
+            }
+        };
+        vec![
+            bucket(format!("{fast}"), &fast_count),
+            bucket(format!("{slow}"), &|_| requests),
+            bucket("+Inf".to_string(), &|_| requests),
+        ]
+    };
+    let value = (fast + (slow - fast) * q) / (q * fast);
+
+    // One timeline, as a week of history is long to evaluate: a week and two windows of steady
+    // latency (silent: it is what it was a week ago), then a slow interval (pending, never firing),
+    // then slow traffic for good (fires after `for`). A week before each check, latency was steady.
+    let i = CREEP_INTERVAL;
+    let steady = WEEK + 2 * CREEP_WINDOW;
+    let bad = steady + 3 * HOUR;
+    let plan = Plan::steady(Phase::Healthy, steady / i)
+        .then(Phase::Spike, 1)
+        .then(Phase::Healthy, (bad - steady) / i - 1)
+        .then(Phase::Bad, (CREEP_WINDOW + CREEP_HOLD) / i + 2);
+    let test = TestGroup::new(
+        format!(
+            "{}: silent on steady latency and on one slow interval; fires when p95 is twice the creep \
+             factor over last week's for `for`, not before",
+            alert.name
+        ),
+        i,
+        series(&plan),
+    )
+    .silent(&alert, [steady])
+    .pending(&alert, steady + i)
+    .silent(
+        &alert,
+        [
+            steady + i,
+            steady + CREEP_WINDOW,
+            steady + CREEP_WINDOW + CREEP_HOLD,
+            // Bad since `bad`: true from the first window holding a slow interval.
+            bad + i + CREEP_HOLD - EVALUATION,
+        ],
+    )
+    .fires(
+        &alert,
+        bad + CREEP_WINDOW + CREEP_HOLD,
+        &labels([("job", config.job.as_str())]),
+        value,
+    );
+    (alert, vec![test])
+}
+
+fn memory_forecast(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
+    let (w, horizon) = (clock.dur(MEMORY_WINDOW), clock.dur(HORIZON));
+    let memory = selector("process_resident_memory_bytes", &[eq("job", &config.job)]);
+    let limit = config.memory_limit_bytes;
+    let expr = format!(
+        "predict_linear({memory}[{w}], {})\n> {}",
+        clock.secs(HORIZON),
+        num(limit)
+    );
+    let alert = Alert::new(config, "ServiceMemoryGrowthForecast", Severity::Warning, expr)
+        .why(format!(
+            "Resident memory forecast {horizon} ahead from its last {w}: a leak pages a day before the \
+             OOM kill, not at it."
+        ))
+        .hold(MEMORY_HOLD)
+        .summary(
+            Template::default()
+                .text("Memory of ")
+                .label("job")
+                .text(format!(" forecast above its limit within {horizon}")),
+        )
+        .description(
+            Template::default()
+                .text(format!("At the growth rate of the last {w}, "))
+                .label("instance")
+                .text(" of ")
+                .label("job")
+                .text(" will hold ".to_string())
+                .value(Humanize::Bytes)
+                .text(format!(
+                    "B of resident memory in {horizon} (limit {}B).",
+                    format::humanize1024(limit)
+                )),
+        );
+
+    let name = alert.name;
+    let i = MEMORY_INTERVAL;
+    let series = |values: String| {
+        vec![Series {
+            selector: selector("process_resident_memory_bytes", &instance(config)),
+            values,
+        }]
+    };
+    let expr_labels = labels([
+        ("job", config.job.as_str()),
+        ("instance", config.target.as_str()),
+    ]);
+    let base = limit / 4.0;
+
+    // Fires: growth that reaches twice the limit within the horizon; the regression is exact on a line.
+    let at = MEMORY_HOLD + 5 * i;
+    let step = (2.0 * limit - base) / (at + HORIZON) as f64 * i as f64;
+    let fires = TestGroup::new(
+        format!("{name}: fires on steady growth towards twice the limit, once `for` has elapsed"),
+        i,
+        series(line(base, step, at / i + 2)),
+    )
+    .silent(&alert, [MEMORY_HOLD])
+    .fires(&alert, at, &expr_labels, 2.0 * limit);
+
+    // Healthy: growing too, but the forecast stays at half the limit.
+    let end = MEMORY_WINDOW + MEMORY_HOLD;
+    let step = (limit / 2.0 - base) / (end + HORIZON) as f64 * i as f64;
+    let healthy = TestGroup::new(
+        format!("{name}: silent on growth that stays under the limit within the horizon"),
+        i,
+        series(line(base, step, end / i + 2)),
+    )
+    .silent(&alert, [MEMORY_HOLD, MEMORY_WINDOW, end]);
+
+    // Spike: after a full window of flat memory, a block of half of `for` at a height that lifts the
+    // forecast 10 % past the limit at the block's end. The regression soon discounts it (its weight
+    // falls as it moves towards the window's middle): pending, never firing.
+    let k = MEMORY_HOLD / i / 2;
+    let height = 1.1 * (limit - base) / forecast_gain(MEMORY_WINDOW, i, HORIZON, k);
+    let before = (MEMORY_WINDOW + EVALUATION) / i;
+    let peak = (before + k) * i;
+    let plan = Plan::steady(Phase::Healthy, before)
+        .then(Phase::Spike, k)
+        .then(Phase::Healthy, MEMORY_WINDOW / i + 1);
+    let spike = TestGroup::new(
+        format!(
+            "{name}: silent on a {}-sample burst that is released again",
+            k
+        ),
+        i,
+        series(gauge(&plan, |p| match p {
+            Phase::Spike => base + height,
+            Phase::Healthy | Phase::Bad => base,
+        })),
+    )
+    .pending(&alert, peak)
+    .silent(
+        &alert,
+        [
+            peak,
+            peak + MEMORY_HOLD / 2,
+            peak + MEMORY_HOLD,
+            peak + MEMORY_WINDOW,
+        ],
+    );
+    (alert, vec![fires, healthy, spike])
+}
+
+/// How far `predict_linear(v[window], horizon)`, evaluated at a sample, rises per unit of height of a
+/// block of the `k` newest samples above an otherwise flat window (`interval` apart; the window holds
+/// both its ends, as Prometheus 2 reads it). The forecast is `mean(y) + slope * (horizon - mean(x))`
+/// with `x` relative to the evaluation time.
+fn forecast_gain(window: u64, interval: u64, horizon: u64, k: u64) -> f64 {
+    let n = window / interval + 1;
+    let xs: Vec<f64> = (0..n).map(|m| -(((n - 1 - m) * interval) as f64)).collect();
+    let mean = xs.iter().sum::<f64>() / n as f64;
+    let sxx: f64 = xs.iter().map(|x| (x - mean).powi(2)).sum();
+    xs[(n - k) as usize..]
+        .iter()
+        .map(|x| 1.0 / n as f64 + (x - mean) * (horizon as f64 - mean) / sxx)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_at_the_end_weighs_about_28_over_n_per_sample() {
+        // Continuous approximation for a horizon four times the window: 1/n (the mean) plus 27/n
+        // (the slope, extrapolated).
+        let gain = forecast_gain(6 * HOUR, MINUTE, DAY, 1);
+        assert!((gain * 361.0 - 28.0).abs() < 0.5, "{gain}");
+        assert_eq!(
+            format!("{:.9}", forecast_gain(6 * HOUR, MINUTE, DAY, 15)),
+            format!(
+                "{:.9}",
+                forecast_gain(6 * HOUR / 15, MINUTE / 15, DAY / 15, 15)
+            ),
+            "scale-free: a drill sees the same forecast"
+        );
+    }
+
+    #[test]
+    fn buckets_put_the_creep_ratio_at_twice_the_factor() {
+        let config = AlertConfig::new("api", "127.0.0.1:1");
+        let (alert, tests) = latency_creep(&config, Clock { drill: false });
+        assert!(alert.expr.contains("offset 7d"));
+        let fired = &tests[0].alerts.last().unwrap().expected[0];
+        assert!(fired.annotations["description"].contains(" is 3x what it was 7d earlier"));
+    }
+}
