@@ -73,9 +73,22 @@ fn passes_promtool(name: &str, config: &AlertConfig, objectives: &[Objective]) {
     };
     let dir = write(name, config, objectives);
     for args in [
-        &["check", "rules", "alert_rules.yml"][..],
+        // `--lint-fatal`: a duplicate rule (same name and labels) is a failure, not a warning.
+        &[
+            "check",
+            "rules",
+            "--lint=all",
+            "--lint-fatal",
+            "alert_rules.yml",
+        ][..],
         &["test", "rules", "alert_rules.test.yml"],
-        &["check", "config", "prometheus.yml"],
+        &[
+            "check",
+            "config",
+            "--lint=all",
+            "--lint-fatal",
+            "prometheus.yml",
+        ],
     ] {
         let (ok, output) = promtool(bin, &dir, args);
         assert!(
@@ -126,4 +139,74 @@ fn custom_config_passes_promtool() {
         error_rate_percent: Some(0.1),
     });
     passes_promtool("custom", &config, &objectives);
+}
+
+/// The test groups of `alert_rules.test.yml` that check `alertname`, with the file's header: a small
+/// test file (each group is its comment lines and its `- name:` item, two spaces in).
+fn only_tests_of(tests: &str, alertname: &str) -> String {
+    let (header, groups) = tests.split_once("tests:\n").expect("a tests: section");
+    let mut chunks: Vec<String> = Vec::new();
+    let mut in_comment = false;
+    for line in groups.lines() {
+        let comment = line.starts_with("  # ");
+        if !in_comment && (comment || line.starts_with("  - name:")) {
+            chunks.push(String::new());
+        }
+        in_comment = comment;
+        let chunk = chunks
+            .last_mut()
+            .expect("groups start with a comment or a name");
+        chunk.push_str(line);
+        chunk.push('\n');
+    }
+    let kept: Vec<String> = chunks
+        .into_iter()
+        .filter(|c| c.contains(&format!("alertname: {alertname}\n")))
+        .collect();
+    assert!(!kept.is_empty(), "tests of {alertname}");
+    format!("{header}tests:\n{}", kept.concat())
+}
+
+/// The generated tests can fail: with the rule's threshold raised, or the expected annotation's
+/// threshold changed, promtool reports the alert; unchanged, the same tests pass.
+#[test]
+fn a_broken_threshold_fails_the_generated_tests() {
+    let Some(bin) = tools::require("promtool", INSTALL) else {
+        return;
+    };
+    let config = AlertConfig::new("order-service", "127.0.0.1:3000");
+    let dir = write("mutations", &config, &objectives());
+    let rules = std::fs::read_to_string(dir.join("alert_rules.yml")).unwrap();
+    let tests = only_tests_of(
+        &std::fs::read_to_string(dir.join("alert_rules.test.yml")).unwrap(),
+        "ServiceErrorRatioHigh",
+    );
+    let run = |rules: &str, tests: &str| {
+        std::fs::write(dir.join("alert_rules.yml"), rules).unwrap();
+        std::fs::write(dir.join("small.test.yml"), tests).unwrap();
+        promtool(bin, &dir, &["test", "rules", "small.test.yml"])
+    };
+
+    let (ok, output) = run(&rules, &tests);
+    assert!(ok, "the unchanged tests pass:\n{output}");
+
+    let raised = rules.replacen("> 0.01\n", "> 0.5\n", 1);
+    assert_ne!(raised, rules, "the error-ratio threshold is in the rules");
+    let (ok, output) = run(&raised, &tests);
+    assert!(
+        !ok && output.contains("alertname: ServiceErrorRatioHigh"),
+        "{output}"
+    );
+
+    let expectation = tests.replace("(threshold 1%)", "(threshold 2%)");
+    assert_ne!(
+        expectation, tests,
+        "the threshold is in the expected annotations"
+    );
+    let (ok, output) = run(&rules, &expectation);
+    assert!(
+        !ok && output.contains("alertname: ServiceErrorRatioHigh"),
+        "{output}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

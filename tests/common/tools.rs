@@ -17,7 +17,9 @@ pub fn require(name: &'static str, install: &str) -> Option<&'static str> {
         return Some(name);
     }
     if std::env::var("SIGHTLINE_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("`{name}` not found on PATH ({install}), and SIGHTLINE_REQUIRE_TOOLS=1 makes that a failure");
+        panic!(
+            "`{name}` not found on PATH; {install}. SIGHTLINE_REQUIRE_TOOLS=1 makes that a failure"
+        );
     }
     eprintln!(
         "\n!!!!!!!!!!\n!!! SKIPPED: {name} not found; {install} or set SIGHTLINE_REQUIRE_TOOLS=1 to make \

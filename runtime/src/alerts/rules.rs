@@ -11,6 +11,11 @@
 //!
 //! Every alert is built once as data ([`model::Alert`]); its rule and the labels and annotations its
 //! tests expect are both written from that, annotations expanded as Prometheus's templates would.
+//! Each alert's tests: it fires on a sustained bad series once `for` has elapsed; it stays silent on a
+//! healthy series; it stays silent on a spike shorter than `for`, sized so that this holds in
+//! continuous time too, and shown pending so the spike was seen. The burn-rate alerts (no `for`, as in
+//! the workbook) are tested pair by pair: each fires on its own, resets once its short window is
+//! clean, and ignores a spike that trips the short windows only.
 //!
 //! Drill mode ([`AlertConfig::drill`]) divides every duration by 15, so one production minute is four
 //! drill seconds: `for: 5m` and `[5m]` become `20s`, `1h` becomes `4m`, `3d` `288m`, `offset 7d`

@@ -122,18 +122,20 @@ fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) 
 
     // One timeline, as a week of history is long to evaluate: a week and two windows of steady
     // latency (silent: it is what it was a week ago), then a slow interval (pending, never firing),
-    // then slow traffic for good (fires after `for`). A week before each check, latency was steady.
+    // then slow traffic for good (fires after `for`, and still a day later, when yesterday was as slow
+    // as today). A week before each check, latency was steady.
     let i = CREEP_INTERVAL;
     let steady = WEEK + 2 * CREEP_WINDOW;
     let bad = steady + 3 * HOUR;
     let plan = Plan::steady(Phase::Healthy, steady / i)
         .then(Phase::Spike, 1)
         .then(Phase::Healthy, (bad - steady) / i - 1)
-        .then(Phase::Bad, (CREEP_WINDOW + CREEP_HOLD) / i + 2);
+        .then(Phase::Bad, (DAY + CREEP_WINDOW + CREEP_HOLD) / i + 2);
+    let job = labels([("job", config.job.as_str())]);
     let test = TestGroup::new(
         format!(
             "{}: silent on steady latency and on one slow interval; fires when p95 is twice the creep \
-             factor over last week's for `for`, not before",
+             factor over last week's for `for`, not before, and still a day later",
             alert.name
         ),
         i,
@@ -151,12 +153,9 @@ fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) 
             bad + i + CREEP_HOLD - EVALUATION,
         ],
     )
-    .fires(
-        &alert,
-        bad + CREEP_WINDOW + CREEP_HOLD,
-        &labels([("job", config.job.as_str())]),
-        value,
-    );
+    .fires(&alert, bad + CREEP_WINDOW + CREEP_HOLD, &job, value)
+    // A day later yesterday was as slow as today: the baseline is last week's, not yesterday's.
+    .fires(&alert, bad + DAY + CREEP_WINDOW + CREEP_HOLD, &job, value);
     (alert, vec![test])
 }
 
@@ -304,6 +303,7 @@ mod tests {
         let config = AlertConfig::new("api", "127.0.0.1:1");
         let (alert, tests) = latency_creep(&config, Clock { drill: false });
         assert!(alert.expr.contains("offset 7d"));
+        assert_eq!(tests.len(), 1, "one timeline");
         let fired = &tests[0].alerts.last().unwrap().expected[0];
         assert!(fired.annotations["description"].contains(" is 3x what it was 7d earlier"));
     }

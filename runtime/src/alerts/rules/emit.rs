@@ -102,7 +102,10 @@ pub(super) fn tests_file(clock: Clock, groups: &[Group]) -> String {
             "promtool unit tests of alert_rules.yml, generated with it: `promtool test rules \
              alert_rules.test.yml`.\n\
              Every alert fires on a bad series after its `for`, and stays silent on a healthy series and\n\
-             on a spike shorter than `for` (which is shown pending, so the spike was seen).\n{}",
+             on a spike shorter than `for` (shown pending, so the spike was seen; for the burn-rate\n\
+             alerts, which have no `for`, a spike that trips the short windows only). Rules are\n\
+             evaluated every 5 production minutes, the multiple of every `for` and window that keeps\n\
+             a week of history fast to test.\n{}",
             drill_note(clock)
         ),
     );

@@ -267,6 +267,17 @@ impl Slo {
         }
     }
 
+    /// The static labels of this SLO's rules: the site's labels (the expression yields them already)
+    /// and the latency threshold. They tell apart rules of one name in `promtool check rules`' lint,
+    /// which compares names and static labels, not expressions.
+    fn rule_labels(&self) -> Labels {
+        let mut labels = self.record_labels();
+        for (k, v) in &self.site.labels {
+            labels.insert(k.to_string(), v.clone());
+        }
+        labels
+    }
+
     /// The labels of the recorded ratio, i.e. of the alert's expression.
     fn expr_labels(&self, config: &AlertConfig) -> Labels {
         let mut labels = self.record_labels();
@@ -314,7 +325,7 @@ impl Slo {
         Recording {
             record: self.record(window),
             expr,
-            labels: self.record_labels(),
+            labels: self.rule_labels(),
         }
     }
 
@@ -373,7 +384,11 @@ impl Slo {
         let slowest = burns.iter().map(|b| b.factor).fold(f64::INFINITY, f64::min);
         let exhausted = (PERIOD as f64 / slowest) as u64 / MINUTE * MINUTE;
         let subject = |t: Template| (self.site.subject)(t);
-        Alert::new(config, name, severity, self.condition(config, burns))
+        let mut alert = Alert::new(config, name, severity, self.condition(config, burns));
+        for (k, v) in self.rule_labels() {
+            alert = alert.label(&k, &v);
+        }
+        alert
             .why(format!(
                 "Objective {} ({}): the error budget burns {speed}.",
                 self.objective,
