@@ -41,6 +41,7 @@ impl Telemetry {
             process_metrics: true,
             service_version: None,
             otlp_endpoint: None,
+            span_exporter: None,
         }
     }
 }
@@ -56,6 +57,7 @@ pub struct TelemetryBuilder {
     process_metrics: bool,
     service_version: Option<String>,
     otlp_endpoint: Option<String>,
+    span_exporter: Option<crate::traces::CustomExporter>,
 }
 
 impl TelemetryBuilder {
@@ -117,6 +119,17 @@ impl TelemetryBuilder {
         self
     }
 
+    /// Exports spans with `exporter` (any `opentelemetry_sdk` 0.33 `SpanExporter`: another protocol, a
+    /// test double, a no-op one) instead of OTLP/HTTP; spans go through the same redaction and bounded
+    /// batching. Wins over `otlp_endpoint` and the environment, except `OTEL_SDK_DISABLED=true`.
+    pub fn span_exporter<E>(mut self, exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::trace::SpanExporter + 'static,
+    {
+        self.span_exporter = Some(crate::traces::CustomExporter::new(exporter));
+        self
+    }
+
     /// Registers the metrics and installs the global `tracing` subscriber. Fails, without touching
     /// anything, when telemetry or another global subscriber is already installed.
     pub fn install(self) -> Result<TelemetryGuard, Error> {
@@ -148,6 +161,7 @@ impl TelemetryBuilder {
             service_version: self.service_version,
             endpoint: self.otlp_endpoint,
             redactor: redactor.clone(),
+            exporter: self.span_exporter,
             ..TraceConfig::new(self.service.clone())
         })?;
         let registry = self

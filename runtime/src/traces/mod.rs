@@ -78,7 +78,50 @@ pub(crate) struct TraceConfig {
     /// `debug!`/`trace!` events of every library would otherwise all be enabled and copied onto spans.
     /// In local mode the log filter decides instead (see [`Traces::layer`]).
     pub max_level: LevelFilter,
+    /// `.span_exporter(..)`: an exporter of the application's choosing instead of OTLP/HTTP.
+    pub exporter: Option<CustomExporter>,
 }
+
+/// A span exporter handed to the builder, kept until the pipeline is built (the SDK's exporter trait has
+/// `async fn`s, so it cannot be boxed as a trait object; the processor is built by a closure instead).
+#[derive(Clone)]
+pub(crate) struct CustomExporter(
+    Arc<std::sync::Mutex<Option<Box<dyn FnOnce(Arc<ExportStats>) -> BatchSpanProcessor + Send>>>>,
+);
+
+impl CustomExporter {
+    pub(crate) fn new<E>(exporter: E) -> Self
+    where
+        E: opentelemetry_sdk::trace::SpanExporter + 'static,
+    {
+        CustomExporter(Arc::new(std::sync::Mutex::new(Some(Box::new(
+            move |stats| {
+                BatchSpanProcessor::builder(Reporting::new(
+                    exporter,
+                    CUSTOM_EXPORTER.to_owned(),
+                    stats,
+                ))
+                .build()
+            },
+        )))))
+    }
+
+    fn take(&self) -> Option<Box<dyn FnOnce(Arc<ExportStats>) -> BatchSpanProcessor + Send>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+impl fmt::Debug for CustomExporter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CustomExporter")
+    }
+}
+
+/// How warnings name an exporter given to the builder.
+const CUSTOM_EXPORTER: &str = "the application's span exporter";
 
 impl TraceConfig {
     /// Defaults for `service_name`: no version, endpoint from the environment, built-in redaction, `INFO`.
@@ -89,6 +132,7 @@ impl TraceConfig {
             endpoint: None,
             redactor: Redactor::default(),
             max_level: LevelFilter::INFO,
+            exporter: None,
         }
     }
 }
@@ -157,6 +201,12 @@ impl Traces {
         // `OTEL_SDK_DISABLED=true` (specification): nothing is exported; log lines keep their ids.
         let disabled = env(SDK_DISABLED_VAR).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
         let endpoint = endpoint.filter(|_| !disabled);
+        let custom = config.exporter.as_ref().and_then(CustomExporter::take);
+        // An exporter given in code wins over the environment's endpoint.
+        let endpoint = match custom {
+            Some(_) if !disabled => Some(CUSTOM_EXPORTER.to_owned()),
+            _ => endpoint,
+        };
         // Exporting: the OpenTelemetry default, which follows an incoming trace's decision. Local mode:
         // every span gets ids for the logs.
         let default_sampler = if endpoint.is_some() {
@@ -188,7 +238,12 @@ impl Traces {
             .with_sampler(sampler.to_sdk())
             .with_resource(resource(&config, env));
         let stats = Arc::new(ExportStats::default());
-        if let Some(url) = &endpoint {
+        if let (Some(build), Some(_)) = (custom, &endpoint) {
+            builder = builder.with_span_processor(Redacting::new(
+                build(stats.clone()),
+                config.redactor.clone(),
+            ));
+        } else if let Some(url) = &endpoint {
             // The exporter creates its blocking client on a thread of its own, so this is safe inside a
             // Tokio runtime; the client is dropped on the batch thread when the provider shuts down.
             let exporter = opentelemetry_otlp::SpanExporter::builder()
