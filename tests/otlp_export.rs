@@ -87,7 +87,8 @@ fn a_handler_calling_a_failing_business_span_is_exported_as_one_trace() {
     // Attributes.
     let attrs = parent.attributes();
     assert_eq!(attrs["code.function"], "checkout");
-    assert_eq!(attrs["code.namespace"], "otlp_export");
+    // The module, from the OpenTelemetry layer's location attributes (current semantic conventions).
+    assert_eq!(attrs["code.module.name"], "otlp_export");
     assert_eq!(attrs["order_id"], "42");
     assert_eq!(attrs["fallback"], "invoice");
     assert_eq!(attrs["http.request.method"], "POST");

@@ -232,6 +232,7 @@ impl<'a> Expansion<'a> {
         let event = |level: TokenStream, extra: TokenStream| {
             quote! {
                 #p::tracing::event!(
+                    name: #p::COMPLETION_EVENT,
                     target: ::core::module_path!(),
                     #level,
                     #identity
@@ -305,7 +306,6 @@ impl<'a> Expansion<'a> {
         let empty = quote!(#p::tracing::field::Empty);
         let mut fields = vec![
             quote!(code.function = #site.function()),
-            quote!(code.namespace = ::core::module_path!()),
             quote!(otel.status_code = #empty),
             quote!(otel.status_description = #empty),
             quote!(error.type = #empty),

@@ -98,20 +98,44 @@ pub fn unbounded_label(name: &str) -> Option<String> {
 
 /// The fragment of [`SENSITIVE_FRAGMENTS`] that `name` contains, if any.
 pub fn sensitive_fragment(name: &str) -> Option<&'static str> {
-    let normalized = normalize(name);
     SENSITIVE_FRAGMENTS
         .iter()
         .copied()
-        .find(|fragment| normalized.contains(fragment))
+        .find(|fragment| contains_normalized(name, fragment))
 }
 
 /// Whether the log layer must redact a key named `name`: a sensitive fragment or a cookie header.
+///
+/// Runs for every field of every log line and every attribute of every exported span, so it compares
+/// in place instead of building the normalized name.
 pub fn is_sensitive_key(name: &str) -> bool {
-    let normalized = normalize(name);
     SENSITIVE_FRAGMENTS
         .iter()
         .chain(SENSITIVE_HEADER_FRAGMENTS)
-        .any(|fragment| normalized.contains(fragment))
+        .any(|fragment| contains_normalized(name, fragment))
+}
+
+/// Whether `normalize(name)` contains `fragment` (lower case, `_` for `-`), without allocating.
+fn contains_normalized(name: &str, fragment: &str) -> bool {
+    let (name, fragment) = (name.as_bytes(), fragment.as_bytes());
+    let Some((&first, rest)) = fragment.split_first() else {
+        return true;
+    };
+    let norm = |b: u8| {
+        if b == b'-' {
+            b'_'
+        } else {
+            b.to_ascii_lowercase()
+        }
+    };
+    name.len() >= fragment.len()
+        && (0..=name.len() - fragment.len()).any(|start| {
+            norm(name[start]) == first
+                && name[start + 1..start + fragment.len()]
+                    .iter()
+                    .zip(rest)
+                    .all(|(&b, &f)| norm(b) == f)
+        })
 }
 
 /// Lower case, with `-` read as `_`, so `X-Api-Key` and `x_api_key` compare equal.
@@ -130,6 +154,38 @@ pub fn normalize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_place_comparison_agrees_with_normalizing() {
+        for name in [
+            "X-Api-Key",
+            "api-KEY",
+            "password",
+            "PASSWORD_HASH",
+            "pass",
+            "",
+            "ssn",
+            "SsN_x",
+            "tok",
+            "access-token",
+            "Set-Cookie",
+            "cookie",
+            "é-password",
+            "passwörd",
+            "p",
+        ] {
+            let expected = SENSITIVE_FRAGMENTS
+                .iter()
+                .chain(SENSITIVE_HEADER_FRAGMENTS)
+                .any(|f| normalize(name).contains(f));
+            assert_eq!(is_sensitive_key(name), expected, "{name}");
+            let fragment = SENSITIVE_FRAGMENTS
+                .iter()
+                .copied()
+                .find(|f| normalize(name).contains(f));
+            assert_eq!(sensitive_fragment(name), fragment, "{name}");
+        }
+    }
 
     #[test]
     fn matches_any_case_and_dash() {

@@ -2,12 +2,11 @@
 //! the expanded code hands it the return value, or, when it is dropped without one, as a panic (the
 //! thread is unwinding) or a cancellation (an async body's future was dropped mid-flight).
 
-use crate::children::ErrorKind;
+use crate::metrics::series::ErrorKind;
 use crate::outcome::{ErrorMessage, Outcome};
 use crate::site::{CallMetrics, ResolvedSite, SiteKind};
 use std::cell::Cell;
 use std::fmt;
-use std::time::Instant;
 use tracing::Span;
 
 /// The span a guard records its status on: entered for the duration of a sync call, or held by an async
@@ -110,7 +109,8 @@ impl Completion<'_> {
 pub struct CallGuard<S: SpanHandle> {
     site: &'static ResolvedSite,
     metrics: CallMetrics,
-    start: Instant,
+    /// A [`crate::clock::now`] reading.
+    start: u64,
     span: S,
     done: Cell<bool>,
     /// Writes no completion line (another component writes the line for this call).
@@ -121,14 +121,14 @@ impl<S: SpanHandle> CallGuard<S> {
     #[inline]
     pub(crate) fn start(site: &'static ResolvedSite, metrics: CallMetrics, span: S) -> Self {
         match metrics {
-            CallMetrics::Red(red) => red.in_flight.inc(),
-            CallMetrics::Http(h) => h.in_flight.inc(),
+            CallMetrics::Red(red) => red.start(),
+            CallMetrics::Http(h) => h.start(),
             CallMetrics::None => {}
         }
         CallGuard {
             site,
             metrics,
-            start: Instant::now(),
+            start: crate::clock::now(),
             span,
             done: Cell::new(false),
             quiet: false,
@@ -184,18 +184,12 @@ impl<S: SpanHandle> CallGuard<S> {
         kind: Option<ErrorKind>,
         message: Option<ErrorMessage<'_>>,
     ) {
-        let elapsed = self.start.elapsed();
+        let nanos = crate::clock::nanos_since(self.start);
         let site = self.site;
         match self.metrics {
-            CallMetrics::Red(red) => {
-                red.record(result as usize, elapsed.as_secs_f64(), labels, counted);
-                red.in_flight.dec();
-            }
-            CallMetrics::Http(h) => {
-                // A cancelled request never produced a status: 499, as nginx logs a client that left.
-                h.record(status.unwrap_or(499), elapsed.as_secs_f64());
-                h.in_flight.dec();
-            }
+            CallMetrics::Red(red) => red.finish(result as usize, nanos, labels, counted),
+            // A cancelled request never produced a status: 499, as nginx logs a client that left.
+            CallMetrics::Http(h) => h.finish(status.unwrap_or(499), nanos),
             CallMetrics::None => {}
         }
         let error_kind = kind.map(|k| match k {
@@ -240,7 +234,7 @@ impl<S: SpanHandle> CallGuard<S> {
             module: site.meta.module,
             result,
             // Whole microseconds: `0.021451` ms prints as written, without float noise in the line.
-            duration_ms: elapsed.as_micros() as f64 / 1000.0,
+            duration_ms: (nanos / 1000) as f64 / 1000.0,
             error_kind,
             error: message,
             http,

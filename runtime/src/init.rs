@@ -6,8 +6,10 @@ use crate::Error;
 use prometheus::Registry;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -156,6 +158,7 @@ impl TelemetryBuilder {
         S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
         let filter = level_filter(self.level.as_deref())?;
+        crate::clock::calibrate();
         let redactor = Redactor::new(self.redact);
         let traces = Traces::build(TraceConfig {
             service_version: self.service_version,
@@ -187,18 +190,31 @@ impl TelemetryBuilder {
 }
 
 /// `RUST_LOG`, then `LOG_LEVEL`, then the builder's level, then `info`.
-fn level_filter(builder: Option<&str>) -> Result<EnvFilter, Error> {
+///
+/// Directives that name only targets and levels (`info,sqlx=warn`, the common case) become a `Targets`
+/// filter, decided once per callsite; an `EnvFilter` also tracks every span for its span and field
+/// directives (`[request{user=..}]=debug`), a lock on each enter and exit of every span, so it is used
+/// only when such directives are given.
+fn level_filter<S>(builder: Option<&str>) -> Result<Box<dyn Filter<S> + Send + Sync>, Error>
+where
+    S: tracing::Subscriber + for<'a> LookupSpan<'a>,
+{
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
     let directives = from_env("RUST_LOG")
         .or_else(|| from_env("LOG_LEVEL"))
         .or_else(|| builder.map(str::to_owned))
         .unwrap_or_else(|| "info".to_owned());
-    EnvFilter::builder()
-        .parse(&directives)
-        .map_err(|e| Error::InvalidLogLevel {
-            value: directives.clone(),
-            reason: e.to_string(),
-        })
+    let env_filter =
+        EnvFilter::builder()
+            .parse(&directives)
+            .map_err(|e| Error::InvalidLogLevel {
+                value: directives.clone(),
+                reason: e.to_string(),
+            })?;
+    Ok(match directives.parse::<Targets>() {
+        Ok(targets) => Box::new(targets),
+        Err(_) => Box::new(env_filter),
+    })
 }
 
 /// Keeps telemetry flushed: dropping it flushes buffered log lines. Hold it for the life of `main`.

@@ -7,7 +7,7 @@
 
 pub mod alerts;
 pub mod catalog;
-mod children;
+mod clock;
 mod error;
 mod guard;
 pub mod http;
@@ -42,6 +42,7 @@ pub mod __private {
     pub use crate::outcome::probe;
     pub use crate::outcome::{ErrorInfo, ErrorMessage, Outcome};
     pub use crate::site::{CustomLabels, Resolved, Site, SiteKind, SiteMeta};
+    pub use crate::traces::COMPLETION_EVENT;
     pub use crate::try_branch::{Branch, ControlFlow, FromResidual};
     pub use const_panic;
     pub use linkme;

@@ -1,14 +1,13 @@
 //! One `static` per observed function: what the macro knew at compile time, and the metric children
 //! resolved on the first call so that every later call only indexes and increments.
 
-use crate::children::{HandlerChildren, RedChildren, RedFamilies};
 use crate::guard::{CallGuard, Completion, SpanHandle};
 use crate::labels::LabelIndex;
-use crate::metrics::custom::{self, CustomFamily, SiteName};
+use crate::metrics::custom::{self, SiteName};
+use crate::metrics::series::{same_labels, HttpSeries, RedSeries};
 use crate::metrics::{BUSINESS, FUNCTION, HTTP};
 use crate::warn::{warn_rate_limited, LABEL};
 use once_cell::sync::OnceCell;
-use std::sync::Arc;
 
 /// What the macro knew about a call site.
 pub struct SiteMeta {
@@ -180,8 +179,8 @@ impl Resolved {
 #[derive(Clone, Copy)]
 pub(crate) enum CallMetrics {
     None,
-    Red(&'static RedChildren),
-    Http(&'static HandlerChildren),
+    Red(&'static RedSeries),
+    Http(&'static HttpSeries),
 }
 
 /// A site after its first call.
@@ -192,17 +191,16 @@ pub struct ResolvedSite {
 }
 
 enum SiteMetrics {
-    Function(RedChildren),
-    Handler(HandlerChildren),
-    Custom(CustomChildren),
+    Function(&'static RedSeries),
+    Handler(&'static HttpSeries),
+    Custom(CustomSeries),
 }
 
-/// Children for every combination of the custom labels' values, in mixed radix (the first label is the
+/// Series for every combination of the custom labels' values, in mixed radix (the first label is the
 /// most significant digit).
-struct CustomChildren {
+struct CustomSeries {
     values: Vec<&'static [&'static str]>,
-    combos: Box<[RedChildren]>,
-    _family: Arc<CustomFamily>,
+    combos: Box<[&'static RedSeries]>,
 }
 
 impl ResolvedSite {
@@ -227,45 +225,16 @@ impl ResolvedSite {
         } else {
             Some(match meta.kind {
                 SiteKind::Function { buckets } => {
-                    let f = &*FUNCTION;
-                    let duration = f.duration.with_buckets(buckets);
-                    SiteMetrics::Function(RedChildren::new(
-                        &RedFamilies {
-                            calls: &f.calls,
-                            duration: &duration,
-                            in_flight: &f.in_flight,
-                            errors: &f.errors,
-                        },
-                        vec![function, meta.module],
-                    ))
+                    SiteMetrics::Function(FUNCTION.series(vec![function, meta.module], buckets))
                 }
                 SiteKind::Business { operation, buckets } => {
-                    let b = &*BUSINESS;
-                    let duration = b.duration.with_buckets(buckets);
-                    SiteMetrics::Function(RedChildren::new(
-                        &RedFamilies {
-                            calls: &b.operations,
-                            duration: &duration,
-                            in_flight: &b.in_flight,
-                            errors: &b.errors,
-                        },
-                        vec![operation],
-                    ))
+                    SiteMetrics::Function(BUSINESS.series(vec![operation], buckets))
                 }
                 SiteKind::Handler {
                     method,
                     route,
                     buckets,
-                } => {
-                    let h = &*HTTP;
-                    SiteMetrics::Handler(HandlerChildren::new(
-                        method,
-                        route,
-                        &h.requests,
-                        h.duration.with_buckets(buckets),
-                        &h.in_flight,
-                    ))
-                }
+                } => SiteMetrics::Handler(HTTP.series(method, route, buckets)),
             })
         };
         ResolvedSite {
@@ -312,7 +281,7 @@ fn custom_children(
     custom: &'static CustomLabels,
     function: &'static str,
     labels: &[LabelIndex],
-) -> Option<CustomChildren> {
+) -> Option<CustomSeries> {
     let site = SiteName {
         function,
         module: meta.module,
@@ -330,13 +299,6 @@ fn custom_children(
         | SiteKind::Business { buckets, .. }
         | SiteKind::Handler { buckets, .. } => buckets,
     };
-    let duration = family.duration.with_buckets(buckets);
-    let families = RedFamilies {
-        calls: &family.calls,
-        duration: &duration,
-        in_flight: &family.in_flight,
-        errors: &family.errors,
-    };
     let values: Vec<&'static [&'static str]> = labels.iter().map(|l| l.values).collect();
     let total: usize = values.iter().map(|v| v.len()).product();
     let combos = (0..total)
@@ -346,30 +308,26 @@ fn custom_children(
                 *slot = vals[combo % vals.len()];
                 combo /= vals.len();
             }
-            RedChildren::new(&families, base)
+            family.family.series(base, buckets)
         })
         .collect();
-    Some(CustomChildren {
-        values,
-        combos,
-        _family: family,
-    })
+    Some(CustomSeries { values, combos })
 }
 
-impl CustomChildren {
+impl CustomSeries {
     #[inline]
-    fn combo(&self, labels: &[LabelIndex]) -> Option<&RedChildren> {
+    fn combo(&self, labels: &[LabelIndex]) -> Option<&'static RedSeries> {
         if labels.len() != self.values.len() {
             return None;
         }
         let mut combo = 0usize;
         for (label, values) in labels.iter().zip(&self.values) {
-            if !crate::children::same_labels(label.values, values) || label.index >= values.len() {
+            if !same_labels(label.values, values) || label.index >= values.len() {
                 return None;
             }
             combo = combo * values.len() + label.index;
         }
-        self.combos.get(combo)
+        self.combos.get(combo).copied()
     }
 }
 

@@ -2,13 +2,13 @@
 
 use super::request_id::{self, RequestId};
 use super::scope::Scope;
-use crate::children::HandlerChildren;
+use crate::metrics::series::HttpSeries;
 use crate::metrics::{DEFAULT_BUCKETS, HTTP};
 use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use once_cell::sync::Lazy;
 use pin_project_lite::pin_project;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -17,7 +17,6 @@ use std::task::{Context, Poll};
 use std::time::Instant;
 use tracing::field::Empty;
 use tracing::Span;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 /// The layer with its defaults: `x-request-id`, generated IDs `req_` + 26 base32 characters, no request
 /// headers on the access line.
@@ -169,7 +168,7 @@ where
             request_id = &*id,
         );
         // Continue the caller's trace; a request without (valid) trace context starts one.
-        let _ = span.set_parent(parent);
+        crate::traces::continue_trace(&span, parent);
         crate::traces::set_attribute(&span, "request.id", serde_json::Value::from(&*id));
         let headers: Vec<(String, String)> = self
             .config
@@ -183,7 +182,7 @@ where
         req.extensions_mut().insert(RequestId(id.to_string()));
 
         let children = children(method, route);
-        children.in_flight.inc();
+        children.start();
         let inner = {
             let _scope = Scope::enter(&id);
             let _entered = span.enter();
@@ -256,28 +255,9 @@ fn intern(route: &str) -> &'static str {
     leaked
 }
 
-/// The `http_*` children of one method and route, shared with handler-mode sites' shape.
-fn children(method: &'static str, route: &'static str) -> Arc<HandlerChildren> {
-    type Key = (&'static str, &'static str);
-    static CHILDREN: Lazy<RwLock<HashMap<Key, Arc<HandlerChildren>>>> = Lazy::new(Default::default);
-    if let Some(c) = CHILDREN
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(&(method, route))
-    {
-        return Arc::clone(c);
-    }
-    let mut all = CHILDREN.write().unwrap_or_else(PoisonError::into_inner);
-    Arc::clone(all.entry((method, route)).or_insert_with(|| {
-        let h = &*HTTP;
-        Arc::new(HandlerChildren::new(
-            method,
-            route,
-            &h.requests,
-            h.duration.with_buckets(DEFAULT_BUCKETS),
-            &h.in_flight,
-        ))
-    }))
+/// The `http_*` series of one method and route, shared with handler-mode sites.
+fn children(method: &'static str, route: &'static str) -> &'static HttpSeries {
+    HTTP.series(method, route, DEFAULT_BUCKETS)
 }
 
 struct RequestState {
@@ -288,7 +268,7 @@ struct RequestState {
     id: Arc<str>,
     header: HeaderName,
     headers: Vec<(String, String)>,
-    children: Arc<HandlerChildren>,
+    children: &'static HttpSeries,
     span: Span,
 }
 
@@ -370,8 +350,7 @@ impl RequestState {
     /// Counts the request and writes its access line, inside its span.
     fn finish(self, status: u16, panic: Option<String>) {
         let elapsed = self.start.elapsed();
-        self.children.record(status, elapsed.as_secs_f64());
-        self.children.in_flight.dec();
+        self.children.finish(status, elapsed.as_nanos() as u64);
         let span = &self.span;
         span.record("http.response.status_code", status);
         if status >= 500 {
@@ -391,6 +370,7 @@ impl RequestState {
         macro_rules! access_line {
             ($level:expr) => {
                 tracing::event!(
+                    name: crate::traces::COMPLETION_EVENT,
                     target: "sightline::http",
                     $level,
                     method = self.method,

@@ -2,6 +2,7 @@
 
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
+use opentelemetry::trace::TraceContextExt as _;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
@@ -53,7 +54,13 @@ pub fn inject(headers: &mut HeaderMap) {
             headers.insert(HeaderName::from_static("x-request-id"), value);
         }
     }
-    let cx = tracing::Span::current().context();
+    let mut cx = tracing::Span::current().context();
+    if !cx.span().span_context().is_valid() {
+        // Local mode: the span's own ids, not an OpenTelemetry span.
+        if let Some(local) = crate::traces::current_span_context() {
+            cx = opentelemetry::Context::new().with_remote_span_context(local);
+        }
+    }
     TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
 }
 

@@ -2,13 +2,14 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt::Write as _;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
+use smallvec::SmallVec;
 use tracing_core::callsite::Identifier;
 use tracing_core::span::{Attributes, Id, Record};
 use tracing_core::{Event, Level, Metadata, Subscriber};
@@ -37,7 +38,7 @@ pub struct LogLayer<W> {
     service_entry: Vec<u8>,
     redactor: Arc<Redactor>,
     make_writer: W,
-    plans: RwLock<HashMap<Identifier, Arc<[FieldPlan]>>>,
+    plans: RwLock<HashMap<Identifier, Arc<[FieldPlan]>, BuildHasherDefault<CallsiteHasher>>>,
     write_errors: AtomicU64,
     write_warning: RateLimited,
     span_summaries: bool,
@@ -55,7 +56,7 @@ where
             service_entry,
             redactor: Arc::new(redactor),
             make_writer: writer,
-            plans: RwLock::new(HashMap::new()),
+            plans: RwLock::new(HashMap::default()),
             write_errors: AtomicU64::new(0),
             write_warning: RateLimited::new(WRITE_WARNING_INTERVAL_MS),
             span_summaries: false,
@@ -115,6 +116,8 @@ where
         ));
         let mut extensions = span.extensions_mut();
         match extensions.get_mut::<SpanFields>() {
+            // A status or another OpenTelemetry-only field: nothing for the log lines.
+            Some(_) if fields.is_empty() => {}
             Some(existing) => {
                 for (key, value) in fields {
                     upsert(&mut existing.fields, key, value);
@@ -135,7 +138,7 @@ where
         metadata: &Metadata<'_>,
         event: &FieldList,
         spans: &[&FieldList],
-        ids: Option<&crate::traces::SpanIds>,
+        ids: Option<&crate::traces::OtelIds>,
     ) -> Vec<u8> {
         let mut line = Vec::with_capacity(256);
         line.extend_from_slice(b"{\"timestamp\":\"");
@@ -151,10 +154,11 @@ where
         }
         let own_ids = event.iter().any(|(key, _)| key == "trace_id");
         if let Some(ids) = ids.filter(|_| !own_ids) {
-            line.extend_from_slice(b",\"trace_id\":");
-            push_json(&mut line, &ids.trace_id);
-            line.extend_from_slice(b",\"span_id\":");
-            push_json(&mut line, &ids.span_id);
+            line.extend_from_slice(b",\"trace_id\":\"");
+            push_hex(&mut line, &ids.trace_id_bytes());
+            line.extend_from_slice(b"\",\"span_id\":\"");
+            push_hex(&mut line, &ids.span_id_bytes());
+            line.push(b'"');
         }
         for (key, value) in event {
             if key != "message" {
@@ -198,7 +202,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
             self.record_span_fields(&span, attrs.metadata(), |visitor| attrs.record(visitor));
-            if self.span_summaries {
+            if self.span_summaries && summaries_enabled() {
                 let mut timing = SpanTiming::new();
                 attrs.record(&mut timing);
                 span.extensions_mut().replace(timing);
@@ -218,8 +222,7 @@ where
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, S>) {
-        if !self.span_summaries || !tracing::enabled!(target: SUMMARY_TARGET, tracing::Level::DEBUG)
-        {
+        if !self.span_summaries || !summaries_enabled() {
             return;
         }
         let Some(span) = ctx.span(&id) else {
@@ -264,23 +267,23 @@ where
             &mut fields,
         ));
 
-        let mut spans: Vec<SpanRef<'_, S>> = match ctx.event_scope(event) {
+        let mut spans: SmallVec<[SpanRef<'_, S>; 8]> = match ctx.event_scope(event) {
             Some(scope) => scope.collect(),
-            None => Vec::new(),
+            None => SmallVec::new(),
         };
         spans.reverse();
         // The line is built while the spans' extensions are read-locked and written after they are
         // released: a writer that logs must not find them locked.
         let line = {
-            let extensions: Vec<Extensions<'_>> =
+            let extensions: SmallVec<[Extensions<'_>; 8]> =
                 spans.iter().map(|span| span.extensions()).collect();
-            let span_fields: Vec<&FieldList> = extensions
+            let span_fields: SmallVec<[&FieldList; 8]> = extensions
                 .iter()
                 .filter_map(|extensions| extensions.get::<SpanFields>())
                 .map(|span| &span.fields)
                 .collect();
             // The innermost span with OpenTelemetry ids (spans are ordered root first).
-            let ids = extensions.iter().rev().find_map(crate::traces::span_ids);
+            let ids = extensions.iter().rev().find_map(crate::traces::raw_ids);
             self.format_line(metadata, &fields, &span_fields, ids.as_ref())
         };
         self.write_line(metadata, &line);
@@ -289,6 +292,11 @@ where
 
 /// The target of span summaries, for filters: `LOG_LEVEL=info,sightline::spans=debug`.
 const SUMMARY_TARGET: &str = "sightline::spans";
+
+/// Whether a summary line would be written (decided once per callsite by the filters, so cheap).
+fn summaries_enabled() -> bool {
+    tracing::enabled!(target: SUMMARY_TARGET, tracing::Level::DEBUG)
+}
 
 /// When a span started and the status it recorded, for its summary.
 #[derive(Clone)]
@@ -401,14 +409,51 @@ fn level_name(level: &Level) -> &'static str {
 /// RFC 3339 UTC with milliseconds. humantime panics on times before 1970 and fails after 9999, which a
 /// wrong system clock can produce: both are clamped rather than allowed to take the process down.
 fn push_timestamp(line: &mut Vec<u8>) {
-    const LATEST: &str = "9999-12-31T23:59:59.999Z";
+    const LATEST: &[u8] = b"9999-12-31T23:59:59.999Z";
     let now = SystemTime::now().max(UNIX_EPOCH);
-    let mut text = String::with_capacity(LATEST.len());
-    if write!(text, "{}", humantime::format_rfc3339_millis(now)).is_err() {
-        text.clear();
-        text.push_str(LATEST);
+    let start = line.len();
+    if write!(line, "{}", humantime::format_rfc3339_millis(now)).is_err() {
+        line.truncate(start);
+        line.extend_from_slice(LATEST);
     }
-    line.extend_from_slice(text.as_bytes());
+}
+
+/// Lower-case hex, as Jaeger and `traceparent` write ids.
+fn push_hex(line: &mut Vec<u8>, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 32];
+    for (pair, b) in text.chunks_exact_mut(2).zip(bytes) {
+        pair[0] = DIGITS[usize::from(b >> 4)];
+        pair[1] = DIGITS[usize::from(b & 0xf)];
+    }
+    line.extend_from_slice(&text[..bytes.len().min(16) * 2]);
+}
+
+/// Hashes a callsite `Identifier` (a pointer, unique per callsite) with one multiply instead of SipHash:
+/// the keys are addresses fixed at compile time, not input an attacker chooses.
+#[derive(Default)]
+struct CallsiteHasher(u64);
+
+impl Hasher for CallsiteHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_ne_bytes(word));
+        }
+    }
+
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
 }
 
 // Serializing a string or a `Value` into a `Vec` cannot fail (map keys are strings, numbers are finite),

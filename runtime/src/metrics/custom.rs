@@ -2,21 +2,18 @@
 //! `<metric>_duration_seconds` and `<metric>_in_flight`, shared by every site that declares the same
 //! metric with the same label names.
 
-use super::histogram_family::HistogramFamily;
+use super::family::{RedFamily, RedNames};
 use crate::site::CustomLabels;
 use once_cell::sync::Lazy;
-use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::Registry;
 use std::collections::HashMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 pub(crate) struct CustomFamily {
     pub names: &'static [&'static str],
     pub declared_by: SiteName,
-    pub calls: IntCounterVec,
-    pub errors: IntCounterVec,
-    pub duration: HistogramFamily,
-    pub in_flight: IntGaugeVec,
+    pub family: RedFamily,
 }
 
 /// A site as an error message names it.
@@ -64,7 +61,7 @@ impl fmt::Display for LabelConflict {
     }
 }
 
-static FAMILIES: Lazy<Mutex<HashMap<&'static str, Arc<CustomFamily>>>> =
+static FAMILIES: Lazy<Mutex<HashMap<&'static str, &'static CustomFamily>>> =
     Lazy::new(|| Mutex::new(HashMap::new()));
 
 /// The family `labels` declares, created on first use; an error when another site declared it with
@@ -72,11 +69,11 @@ static FAMILIES: Lazy<Mutex<HashMap<&'static str, Arc<CustomFamily>>>> =
 pub(crate) fn family(
     labels: &'static CustomLabels,
     site: SiteName,
-) -> Result<Arc<CustomFamily>, LabelConflict> {
+) -> Result<&'static CustomFamily, LabelConflict> {
     let mut all = FAMILIES.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(existing) = all.get(labels.metric) {
         if existing.names == labels.names {
-            return Ok(existing.clone());
+            return Ok(existing);
         }
         return Err(LabelConflict {
             metric: labels.metric,
@@ -84,7 +81,8 @@ pub(crate) fn family(
             second: site,
         });
     }
-    let family = Arc::new(CustomFamily::new(labels, site));
+    // One per metric name in the program's code: bounded.
+    let family: &'static CustomFamily = Box::leak(Box::new(CustomFamily::new(labels, site)));
     if let Some(registry) = super::installed() {
         if let Err(e) = family.register(&registry) {
             crate::warn::warn_rate_limited(
@@ -93,7 +91,7 @@ pub(crate) fn family(
             );
         }
     }
-    all.insert(labels.metric, family.clone());
+    all.insert(labels.metric, family);
     Ok(family)
 }
 
@@ -109,45 +107,29 @@ pub(crate) fn register_all(registry: &Registry) -> prometheus::Result<()> {
 impl CustomFamily {
     fn new(labels: &'static CustomLabels, declared_by: SiteName) -> Self {
         let m = labels.metric;
-        let with = |last: &'static str| {
-            let mut names: Vec<&str> = labels.names.to_vec();
-            names.push(last);
-            names
-        };
-        let counter = |name: String, help: String, names: &[&str]| {
-            IntCounterVec::new(Opts::new(name, help), names)
-                .expect("names are checked by the macro")
-        };
         CustomFamily {
             names: labels.names,
-            calls: counter(
-                format!("{m}_total"),
-                format!("Calls of {m}, by outcome."),
-                &with(labels.outcome_label),
-            ),
-            errors: counter(
-                format!("{m}_errors_total"),
-                format!("Failed calls of {m}, by error kind."),
-                &with("error_kind"),
-            ),
-            duration: HistogramFamily::new(
-                &format!("{m}_duration_seconds"),
-                &format!("Duration of {m} in seconds."),
-                &with(labels.outcome_label),
-            ),
-            in_flight: IntGaugeVec::new(
-                Opts::new(format!("{m}_in_flight"), format!("Calls of {m} running.")),
+            family: RedFamily::new(
+                RedNames {
+                    calls: (format!("{m}_total"), format!("Calls of {m}, by outcome.")),
+                    errors: (
+                        format!("{m}_errors_total"),
+                        format!("Failed calls of {m}, by error kind."),
+                    ),
+                    duration: (
+                        format!("{m}_duration_seconds"),
+                        format!("Duration of {m} in seconds."),
+                    ),
+                    in_flight: (format!("{m}_in_flight"), format!("Calls of {m} running.")),
+                },
                 labels.names,
-            )
-            .expect("names are checked by the macro"),
+                labels.outcome_label,
+            ),
             declared_by,
         }
     }
 
-    fn register(&self, registry: &Registry) -> prometheus::Result<()> {
-        super::families::register(registry, Box::new(self.calls.clone()))?;
-        super::families::register(registry, Box::new(self.errors.clone()))?;
-        super::families::register(registry, Box::new(self.duration.clone()))?;
-        super::families::register(registry, Box::new(self.in_flight.clone()))
+    fn register(&'static self, registry: &Registry) -> prometheus::Result<()> {
+        super::families::register(registry, &self.family)
     }
 }

@@ -6,13 +6,16 @@
 
 pub(crate) mod custom;
 mod families;
-pub(crate) mod histogram_family;
+mod family;
+pub(crate) mod series;
+mod stripes;
 
 use once_cell::sync::OnceCell;
 use prometheus::{Encoder, Registry, TextEncoder};
 
 pub use families::DEFAULT_BUCKETS;
-pub(crate) use families::{BUSINESS, FUNCTION, HTTP};
+pub(crate) use families::{BUSINESS, FUNCTION};
+pub(crate) use family::HTTP;
 
 /// The `Content-Type` of [`render`]'s output, for a `/metrics` handler.
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;
@@ -54,10 +57,14 @@ pub(crate) fn installed() -> Option<Registry> {
 /// Registers every sightline family (and, on Linux, the process collector) into `registry`, and makes it
 /// the one [`render`] reads.
 pub(crate) fn install_into(registry: &Registry, process_metrics: bool) -> Result<(), crate::Error> {
-    FUNCTION.register(registry)?;
-    HTTP.register(registry)?;
-    BUSINESS.register(registry)?;
+    families::register(registry, &*FUNCTION)?;
+    families::register(registry, &*HTTP)?;
+    families::register(registry, &*BUSINESS)?;
     custom::register_all(registry)?;
+    match registry.register(Box::new(crate::traces::SPANS_DROPPED.clone())) {
+        Ok(()) | Err(prometheus::Error::AlreadyReg) => {}
+        Err(e) => return Err(e.into()),
+    }
     #[cfg(target_os = "linux")]
     if process_metrics {
         let collector = prometheus::process_collector::ProcessCollector::for_self();

@@ -5,6 +5,7 @@
 //! layer runs right after the OpenTelemetry layer: on a span's first enter, the OpenTelemetry layer has just
 //! started the span and made its context current, and this layer copies the ids into [`OtelIds`].
 
+use super::sampler::SamplerChoice;
 use opentelemetry::trace::{SpanId, TraceContextExt, TraceId};
 use tracing_core::span::Id;
 use tracing_core::Subscriber;
@@ -32,6 +33,21 @@ pub(crate) struct SpanIds {
     /// Whether the trace was sampled, i.e. whether the span is exported (always false in local mode
     /// under `OTEL_TRACES_SAMPLER=always_off`).
     pub sampled: bool,
+}
+
+impl OtelIds {
+    pub(crate) fn trace_id_bytes(&self) -> [u8; 16] {
+        self.trace_id.to_bytes()
+    }
+
+    pub(crate) fn span_id_bytes(&self) -> [u8; 8] {
+        self.span_id.to_bytes()
+    }
+}
+
+/// The ids kept in these extensions, unformatted: for writing straight into a log line.
+pub(crate) fn raw_ids(extensions: &Extensions<'_>) -> Option<OtelIds> {
+    extensions.get::<OtelIds>().copied()
 }
 
 /// The ids of the span whose extensions these are, once it has been entered; `None` before, for spans the
@@ -69,14 +85,9 @@ where
             return;
         }
         let (trace_id, span_id, sampled) = (sc.trace_id(), sc.span_id(), sc.is_sampled());
-        // The nearest ancestor this layer saw: the OpenTelemetry parent when it is in the same trace (a
-        // remote parent from propagation is not a span of this process, so it is not known here).
-        let parent_span_id = span
-            .scope()
-            .skip(1)
-            .find_map(|ancestor| ancestor.extensions().get::<OtelIds>().copied())
-            .filter(|parent| parent.trace_id == trace_id)
-            .map(|parent| parent.span_id);
+        // Only span summaries name the parent, and they are written in local mode only, where this layer
+        // does not run: the exported span carries its parent itself.
+        let parent_span_id = None;
         // `replace`, not `insert`: two threads entering one span at once must not panic.
         span.extensions_mut().replace(OtelIds {
             trace_id,
@@ -85,4 +96,98 @@ where
             sampled,
         });
     }
+}
+
+/// Gives every span ids of its own when nothing is exported ("local mode"): a child takes its parent's
+/// trace id, a root span starts a trace. Spans then exist only to correlate log lines, and an
+/// OpenTelemetry span per call (an SDK span, its attributes and an end-of-span hand-off) would cost far
+/// more than the log line it serves.
+pub(crate) struct LocalIds {
+    pub(crate) sampler: SamplerChoice,
+}
+
+impl<S> Layer<S> for LocalIds
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, _: &tracing_core::span::Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        // The nearest ancestor this layer saw (its filter may have hidden the direct parent).
+        let parent = span
+            .scope()
+            .skip(1)
+            .find_map(|ancestor| ancestor.extensions().get::<OtelIds>().copied());
+        let trace_id = parent.map_or_else(random_trace_id, |p| p.trace_id);
+        let sampled = self.sampler.samples(
+            u128::from_be_bytes(trace_id.to_bytes()),
+            parent.map(|p| p.sampled),
+        );
+        span.extensions_mut().replace(OtelIds {
+            trace_id,
+            span_id: SpanId::from(fastrand::u64(1..)),
+            parent_span_id: parent.map(|p| p.span_id),
+            sampled,
+        });
+    }
+}
+
+fn random_trace_id() -> TraceId {
+    TraceId::from(fastrand::u128(1..))
+}
+
+/// Makes a span continue the caller's trace (`parent`, extracted from `traceparent`): through the
+/// OpenTelemetry layer when spans are exported, and by taking over the caller's trace id in the span's own
+/// ids in local mode. Call it before the span is entered.
+pub(crate) fn continue_trace(span: &tracing::Span, parent: opentelemetry::Context) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let remote = parent.span().span_context().clone();
+    let _ = span.set_parent(parent);
+    if !remote.is_valid() {
+        return;
+    }
+    let Some(id) = span.id() else {
+        return;
+    };
+    tracing::dispatcher::get_default(|dispatch| {
+        let Some(registry) = dispatch.downcast_ref::<tracing_subscriber::Registry>() else {
+            return;
+        };
+        let Some(span) = registry.span(&id) else {
+            return;
+        };
+        let mut extensions = span.extensions_mut();
+        if let Some(ids) = extensions.get_mut::<OtelIds>() {
+            ids.trace_id = remote.trace_id();
+            ids.sampled = remote.is_sampled();
+        }
+    });
+}
+
+/// The span context of the innermost span with ids around the current code, as a remote parent for an
+/// outgoing request.
+pub(crate) fn current_span_context() -> Option<opentelemetry::trace::SpanContext> {
+    use opentelemetry::trace::{SpanContext, TraceFlags, TraceState};
+    let current = tracing::Span::current();
+    let id = current.id()?;
+    tracing::dispatcher::get_default(|dispatch| {
+        let registry = dispatch.downcast_ref::<tracing_subscriber::Registry>()?;
+        let span = registry.span(&id)?;
+        let ids = span
+            .scope()
+            .find_map(|s| s.extensions().get::<OtelIds>().copied())?;
+        let flags = if ids.sampled {
+            TraceFlags::SAMPLED
+        } else {
+            TraceFlags::default()
+        };
+        Some(SpanContext::new(
+            ids.trace_id,
+            ids.span_id,
+            flags,
+            true,
+            TraceState::default(),
+        ))
+    })
 }

@@ -3,43 +3,49 @@
 //!
 //! ```text
 //! tracing span ──> tracing-opentelemetry layer ──> SdkTracerProvider (sampler, resource)
-//!                  (+ ids layer: trace_id/span_id      └─> Redacting processor (secrets out)
-//!                   into the span's extensions)              └─> BatchSpanProcessor (own OS thread,
-//!                                                                 bounded queue) ─> Reporting exporter
-//!                                                                 └─> OTLP/HTTP, blocking reqwest client
+//!                  (+ ids layer: trace_id/span_id      └─> ExportQueue: the caller only try_sends into a
+//!                   into the span's extensions)            bounded channel (full: dropped and counted)
+//!                                                          └─> export thread: batch, redact (secrets out),
+//!                                                              Reporting exporter ─> OTLP/HTTP, blocking
+//!                                                              reqwest client
 //! ```
 //!
-//! The batch processor exports from a plain OS thread with no Tokio runtime, so the exporter uses the
-//! *blocking* reqwest client: an async client there would panic ("no reactor running") and every span
-//! would be lost. The blocking client runs its own runtime on its own thread, which is why the pipeline
-//! works the same whether it is built inside `#[tokio::main]` or outside any runtime.
+//! The export thread is a plain OS thread with no Tokio runtime, so the exporter uses the *blocking*
+//! reqwest client: an async client there would panic ("no reactor running") and every span would be
+//! lost. The blocking client runs its own runtime on its own thread, which is why the pipeline works the
+//! same whether it is built inside `#[tokio::main]` or outside any runtime.
 //!
-//! With no endpoint configured ("local mode"), a provider without exporter still gives every span real
-//! ids, so log lines can be correlated; nothing leaves the process.
+//! With no endpoint configured ("local mode"), sightline gives every span ids itself (no OpenTelemetry
+//! span is created), so log lines can be correlated, traces continue across services, and nothing leaves
+//! the process.
 
 mod endpoint;
 mod export;
 mod filter;
 mod ids;
+mod queue;
 mod redact;
 mod sampler;
 
 #[cfg(test)]
 mod tests;
 
-pub(crate) use ids::{span_ids, SpanIds};
+#[allow(unused_imports)] // named by the tests
+pub(crate) use ids::SpanIds;
+pub(crate) use ids::{continue_trace, current_span_context, raw_ids, span_ids, OtelIds};
+pub(crate) use queue::DROPPED as SPANS_DROPPED;
 
 use crate::logs::Redactor;
 use crate::warn::{warn_rate_limited, RateLimited, EXPORT};
 use export::{ExportStats, Reporting};
 use filter::TraceFilter;
-use ids::IdsLayer;
+use ids::{IdsLayer, LocalIds};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
 use opentelemetry_otlp::{Protocol, WithExportConfig};
-use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
-use redact::Redacting;
+use queue::{ExportQueue, QueueConfig};
 use sampler::{parse_sampler, SamplerChoice, SAMPLER_ARG_VAR, SAMPLER_VAR};
 use std::fmt;
 use std::sync::atomic::Ordering;
@@ -49,7 +55,11 @@ use std::time::Duration;
 use tracing_core::LevelFilter;
 use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::{EnvFilter, Layer};
+use tracing_subscriber::Layer;
+
+/// The name of completion lines (a call's and a request's): they become log lines, not span events, since
+/// the span itself carries the same facts (duration, status, error).
+pub const COMPLETION_EVENT: &str = "sightline.completion";
 
 /// Overrides the service name given to the builder (OpenTelemetry specification).
 const SERVICE_NAME_VAR: &str = "OTEL_SERVICE_NAME";
@@ -82,12 +92,13 @@ pub(crate) struct TraceConfig {
     pub exporter: Option<CustomExporter>,
 }
 
+/// Starts the export stage around an exporter given in code.
+type StartQueue = dyn FnOnce(Arc<ExportStats>, Redactor, QueueConfig) -> ExportQueue + Send;
+
 /// A span exporter handed to the builder, kept until the pipeline is built (the SDK's exporter trait has
 /// `async fn`s, so it cannot be boxed as a trait object; the processor is built by a closure instead).
 #[derive(Clone)]
-pub(crate) struct CustomExporter(
-    Arc<std::sync::Mutex<Option<Box<dyn FnOnce(Arc<ExportStats>) -> BatchSpanProcessor + Send>>>>,
-);
+pub(crate) struct CustomExporter(Arc<std::sync::Mutex<Option<Box<StartQueue>>>>);
 
 impl CustomExporter {
     pub(crate) fn new<E>(exporter: E) -> Self
@@ -95,18 +106,17 @@ impl CustomExporter {
         E: opentelemetry_sdk::trace::SpanExporter + 'static,
     {
         CustomExporter(Arc::new(std::sync::Mutex::new(Some(Box::new(
-            move |stats| {
-                BatchSpanProcessor::builder(Reporting::new(
-                    exporter,
-                    CUSTOM_EXPORTER.to_owned(),
-                    stats,
-                ))
-                .build()
+            move |stats, redactor, config| {
+                ExportQueue::start(
+                    Reporting::new(exporter, CUSTOM_EXPORTER.to_owned(), stats),
+                    redactor,
+                    config,
+                )
             },
         )))))
     }
 
-    fn take(&self) -> Option<Box<dyn FnOnce(Arc<ExportStats>) -> BatchSpanProcessor + Send>> {
+    fn take(&self) -> Option<Box<StartQueue>> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -182,6 +192,8 @@ pub(crate) struct Traces {
     #[allow(dead_code)] // read by `export_counts`
     stats: Arc<ExportStats>,
     max_level: LevelFilter,
+    /// Applied by the SDK when exporting, and by the local ids otherwise.
+    sampler: SamplerChoice,
 }
 
 impl Traces {
@@ -238,11 +250,10 @@ impl Traces {
             .with_sampler(sampler.to_sdk())
             .with_resource(resource(&config, env));
         let stats = Arc::new(ExportStats::default());
-        if let (Some(build), Some(_)) = (custom, &endpoint) {
-            builder = builder.with_span_processor(Redacting::new(
-                build(stats.clone()),
-                config.redactor.clone(),
-            ));
+        let queue = QueueConfig::from_env(env);
+        if let (Some(start), Some(_)) = (custom, &endpoint) {
+            builder =
+                builder.with_span_processor(start(stats.clone(), config.redactor.clone(), queue));
         } else if let Some(url) = &endpoint {
             // The exporter creates its blocking client on a thread of its own, so this is safe inside a
             // Tokio runtime; the client is dropped on the batch thread when the provider shuts down.
@@ -252,18 +263,18 @@ impl Traces {
                 .with_endpoint(url.clone())
                 .build()
                 .map_err(|e| TraceError::Exporter(e.to_string()))?;
-            // Bounded: `max_queue_size` spans (2048, `OTEL_BSP_MAX_QUEUE_SIZE`); past that, spans are
-            // dropped rather than buffered without limit.
-            let batch =
-                BatchSpanProcessor::builder(Reporting::new(exporter, url.clone(), stats.clone()))
-                    .build();
-            builder = builder.with_span_processor(Redacting::new(batch, config.redactor.clone()));
+            builder = builder.with_span_processor(ExportQueue::start(
+                Reporting::new(exporter, url.clone(), stats.clone()),
+                config.redactor.clone(),
+                queue,
+            ));
         }
         Ok(Traces {
             provider: builder.build(),
             endpoint,
             stats,
             max_level: config.max_level,
+            sampler,
         })
     }
 
@@ -274,14 +285,25 @@ impl Traces {
     /// - exporting: everything up to [`TraceConfig::max_level`] (default `INFO`), whatever the log level:
     ///   traces are wanted even when logs are turned down to `warn`;
     /// - local mode: spans exist only to put ids on log lines, so exactly what `log_filter` enables (give
-    ///   it a second `EnvFilter` built from the same directives as the log layer's). Calls whose spans the
-    ///   log level disables then cost nothing, as before traces existed.
+    ///   it a second `EnvFilter` built from the same directives as the log layer's), and they get ids of
+    ///   sightline's own rather than OpenTelemetry spans. Calls whose spans the log level disables then cost
+    ///   nothing, as before traces existed.
     ///
     /// `S: Send + Sync` because tracing-opentelemetry's layer holds a `PhantomData<S>`.
-    pub fn layer<S>(&self, log_filter: EnvFilter) -> Box<dyn Layer<S> + Send + Sync>
+    pub fn layer<S, F>(&self, log_filter: F) -> Box<dyn Layer<S> + Send + Sync>
     where
         S: tracing_core::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+        F: tracing_subscriber::layer::Filter<S> + Send + Sync + 'static,
     {
+        if !self.exporting() {
+            let not_exporter_stack = TraceFilter {
+                max_level: LevelFilter::TRACE,
+            };
+            let ids = LocalIds {
+                sampler: self.sampler.clone(),
+            };
+            return Box::new(ids.with_filter(not_exporter_stack.and(log_filter)));
+        }
         let scope = InstrumentationScope::builder("sightline")
             .with_version(env!("CARGO_PKG_VERSION"))
             .build();
@@ -290,22 +312,17 @@ impl Traces {
             // sightline measures a call's duration itself; busy/idle time would cost two clock reads on
             // every enter and exit of every span.
             .with_tracked_inactivity(false)
+            // `thread.id`/`thread.name` on every span: an allocation per span for a detail the JSON
+            // lines do not carry either.
+            .with_threads(false)
             // sightline decides a call's status and records its `exception` event itself
             // (`record_exception`). Left on, these would turn the completion log line, which carries an
             // `error` field, into a second `exception` event and overwrite the status description with it.
             .with_error_events_to_exceptions(false)
             .with_error_events_to_status(false);
-        let layer = otel.and_then(IdsLayer);
-        if self.exporting() {
-            Box::new(layer.with_filter(TraceFilter {
-                max_level: self.max_level,
-            }))
-        } else {
-            let not_exporter_stack = TraceFilter {
-                max_level: LevelFilter::TRACE,
-            };
-            Box::new(layer.with_filter(not_exporter_stack.and(log_filter)))
-        }
+        Box::new(otel.and_then(IdsLayer).with_filter(TraceFilter {
+            max_level: self.max_level,
+        }))
     }
 
     /// Whether spans are exported (an endpoint is configured).

@@ -1,4 +1,4 @@
-//! The span processor in front of the batch processor: no secret leaves the process in a span.
+//! Redaction of finished spans on the export thread: no secret leaves the process in a span.
 //!
 //! Every attribute of a finished span and of its events (a `tracing::info!(password = ..)` inside a span
 //! becomes a span event carrying `password`) goes through the same [`Redactor`] as the JSON log lines: a
@@ -8,68 +8,56 @@
 
 use crate::logs::{Redactor, REDACTED};
 use opentelemetry::trace::Status;
-use opentelemetry::{Context, KeyValue, StringValue, Value};
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
-use opentelemetry_sdk::Resource;
-use std::time::Duration;
+use opentelemetry::{KeyValue, StringValue, Value};
+use opentelemetry_sdk::trace::SpanData;
 
 /// The attribute sightline's spans record the error message in. tracing-opentelemetry 0.34 maps only
 /// `otel.status_description` to the span status; a span that recorded `otel.status_message` instead has
 /// it moved into the status here, so the message shows as the status, not as a stray attribute.
 const STATUS_MESSAGE: &str = "otel.status_message";
 
-/// Redacts every finished span, then hands it to `inner`.
-#[derive(Debug)]
-pub(crate) struct Redacting<P> {
-    inner: P,
-    redactor: Redactor,
-}
-
-impl<P: SpanProcessor> Redacting<P> {
-    pub(crate) fn new(inner: P, redactor: Redactor) -> Self {
-        Redacting { inner, redactor }
-    }
-}
-
-impl<P: SpanProcessor> SpanProcessor for Redacting<P> {
-    fn on_start(&self, span: &mut Span, cx: &Context) {
-        self.inner.on_start(span, cx);
-    }
-
-    fn on_end(&self, mut span: SpanData) {
-        // Exporters only ever receive sampled spans; a `RecordOnly` decision stays in the process.
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        redact_span(&self.redactor, &mut span);
-        self.inner.on_end(span);
-    }
-
-    fn force_flush(&self) -> OTelSdkResult {
-        self.inner.force_flush()
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.inner.shutdown_with_timeout(timeout)
-    }
-
-    // The exporter learns the resource (service.name, ...) through this call: it must be forwarded.
-    fn set_resource(&mut self, resource: &Resource) {
-        self.inner.set_resource(resource);
-    }
-}
-
 /// Redacts the attributes of `span` and of its events in place, and moves `otel.status_message` into the
 /// status description.
+#[cfg(test)]
 pub(crate) fn redact_span(redactor: &Redactor, span: &mut SpanData) {
+    redact_span_cached(redactor, &mut KeyDecisions::default(), span);
+}
+
+/// Whether each attribute key seen so far is secret. Keys are field names, a set fixed by the program's
+/// code, so the export thread decides each once instead of on every span; the cap only guards against
+/// keys built from data.
+#[derive(Default)]
+pub(crate) struct KeyDecisions(std::collections::HashMap<opentelemetry::Key, bool>);
+
+const MAX_KEY_DECISIONS: usize = 4096;
+
+impl KeyDecisions {
+    fn is_redacted(&mut self, redactor: &Redactor, key: &opentelemetry::Key) -> bool {
+        if let Some(decision) = self.0.get(key) {
+            return *decision;
+        }
+        let decision = redactor.is_redacted_key(key.as_str());
+        if self.0.len() >= MAX_KEY_DECISIONS {
+            self.0.clear();
+        }
+        self.0.insert(key.clone(), decision);
+        decision
+    }
+}
+
+/// [`redact_span`] with decisions remembered across spans.
+pub(crate) fn redact_span_cached(
+    redactor: &Redactor,
+    decisions: &mut KeyDecisions,
+    span: &mut SpanData,
+) {
     let mut status_message = None;
     span.attributes.retain_mut(|attribute| {
         if attribute.key.as_str() == STATUS_MESSAGE {
             status_message = Some(std::mem::replace(&mut attribute.value, Value::Bool(false)));
             return false;
         }
-        redact_attribute(redactor, attribute);
+        redact_attribute(redactor, decisions, attribute);
         true
     });
     if let (Some(message), Status::Error { description }) = (status_message, &mut span.status) {
@@ -79,19 +67,18 @@ pub(crate) fn redact_span(redactor: &Redactor, span: &mut SpanData) {
     }
     for event in span.events.events.iter_mut() {
         for attribute in event.attributes.iter_mut() {
-            redact_attribute(redactor, attribute);
+            redact_attribute(redactor, decisions, attribute);
         }
     }
     for link in span.links.links.iter_mut() {
         for attribute in link.attributes.iter_mut() {
-            redact_attribute(redactor, attribute);
+            redact_attribute(redactor, decisions, attribute);
         }
     }
 }
 
-fn redact_attribute(redactor: &Redactor, attribute: &mut KeyValue) {
-    let key = attribute.key.as_str();
-    if redactor.is_redacted_key(key) {
+fn redact_attribute(redactor: &Redactor, decisions: &mut KeyDecisions, attribute: &mut KeyValue) {
+    if decisions.is_redacted(redactor, &attribute.key) {
         attribute.value = Value::String(StringValue::from(REDACTED));
         return;
     }
@@ -105,7 +92,7 @@ fn redact_attribute(redactor: &Redactor, attribute: &mut KeyValue) {
             return;
         };
         let before = json.clone();
-        redactor.redact_inside(key, &mut json);
+        redactor.redact_inside(attribute.key.as_str(), &mut json);
         if json != before {
             attribute.value = Value::String(StringValue::from(json.to_string()));
         }
@@ -113,7 +100,7 @@ fn redact_attribute(redactor: &Redactor, attribute: &mut KeyValue) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use opentelemetry::trace::{
         Event, SpanContext, SpanId, SpanKind, TraceFlags, TraceId, TraceState,
@@ -123,7 +110,11 @@ mod tests {
     use std::borrow::Cow;
     use std::time::SystemTime;
 
-    fn span(attributes: Vec<KeyValue>, events: Vec<Event>, status: Status) -> SpanData {
+    pub(in crate::traces) fn span(
+        attributes: Vec<KeyValue>,
+        events: Vec<Event>,
+        status: Status,
+    ) -> SpanData {
         let mut span_events = SpanEvents::default();
         span_events.events = events;
         SpanData {
@@ -149,7 +140,7 @@ mod tests {
         }
     }
 
-    fn value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
+    pub(in crate::traces) fn value<'a>(attributes: &'a [KeyValue], key: &str) -> Option<&'a Value> {
         attributes
             .iter()
             .find(|kv| kv.key.as_str() == key)
@@ -232,47 +223,5 @@ mod tests {
         );
         redact_span(&Redactor::default(), &mut data);
         assert_eq!(data.status, Status::error("first"));
-    }
-
-    #[derive(Debug, Default, Clone)]
-    struct Collect(std::sync::Arc<std::sync::Mutex<Vec<SpanData>>>);
-
-    impl SpanProcessor for Collect {
-        fn on_start(&self, _: &mut Span, _: &Context) {}
-        fn on_end(&self, span: SpanData) {
-            self.0.lock().unwrap().push(span);
-        }
-        fn force_flush(&self) -> OTelSdkResult {
-            Ok(())
-        }
-        fn shutdown_with_timeout(&self, _: Duration) -> OTelSdkResult {
-            Ok(())
-        }
-    }
-
-    #[test]
-    fn the_processor_redacts_before_forwarding_and_drops_unsampled_spans() {
-        let collect = Collect::default();
-        let processor = Redacting::new(collect.clone(), Redactor::default());
-        processor.on_end(span(
-            vec![KeyValue::new("token", "t")],
-            vec![],
-            Status::Unset,
-        ));
-        let mut unsampled = span(vec![], vec![], Status::Unset);
-        unsampled.span_context = SpanContext::new(
-            TraceId::from(2u128),
-            SpanId::from(2u64),
-            TraceFlags::default(),
-            false,
-            TraceState::default(),
-        );
-        processor.on_end(unsampled);
-        let spans = collect.0.lock().unwrap();
-        assert_eq!(spans.len(), 1);
-        assert_eq!(
-            value(&spans[0].attributes, "token"),
-            Some(&Value::from(REDACTED))
-        );
     }
 }

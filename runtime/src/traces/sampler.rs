@@ -30,6 +30,26 @@ impl SamplerChoice {
         }
     }
 
+    /// Whether a span of trace `trace_id` is sampled, given its parent's decision (`None` for a root), as
+    /// the SDK decides it; for the ids sightline gives spans itself when nothing is exported.
+    pub(crate) fn samples(&self, trace_id: u128, parent: Option<bool>) -> bool {
+        match self {
+            SamplerChoice::AlwaysOn => true,
+            SamplerChoice::AlwaysOff => false,
+            SamplerChoice::TraceIdRatio(ratio) if *ratio >= 1.0 => true,
+            SamplerChoice::TraceIdRatio(ratio) => {
+                // The SDK's rule: the trace id's low 63 bits under the ratio, so every service sampling
+                // at the same ratio keeps the same traces.
+                let low = (trace_id as u64) >> 1;
+                low < (ratio.max(0.0) * (1u64 << 63) as f64) as u64
+            }
+            SamplerChoice::ParentBased(root) => match parent {
+                Some(sampled) => sampled,
+                None => root.samples(trace_id, None),
+            },
+        }
+    }
+
     /// The OpenTelemetry default, `parentbased_always_on`.
     pub(crate) fn parent_based_always_on() -> Self {
         SamplerChoice::ParentBased(Box::new(SamplerChoice::AlwaysOn))
@@ -232,5 +252,38 @@ mod tests {
             SamplerChoice::parent_based_always_on().to_sdk(),
             Sampler::ParentBased(_)
         ));
+    }
+}
+
+#[cfg(test)]
+mod local_decision_tests {
+    use super::SamplerChoice;
+
+    #[test]
+    fn local_decisions_follow_the_sdk_rules() {
+        let on = SamplerChoice::AlwaysOn;
+        let off = SamplerChoice::AlwaysOff;
+        assert!(on.samples(1, Some(false)));
+        assert!(!off.samples(1, Some(true)));
+        let parent_based = SamplerChoice::parent_based_always_on();
+        assert!(parent_based.samples(7, None));
+        assert!(!parent_based.samples(7, Some(false)));
+        // The ratio reads the low 63 bits of the trace id, like the SDK.
+        let half = SamplerChoice::TraceIdRatio(0.5);
+        assert!(half.samples(0, None));
+        assert!(half.samples((1u128 << 63) - 2, None));
+        assert!(!half.samples(1u128 << 63, None));
+        assert!(!half.samples(u64::MAX as u128, None));
+        assert!(SamplerChoice::TraceIdRatio(1.0).samples(u64::MAX as u128, None));
+        assert!(!SamplerChoice::TraceIdRatio(0.0).samples(0, None));
+        let kept = (0..10_000u128)
+            .filter(|i| {
+                half.samples(
+                    i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835),
+                    None,
+                )
+            })
+            .count();
+        assert!((4_000..6_000).contains(&kept), "{kept}");
     }
 }

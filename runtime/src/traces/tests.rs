@@ -269,11 +269,8 @@ fn spans_reach_the_collector_with_links_status_attributes_and_resource() {
     assert_eq!(hex(&child.span.span_id), child_ids.span_id);
     assert_eq!(hex(&child.span.parent_span_id), parent_ids.span_id);
     assert!(parent.span.parent_span_id.is_empty());
-    assert_eq!(
-        child_ids.parent_span_id.as_deref(),
-        Some(parent_ids.span_id.as_str())
-    );
-    assert_eq!(parent_ids.parent_span_id, None);
+    // The exported span names its parent; the ids kept for log lines need not.
+    assert_eq!(child_ids.parent_span_id, None);
     assert!(parent_ids.sampled && child_ids.sampled);
     assert_eq!(parent_ids.trace_id.len(), 32);
     assert_eq!(parent_ids.span_id.len(), 16);
@@ -392,6 +389,7 @@ fn local_mode_gives_ids_and_exports_nothing() {
     assert_eq!(parent.trace_id, child.trace_id);
     assert_ne!(parent.trace_id, "0".repeat(32));
     assert_eq!(child.parent_span_id, Some(parent.span_id));
+    assert_eq!(parent.parent_span_id, None);
     assert!(child.sampled);
     let started = Instant::now();
     traces.shutdown(Duration::from_secs(5));
@@ -403,11 +401,21 @@ fn local_mode_gives_ids_and_exports_nothing() {
 fn a_span_never_entered_or_without_pipeline_has_no_ids() {
     let span = observed_span!("no_subscriber");
     assert_eq!(ids_of(&span), None);
-    let traces = Traces::build_with_env(config(None), &no_env).unwrap();
+    // Exported spans get their ids from OpenTelemetry when first entered.
+    let receiver = Receiver::start();
+    let traces = Traces::build_with_env(config(Some(&receiver.url)), &no_env).unwrap();
     let subscriber = Registry::default().with(traces.layer(EnvFilter::new("info")));
     tracing::subscriber::with_default(subscriber, || {
         let span = observed_span!("never_entered");
         assert_eq!(ids_of(&span), None);
+    });
+    traces.shutdown(Duration::from_secs(5));
+    // Local ids exist from creation.
+    let traces = Traces::build_with_env(config(None), &no_env).unwrap();
+    let subscriber = Registry::default().with(traces.layer(EnvFilter::new("info")));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = observed_span!("created");
+        assert!(ids_of(&span).is_some());
         // Without a subscriber that has the layer, these do nothing (and do not panic).
         record_exception(&tracing::Span::none(), "k", "m");
         set_attribute(&tracing::Span::none(), "k", serde_json::json!(1));

@@ -1,0 +1,332 @@
+//! The series one label combination records into, and their values as a scrape reads them.
+//!
+//! A call adds its duration to its outcome's histogram and nothing else: the call counter of an outcome
+//! *is* the count of its histogram, and the number of calls in flight is the number started minus the
+//! number finished. Three `fetch_add`s per call (start, duration sum, bucket) keep the counter, the
+//! histogram's `_count` and the sum of its buckets equal in every scrape, by construction.
+
+use super::stripes::Striped;
+use crate::outcome::DEFAULT_ERROR_LABELS;
+use once_cell::sync::OnceCell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// `ok`, `error`, `cancelled`: the `result` (or `outcome`) label values, in this order.
+pub(crate) const OUTCOMES: [&str; 3] = ["ok", "error", "cancelled"];
+
+/// Histogram upper bounds, in seconds as exported and in nanoseconds as compared.
+pub(crate) struct Buckets {
+    pub(crate) seconds: &'static [f64],
+    nanos: Box<[u64]>,
+}
+
+impl Buckets {
+    pub(crate) fn new(seconds: &'static [f64]) -> Self {
+        // `as` saturates: bounds are checked finite and positive by the macro.
+        let nanos = seconds.iter().map(|s| (s * 1e9).round() as u64).collect();
+        Buckets { seconds, nanos }
+    }
+
+    /// The bucket a duration falls in (`le` is inclusive); `len()` for `+Inf`.
+    #[inline]
+    fn index(&self, nanos: u64) -> usize {
+        self.nanos.partition_point(|&bound| bound < nanos)
+    }
+
+    /// Slots of one histogram: a count per bound, one for `+Inf`, one for the sum.
+    fn slots(&self) -> usize {
+        self.nanos.len() + 2
+    }
+}
+
+/// One histogram's values in a scrape: per-bucket counts (not cumulative; the last is `+Inf`), and the
+/// sum in nanoseconds.
+pub(crate) struct HistogramValues {
+    pub(crate) buckets: Vec<u64>,
+    pub(crate) sum_nanos: u64,
+}
+
+impl HistogramValues {
+    pub(crate) fn count(&self) -> u64 {
+        self.buckets.iter().sum()
+    }
+}
+
+/// Reads histogram `h` of `cells` (its slots start at `base`).
+fn read_histogram(cells: &Striped, base: usize, buckets: &Buckets) -> HistogramValues {
+    let n = buckets.nanos.len();
+    // Buckets first (acquire), then the sum: every counted call's duration is then in the sum.
+    let counts = (0..=n).map(|i| cells.read(base + i)).collect();
+    HistogramValues {
+        buckets: counts,
+        sum_nanos: cells.read(base + n + 1),
+    }
+}
+
+#[inline]
+fn observe(cells: &Striped, base: usize, buckets: &Buckets, nanos: u64) {
+    cells.add(base + buckets.nanos.len() + 1, nanos);
+    cells.add_release(base + buckets.index(nanos), 1);
+}
+
+/// How a failed call is labelled.
+#[derive(Clone, Copy)]
+pub(crate) enum ErrorKind {
+    /// The index of the error's label in its type's `ErrorLabel` list.
+    Index(usize),
+    /// The body panicked.
+    Panic,
+}
+
+const STARTED: usize = 0;
+const PANICS: usize = 1;
+const HISTOGRAMS: usize = 2;
+
+/// Calls of one label combination: a duration histogram per outcome, starts, and errors by kind.
+pub(crate) struct RedSeries {
+    /// The family's base label values (`function`, `module`; `operation`; custom labels).
+    pub(crate) labels: Box<[&'static str]>,
+    pub(crate) buckets: Buckets,
+    cells: Striped,
+    /// Error counters for the error type's labels, created at the first completion that reveals them
+    /// (the labels come from the return type).
+    errors: OnceCell<ErrorCounters>,
+    /// Kinds of other error types, for a generic function that fails with several (rare: a lock here).
+    other_errors: Mutex<HashMap<&'static str, u64>>,
+}
+
+struct ErrorCounters {
+    labels: &'static [&'static str],
+    cells: Striped,
+}
+
+/// A scrape's view of one [`RedSeries`].
+pub(crate) struct RedValues {
+    pub(crate) by_outcome: [HistogramValues; 3],
+    pub(crate) in_flight: u64,
+    /// `(error_kind, count)`, `panic` first.
+    pub(crate) errors: Vec<(&'static str, u64)>,
+}
+
+impl RedSeries {
+    pub(crate) fn new(labels: Vec<&'static str>, buckets: &'static [f64]) -> Self {
+        let buckets = Buckets::new(buckets);
+        RedSeries {
+            labels: labels.into_boxed_slice(),
+            cells: Striped::new(HISTOGRAMS + OUTCOMES.len() * buckets.slots()),
+            buckets,
+            errors: OnceCell::new(),
+            other_errors: Mutex::new(HashMap::new()),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn start(&self) {
+        self.cells.add(STARTED, 1);
+    }
+
+    /// Records a finished call. `labels` is the error type's label list when the return value revealed
+    /// it (not after a panic or a cancellation).
+    #[inline]
+    pub(crate) fn finish(
+        &self,
+        outcome: usize,
+        nanos: u64,
+        labels: Option<&'static [&'static str]>,
+        error: Option<ErrorKind>,
+    ) {
+        let base = HISTOGRAMS + outcome * self.buckets.slots();
+        observe(&self.cells, base, &self.buckets, nanos);
+        let cached = labels.map(|labels| {
+            self.errors.get_or_init(|| ErrorCounters {
+                labels,
+                cells: Striped::new(labels.len()),
+            })
+        });
+        match error {
+            None => {}
+            Some(ErrorKind::Panic) => self.cells.add(PANICS, 1),
+            Some(ErrorKind::Index(index)) => {
+                let labels = labels.unwrap_or(DEFAULT_ERROR_LABELS);
+                match cached.filter(|c| same_labels(c.labels, labels)) {
+                    Some(counters) if index < labels.len() => counters.cells.add(index, 1),
+                    _ => {
+                        let kind = labels.get(index).copied().unwrap_or("error");
+                        *self
+                            .other_errors
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .entry(kind)
+                            .or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+
+    pub(crate) fn read(&self) -> RedValues {
+        let by_outcome = std::array::from_fn(|outcome| {
+            read_histogram(
+                &self.cells,
+                HISTOGRAMS + outcome * self.buckets.slots(),
+                &self.buckets,
+            )
+        });
+        let finished: u64 = by_outcome.iter().map(HistogramValues::count).sum();
+        // Read after the completions: every call counted as finished is counted as started.
+        let in_flight = self.cells.read(STARTED).saturating_sub(finished);
+        let mut errors = vec![("panic", self.cells.read(PANICS))];
+        if let Some(counters) = self.errors.get() {
+            for (i, label) in counters.labels.iter().enumerate() {
+                add_kind(&mut errors, label, counters.cells.read(i));
+            }
+        }
+        for (label, count) in self
+            .other_errors
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+        {
+            add_kind(&mut errors, label, *count);
+        }
+        RedValues {
+            by_outcome,
+            in_flight,
+            errors,
+        }
+    }
+}
+
+fn add_kind(errors: &mut Vec<(&'static str, u64)>, kind: &'static str, count: u64) {
+    match errors.iter_mut().find(|(k, _)| *k == kind) {
+        Some((_, total)) => *total += count,
+        None => errors.push((kind, count)),
+    }
+}
+
+pub(crate) fn same_labels(a: &'static [&'static str], b: &'static [&'static str]) -> bool {
+    // Associated consts may be duplicated per codegen unit, so equal contents count as the same list.
+    std::ptr::eq(a, b) || a == b
+}
+
+/// Status codes 100..=599, each created on first use: pre-creating 500 series per route would flood the
+/// exposition with zeros.
+const STATUS_MIN: u16 = 100;
+const STATUS_COUNT: usize = 500;
+
+/// Requests of one method and route: a duration histogram per status code, and starts.
+pub(crate) struct HttpSeries {
+    pub(crate) method: &'static str,
+    pub(crate) route: &'static str,
+    pub(crate) buckets: Buckets,
+    started: Striped,
+    by_status: Box<[OnceCell<Striped>]>,
+}
+
+/// A scrape's view of one [`HttpSeries`].
+pub(crate) struct HttpValues {
+    pub(crate) by_status: Vec<(u16, HistogramValues)>,
+    pub(crate) in_flight: u64,
+}
+
+impl HttpSeries {
+    pub(crate) fn new(method: &'static str, route: &'static str, buckets: &'static [f64]) -> Self {
+        HttpSeries {
+            method,
+            route,
+            buckets: Buckets::new(buckets),
+            started: Striped::new(1),
+            by_status: (0..STATUS_COUNT).map(|_| OnceCell::new()).collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn start(&self) {
+        self.started.add(0, 1);
+    }
+
+    #[inline]
+    pub(crate) fn finish(&self, status: u16, nanos: u64) {
+        let status = if (STATUS_MIN..STATUS_MIN + STATUS_COUNT as u16).contains(&status) {
+            status
+        } else {
+            crate::warn::warn_rate_limited(
+                &crate::warn::LABEL,
+                format_args!(
+                    "sightline: {} {} returned status {status}, outside 100..=599; counted as 500",
+                    self.method, self.route
+                ),
+            );
+            500
+        };
+        let cells = self.by_status[(status - STATUS_MIN) as usize]
+            .get_or_init(|| Striped::new(self.buckets.slots()));
+        observe(cells, 0, &self.buckets, nanos);
+    }
+
+    pub(crate) fn read(&self) -> HttpValues {
+        let by_status: Vec<(u16, HistogramValues)> = self
+            .by_status
+            .iter()
+            .enumerate()
+            .filter_map(|(i, cell)| {
+                let cells = cell.get()?;
+                Some((
+                    STATUS_MIN + i as u16,
+                    read_histogram(cells, 0, &self.buckets),
+                ))
+            })
+            .collect();
+        let finished: u64 = by_status.iter().map(|(_, h)| h.count()).sum();
+        HttpValues {
+            in_flight: self.started.read(0).saturating_sub(finished),
+            by_status,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn le_is_inclusive_and_the_last_bucket_is_inf() {
+        let b = Buckets::new(&[0.01, 0.1, 1.0]);
+        assert_eq!(b.index(0), 0);
+        assert_eq!(b.index(10_000_000), 0);
+        assert_eq!(b.index(10_000_001), 1);
+        assert_eq!(b.index(1_000_000_000), 2);
+        assert_eq!(b.index(1_000_000_001), 3);
+    }
+
+    #[test]
+    fn counts_and_in_flight_agree() {
+        let s = RedSeries::new(vec!["f", "m"], &[0.01, 0.1]);
+        for _ in 0..3 {
+            s.start();
+        }
+        s.finish(0, 5_000_000, None, None);
+        s.finish(1, 50_000_000, None, Some(ErrorKind::Panic));
+        let v = s.read();
+        assert_eq!(v.by_outcome[0].buckets, vec![1, 0, 0]);
+        assert_eq!(v.by_outcome[1].buckets, vec![0, 1, 0]);
+        assert_eq!(v.by_outcome[1].sum_nanos, 50_000_000);
+        assert_eq!(v.in_flight, 1);
+        assert_eq!(v.errors, vec![("panic", 1)]);
+    }
+
+    #[test]
+    fn error_kinds_of_a_second_type_are_counted_too() {
+        static A: &[&str] = &["timeout", "refused"];
+        static B: &[&str] = &["invalid"];
+        let s = RedSeries::new(vec!["f"], &[1.0]);
+        s.finish(1, 1, Some(A), Some(ErrorKind::Index(1)));
+        s.finish(1, 1, Some(B), Some(ErrorKind::Index(0)));
+        s.finish(1, 1, Some(A), Some(ErrorKind::Index(1)));
+        let v = s.read();
+        assert_eq!(
+            v.errors,
+            vec![("panic", 0), ("timeout", 0), ("refused", 2), ("invalid", 1)]
+        );
+    }
+}
