@@ -94,6 +94,17 @@
 //!
 //! Every mistake in an attribute is reported by `cargo check` beside the untouched function. MSRV: Rust
 //! 1.78 (for `#[diagnostic::on_unimplemented]`).
+//!
+//! ## Turning it off
+//!
+//! `RUSTFLAGS="--cfg sightline_disable" cargo build` compiles every `#[observe]` and `#[business_span]` to
+//! the bare function: no metrics, span, log line or catalogue entry. The attributes are still checked, and
+//! the expressions of `fields(..)`, `attrs(..)`, `redact(..)` and `labels(..)` are type-checked but never
+//! evaluated, so code that builds with the switch builds without it. The derives and `objective!` are
+//! unchanged; [`init()`], `install()` and the builders still work and simply see no calls. It is a cfg
+//! rather than a cargo feature because features are additive (one dependency could switch sightline off
+//! for every crate in the build); it is read inside `sightline-runtime`, so your crate never names it and
+//! `unexpected_cfgs` stays quiet.
 
 #![forbid(unsafe_code)]
 

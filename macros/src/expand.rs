@@ -1,7 +1,8 @@
 //! Code generation for `#[observe]`, from a checked [`ObserveArgs`] and the function. Reads no tokens of
 //! its own: everything it knows comes from the parsed model.
 //!
-//! The function keeps its signature and attributes. Its body becomes:
+//! The function keeps its signature and attributes. Its body becomes (unless the runtime is built with
+//! `--cfg sightline_disable`, the kill switch: then the function's own statements, see `bare_body`):
 //! - a `static` call site (the metric children, resolved on the first call) and the site's `emit`
 //!   function, which writes the completion line at the site's own target and level;
 //! - a `tracing` span, entered for a sync body, or entered on every poll of an async body;
@@ -123,14 +124,50 @@ impl<'a> Expansion<'a> {
         } else {
             self.sync_body(block)
         };
+        let bare = self.bare_body(block);
+        let p = &self.private;
+        // Both bodies, and the runtime's selector picks one: the kill switch is a cfg of the runtime crate.
         quote! {
             #(#attrs)*
             #vis #defaultness #sig {
                 #(#inner_attrs)*
-                #site_items
-                #new_body
+                #p::select_body!({ #site_items #new_body } { #bare })
             }
         }
+    }
+
+    /// The body under the kill switch: the function's own statements. Every expression the attribute
+    /// mentions is still type-checked and counts as used, but is never evaluated, so a parameter read only
+    /// by `fields(..)` is not reported unused and a mistake does not compile only with the switch on.
+    fn bare_body(&self, block: &Block) -> TokenStream {
+        let values = self
+            .args
+            .fields
+            .iter()
+            .chain(&self.args.redact)
+            .map(|f| &f.value);
+        let labels = &self.labels.unevaluated;
+        let checks = quote!(#(let _ = &(#values);)* #labels);
+        let checks = (!checks.is_empty()).then(|| quote!(if false { #checks }));
+        let label_items = &self.labels.items;
+        let (_, objective_check) = self.objective();
+        let stmts = &block.stmts;
+        quote! {
+            #label_items
+            #objective_check
+            #checks
+            #(#stmts)*
+        }
+    }
+
+    /// The site's objective (`Option<ObjectiveDef>`) and, for a shared one, its compile-time check.
+    fn objective(&self) -> (TokenStream, TokenStream) {
+        crate::objective::meta(
+            self.args.objective.as_ref(),
+            &self.private,
+            &crate::check::site_buckets(self.args),
+            &self.f.sig.ident.unraw().to_string(),
+        )
     }
 
     /// The call site's `static` and its `emit` function.
@@ -164,12 +201,7 @@ impl<'a> Expansion<'a> {
         let emit = self.emit_fn();
         let custom = &self.labels.meta;
         let label_items = &self.labels.items;
-        let (objective, objective_check) = crate::objective::meta(
-            self.args.objective.as_ref(),
-            p,
-            &crate::check::site_buckets(self.args),
-            &fn_name,
-        );
+        let (objective, objective_check) = self.objective();
         quote! {
             static __SL_SITE: #p::Site = #p::Site::new(#p::SiteMeta {
                 function: #function,

@@ -23,6 +23,9 @@ pub(crate) struct LabelCode {
     pub meta: TokenStream,
     /// `&__sl_labels` or `&[]`.
     pub values: TokenStream,
+    /// The prologue's checks without the evaluation, for a body that must not run them: statements for
+    /// an `if false` block.
+    pub unevaluated: TokenStream,
 }
 
 pub(crate) fn label_code(args: &ObserveArgs, private: &TokenStream, function: &str) -> LabelCode {
@@ -42,6 +45,7 @@ pub(crate) fn label_code(args: &ObserveArgs, private: &TokenStream, function: &s
             items: quote!(),
             meta,
             values: quote!(&[]),
+            unevaluated: quote!(),
         };
     };
     let names: Vec<String> = labels
@@ -86,6 +90,11 @@ pub(crate) fn label_code(args: &ObserveArgs, private: &TokenStream, function: &s
         prologue: quote! {
             #(#bindings)*
             let #array = [#(#indexes),*];
+            #check
+        },
+        unevaluated: quote! {
+            #(#bindings)*
+            let _ = [#(#indexes),*];
             #check
         },
         items,

@@ -12,6 +12,7 @@ mod error;
 mod guard;
 pub mod http;
 pub mod init;
+mod kill_switch;
 mod labels;
 pub mod logs;
 pub mod metrics;
@@ -34,6 +35,7 @@ pub use record::{record, RecordValue};
 /// What the expanded code of `#[observe]` calls. Not a public API: no semver guarantee.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__sightline_select_body as select_body;
     pub use crate::catalog::SITES;
     pub use crate::guard::{finish, CallGuard, Completion, CompletionResult, SpanHandle};
     pub use crate::labels::{series_product, LabelIndex, LabelValue};
