@@ -6,13 +6,11 @@ use crate::metrics::series::HttpSeries;
 use crate::metrics::{DEFAULT_BUCKETS, HTTP};
 use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
-use once_cell::sync::Lazy;
 use pin_project_lite::pin_project;
-use std::collections::HashSet;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 use tracing::field::Empty;
@@ -237,7 +235,11 @@ fn matched_route<B>(req: &Request<B>) -> &'static str {
     UNMATCHED
 }
 
+#[cfg(feature = "axum")]
 fn intern(route: &str) -> &'static str {
+    use once_cell::sync::Lazy;
+    use std::collections::HashSet;
+    use std::sync::{PoisonError, RwLock};
     static ROUTES: Lazy<RwLock<HashSet<&'static str>>> = Lazy::new(Default::default);
     if let Some(r) = ROUTES
         .read()

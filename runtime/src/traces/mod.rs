@@ -42,7 +42,6 @@ use filter::TraceFilter;
 use ids::{IdsLayer, LocalIds};
 use opentelemetry::trace::TracerProvider as _;
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
-use opentelemetry_otlp::{Protocol, WithExportConfig};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use queue::{ExportQueue, QueueConfig};
@@ -255,19 +254,12 @@ impl Traces {
             builder =
                 builder.with_span_processor(start(stats.clone(), config.redactor.clone(), queue));
         } else if let Some(url) = &endpoint {
-            // The exporter creates its blocking client on a thread of its own, so this is safe inside a
-            // Tokio runtime; the client is dropped on the batch thread when the provider shuts down.
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(Protocol::HttpBinary)
-                .with_endpoint(url.clone())
-                .build()
-                .map_err(|e| TraceError::Exporter(e.to_string()))?;
-            builder = builder.with_span_processor(ExportQueue::start(
-                Reporting::new(exporter, url.clone(), stats.clone()),
+            builder = builder.with_span_processor(otlp_queue(
+                url,
+                stats.clone(),
                 config.redactor.clone(),
                 queue,
-            ));
+            )?);
         }
         Ok(Traces {
             provider: builder.build(),
@@ -410,6 +402,45 @@ impl Traces {
             );
         }
     }
+}
+
+/// The export stage around the OTLP/HTTP exporter for `url`.
+#[cfg(feature = "otlp")]
+fn otlp_queue(
+    url: &str,
+    stats: Arc<ExportStats>,
+    redactor: Redactor,
+    queue: QueueConfig,
+) -> Result<ExportQueue, TraceError> {
+    use opentelemetry_otlp::{Protocol, WithExportConfig};
+    // The exporter creates its blocking client on a thread of its own, so this is safe inside a Tokio
+    // runtime; the client is dropped on the export thread when the provider shuts down.
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_protocol(Protocol::HttpBinary)
+        .with_endpoint(url.to_owned())
+        .build()
+        .map_err(|e| TraceError::Exporter(e.to_string()))?;
+    Ok(ExportQueue::start(
+        Reporting::new(exporter, url.to_owned(), stats),
+        redactor,
+        queue,
+    ))
+}
+
+/// Without the `otlp` feature there is no exporter for an endpoint: a configuration naming one is an
+/// error at start-up rather than spans silently going nowhere.
+#[cfg(not(feature = "otlp"))]
+fn otlp_queue(
+    url: &str,
+    _: Arc<ExportStats>,
+    _: Redactor,
+    _: QueueConfig,
+) -> Result<ExportQueue, TraceError> {
+    Err(TraceError::Exporter(format!(
+        "spans are to be sent to {url}, but this build has no OTLP exporter: enable sightline's `otlp` \
+         feature (on by default), or unset the endpoint"
+    )))
 }
 
 /// The protocol variable asking for something other than `http/protobuf` (`grpc`, `http/json`), if any:
