@@ -85,9 +85,10 @@ pub(crate) struct TraceConfig {
 /// A span exporter handed to the builder, kept until the pipeline is built (the SDK's exporter trait has
 /// `async fn`s, so it cannot be boxed as a trait object; the processor is built by a closure instead).
 #[derive(Clone)]
-pub(crate) struct CustomExporter(
-    Arc<std::sync::Mutex<Option<Box<dyn FnOnce(Arc<ExportStats>) -> BatchSpanProcessor + Send>>>>,
-);
+pub(crate) struct CustomExporter(Arc<std::sync::Mutex<Option<BuildProcessor>>>);
+
+/// Builds the batch processor around the exporter, given the pipeline's export statistics.
+type BuildProcessor = Box<dyn FnOnce(Arc<ExportStats>) -> BatchSpanProcessor + Send>;
 
 impl CustomExporter {
     pub(crate) fn new<E>(exporter: E) -> Self
@@ -106,7 +107,7 @@ impl CustomExporter {
         )))))
     }
 
-    fn take(&self) -> Option<Box<dyn FnOnce(Arc<ExportStats>) -> BatchSpanProcessor + Send>> {
+    fn take(&self) -> Option<BuildProcessor> {
         self.0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
