@@ -91,7 +91,7 @@ pub const IDS: &[(&str, &str)] = &[
     ),
     (
         "tracing_instrument_no_subscriber",
-        "`#[tracing::instrument]`, no subscriber (with `tracing/log`, which axum's default `tower-log` turns on)",
+        "`#[tracing::instrument]`, no subscriber",
     ),
     (
         "tracing_instrument_fmt_json",

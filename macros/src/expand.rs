@@ -199,6 +199,7 @@ impl<'a> Expansion<'a> {
         };
         let metrics = self.args.skip_metrics.is_none();
         let emit = self.emit_fn();
+        let line_level = self.line_level();
         let custom = &self.labels.meta;
         let label_items = &self.labels.items;
         let (objective, objective_check) = self.objective();
@@ -213,6 +214,7 @@ impl<'a> Expansion<'a> {
                 metrics: #metrics,
                 sync_body: #sync_body,
                 emit: __sl_emit,
+                line_level: #line_level,
             });
             // Listed at link time, so `install()` and `catalog()` know every site before it runs.
             #[#p::linkme::distributed_slice(#p::SITES)]
@@ -221,6 +223,40 @@ impl<'a> Expansion<'a> {
             #emit
             #label_items
             #objective_check
+        }
+    }
+
+    /// The most verbose level of the site's completion lines, as `Option<Level>`.
+    fn line_level(&self) -> TokenStream {
+        let p = &self.private;
+        let log = self
+            .args
+            .log
+            .as_ref()
+            .map_or("all".to_string(), |l| l.value());
+        let success = self
+            .args
+            .level
+            .as_ref()
+            .map_or("info".to_string(), |l| l.value());
+        // Most verbose first, as `tracing` orders levels.
+        const VERBOSITY: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
+        let mut used: Vec<&str> = Vec::new();
+        if log == "all" {
+            used.extend([success.as_str(), "info"]);
+        }
+        if log != "off" {
+            used.push("error");
+            if self.is_handler() {
+                used.push("warn");
+            }
+        }
+        match VERBOSITY.iter().find(|v| used.contains(v)) {
+            Some(level) => {
+                let level = format_ident!("{}", level.to_ascii_uppercase());
+                quote!(::core::option::Option::Some(#p::tracing::Level::#level))
+            }
+            None => quote!(::core::option::Option::None),
         }
     }
 

@@ -118,7 +118,7 @@ pub struct CallGuard<S: SpanHandle> {
 }
 
 impl<S: SpanHandle> CallGuard<S> {
-    #[inline]
+    #[inline(always)]
     pub(crate) fn start(site: &'static ResolvedSite, metrics: CallMetrics, span: S) -> Self {
         match metrics {
             CallMetrics::Red(red) => red.start(),
@@ -185,13 +185,37 @@ impl<S: SpanHandle> CallGuard<S> {
         message: Option<ErrorMessage<'_>>,
     ) {
         let nanos = crate::clock::nanos_since(self.start);
-        let site = self.site;
         match self.metrics {
             CallMetrics::Red(red) => red.finish(result as usize, nanos, labels, counted),
             // A cancelled request never produced a status: 499, as nginx logs a client that left.
             CallMetrics::Http(h) => h.finish(status.unwrap_or(499), nanos),
             CallMetrics::None => {}
         }
+        // The metrics path ends here: no span to record on, no line any subscriber could want.
+        let line = !self.quiet
+            && matches!(
+                self.site.meta.line_level,
+                Some(level) if level <= tracing::level_filters::LevelFilter::current()
+            );
+        if line || !self.span.span().is_disabled() {
+            self.report(result, status, labels, kind, message, nanos, line);
+        }
+    }
+
+    /// The span's status and the completion line.
+    #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &self,
+        result: CompletionResult,
+        status: Option<u16>,
+        labels: Option<&'static [&'static str]>,
+        kind: Option<ErrorKind>,
+        message: Option<ErrorMessage<'_>>,
+        nanos: u64,
+        line: bool,
+    ) {
+        let site = self.site;
         let error_kind = kind.map(|k| match k {
             ErrorKind::Panic => "panic",
             ErrorKind::Index(i) => labels.and_then(|l| l.get(i).copied()).unwrap_or("error"),
@@ -225,7 +249,7 @@ impl<S: SpanHandle> CallGuard<S> {
             SiteKind::Business { operation, .. } => operation,
             _ => "",
         };
-        if self.quiet {
+        if !line {
             return;
         }
         (site.meta.emit)(&Completion {

@@ -157,7 +157,7 @@ impl TelemetryBuilder {
     where
         S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        let filter = level_filter(self.level.as_deref())?;
+        let (filter, summaries) = level_filter(self.level.as_deref())?;
         crate::clock::calibrate();
         let redactor = Redactor::new(self.redact);
         let traces = Traces::build(TraceConfig {
@@ -175,10 +175,10 @@ impl TelemetryBuilder {
         let writer = self
             .writer
             .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
-        let layer =
-            LogLayer::new(self.service, redactor, writer).with_span_summaries(!traces.exporting());
+        let layer = LogLayer::new(self.service, redactor, writer)
+            .with_span_summaries(!traces.exporting() && summaries);
         // A second filter from the same directives: in local mode the trace layer follows the log level.
-        let traces_layer = traces.layer(level_filter(self.level.as_deref())?);
+        let traces_layer = traces.layer(level_filter(self.level.as_deref())?.0);
         let layer = layer.with_filter(filter).and_then(traces_layer).boxed();
         Ok((
             layer,
@@ -195,7 +195,11 @@ impl TelemetryBuilder {
 /// filter, decided once per callsite; an `EnvFilter` also tracks every span for its span and field
 /// directives (`[request{user=..}]=debug`), a lock on each enter and exit of every span, so it is used
 /// only when such directives are given.
-fn level_filter<S>(builder: Option<&str>) -> Result<Box<dyn Filter<S> + Send + Sync>, Error>
+///
+/// Also says whether span summaries (`sightline::spans` at `debug`) can ever be enabled, so a layer whose
+/// level rules them out does no per-span work for them.
+#[allow(clippy::type_complexity)]
+fn level_filter<S>(builder: Option<&str>) -> Result<(Box<dyn Filter<S> + Send + Sync>, bool), Error>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -212,8 +216,11 @@ where
                 reason: e.to_string(),
             })?;
     Ok(match directives.parse::<Targets>() {
-        Ok(targets) => Box::new(targets),
-        Err(_) => Box::new(env_filter),
+        Ok(targets) => {
+            let summaries = targets.would_enable("sightline::spans", &tracing::Level::DEBUG);
+            (Box::new(targets), summaries)
+        }
+        Err(_) => (Box::new(env_filter), true),
     })
 }
 

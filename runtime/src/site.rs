@@ -30,6 +30,9 @@ pub struct SiteMeta {
     pub sync_body: bool,
     /// Writes the completion log line; generated per site so its level and target are the site's own.
     pub emit: fn(&Completion<'_>),
+    /// The most verbose level any of the site's completion lines uses (`None`: `log = "off"`), so that a
+    /// call whose line no subscriber could want skips building it.
+    pub line_level: Option<tracing::Level>,
 }
 
 /// Which families a site records.
@@ -158,7 +161,9 @@ pub struct Resolved {
 impl Resolved {
     /// Starts a call: in-flight up, clock started. The guard records the rest when it is dropped or
     /// finished.
-    #[inline]
+    // Inlined into the call site so that the span is built in place in the guard rather than copied
+    // into it (a copy just after the span's own stores stalls on store forwarding).
+    #[inline(always)]
     pub fn enter<S: SpanHandle>(self, span: S) -> CallGuard<S> {
         // A handler-mode site under the HTTP layer leaves the request's count and its access line to
         // the layer, which saw the request first; its span stays.

@@ -71,6 +71,11 @@ pub(crate) fn kept_in_span(name: &str) -> bool {
         && !SPAN_ID_KEYS.contains(&name)
 }
 
+/// Whether a span field is written to log lines (per the callsite's plan).
+pub(crate) fn logged_in_span(plan: &[FieldPlan], index: usize) -> bool {
+    plan.get(index).is_some_and(|p| p.in_span)
+}
+
 pub(crate) fn plan_fields(redactor: &Redactor, fields: &FieldSet) -> Arc<[FieldPlan]> {
     fields
         .iter()
@@ -128,7 +133,11 @@ impl<'a> FieldVisitor<'a> {
             self.redactor.redact_inside(field.name(), &mut value);
             value
         };
-        upsert(self.out, Cow::Borrowed(field.name()), value);
+        match self.kind {
+            // A callsite's field names are unique: an event records each once.
+            FieldKind::Event => self.out.push((Cow::Borrowed(field.name()), value)),
+            FieldKind::Span => upsert(self.out, Cow::Borrowed(field.name()), value),
+        }
     }
 
     fn record_text(&mut self, field: &Field, text: impl FnOnce() -> String) {

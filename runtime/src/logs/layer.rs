@@ -18,7 +18,8 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, LookupSpan, Registry, SpanRef};
 
 use super::fields::{
-    kept_in_span, plan_fields, upsert, FieldKind, FieldList, FieldPlan, FieldVisitor, SpanFields,
+    kept_in_span, logged_in_span, plan_fields, upsert, FieldKind, FieldList, FieldPlan,
+    FieldVisitor, SpanFields,
 };
 use super::redact::Redactor;
 use super::{OBSERVED_SPAN_FIELD, REQUEST_SPAN_FIELD};
@@ -212,6 +213,17 @@ where
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
         if let Some(span) = ctx.span(id) {
+            // A status recorded at the end of every call is for OpenTelemetry only: with nothing the lines
+            // carry and no summary to write, the span's fields are not touched.
+            let plan = self.plan(span.metadata());
+            let logged = span
+                .metadata()
+                .fields()
+                .iter()
+                .any(|f| values.contains(&f) && logged_in_span(&plan, f.index()));
+            if !logged && !self.span_summaries {
+                return;
+            }
             self.record_span_fields(&span, span.metadata(), |visitor| values.record(visitor));
             if self.span_summaries {
                 if let Some(timing) = span.extensions_mut().get_mut::<SpanTiming>() {
@@ -406,16 +418,51 @@ fn level_name(level: &Level) -> &'static str {
     }
 }
 
-/// RFC 3339 UTC with milliseconds. humantime panics on times before 1970 and fails after 9999, which a
-/// wrong system clock can produce: both are clamped rather than allowed to take the process down.
+/// RFC 3339 UTC with milliseconds. A clock before 1970 writes 1970, one after 9999 writes 9999: a wrong
+/// system clock must not take the process down or break the line's shape.
 fn push_timestamp(line: &mut Vec<u8>) {
-    const LATEST: &[u8] = b"9999-12-31T23:59:59.999Z";
-    let now = SystemTime::now().max(UNIX_EPOCH);
-    let start = line.len();
-    if write!(line, "{}", humantime::format_rfc3339_millis(now)).is_err() {
-        line.truncate(start);
-        line.extend_from_slice(LATEST);
-    }
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    push_rfc3339_millis(line, since_epoch.as_secs(), since_epoch.subsec_millis());
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` for a time in seconds since 1970; after 9999 it stays at the last
+/// millisecond of 9999, so the field keeps its shape whatever the clock says.
+fn push_rfc3339_millis(line: &mut Vec<u8>, secs: u64, millis: u32) {
+    const LATEST: u64 = 253_402_300_799; // 9999-12-31T23:59:59Z
+    let (secs, millis) = if secs > LATEST {
+        (LATEST, 999)
+    } else {
+        (secs, millis)
+    };
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's days-to-civil: exact for the proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut value: u64| {
+        for i in (0..width).rev() {
+            text[at + i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, 4, year as u64);
+    put(5, 2, month as u64);
+    put(8, 2, day as u64);
+    put(11, 2, rem / 3_600);
+    put(14, 2, rem % 3_600 / 60);
+    put(17, 2, rem % 60);
+    put(20, 3, u64::from(millis));
+    line.extend_from_slice(&text);
 }
 
 /// Lower-case hex, as Jaeger and `traceparent` write ids.
@@ -459,12 +506,61 @@ impl Hasher for CallsiteHasher {
 // Serializing a string or a `Value` into a `Vec` cannot fail (map keys are strings, numbers are finite),
 // and serde_json escapes quotes, newlines and control characters, so every line stays one JSON object.
 fn push_json(line: &mut Vec<u8>, text: &str) {
-    let _ = serde_json::to_writer(&mut *line, text);
+    // Field names and most values need no escaping: copied as they are.
+    if text
+        .bytes()
+        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
+    {
+        line.push(b'"');
+        line.extend_from_slice(text.as_bytes());
+        line.push(b'"');
+    } else {
+        let _ = serde_json::to_writer(&mut *line, text);
+    }
 }
 
 fn push_entry(line: &mut Vec<u8>, key: &str, value: &Value) {
     line.push(b',');
     push_json(line, key);
     line.push(b':');
-    let _ = serde_json::to_writer(&mut *line, value);
+    match value {
+        Value::String(text) => push_json(line, text),
+        Value::Number(n) => {
+            let _ = write!(line, "{n}");
+        }
+        Value::Bool(b) => line.extend_from_slice(if *b { b"true" } else { b"false" }),
+        _ => {
+            let _ = serde_json::to_writer(&mut *line, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod timestamp_tests {
+    use super::push_rfc3339_millis;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn matches_humantime_across_leap_years_and_clamps_after_9999() {
+        for secs in [
+            0u64,
+            951_782_400,   // 2000-02-29
+            1_709_164_800, // 2024-02-29
+            1_735_689_599, // 2024-12-31T23:59:59
+            4_107_542_400, // 2100-03-01
+            253_402_300_799,
+        ] {
+            for millis in [0u32, 7, 999] {
+                let mut line = Vec::new();
+                push_rfc3339_millis(&mut line, secs, millis);
+                let time =
+                    UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_millis(millis.into());
+                let expected = humantime::format_rfc3339_millis(time).to_string();
+                assert_eq!(String::from_utf8(line).unwrap(), expected, "{secs}");
+            }
+        }
+        let mut line = Vec::new();
+        push_rfc3339_millis(&mut line, u64::MAX, 5);
+        assert_eq!(line, b"9999-12-31T23:59:59.999Z");
+    }
 }

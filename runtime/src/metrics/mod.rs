@@ -7,6 +7,7 @@
 pub(crate) mod custom;
 mod families;
 mod family;
+mod per_thread;
 pub(crate) mod series;
 mod stripes;
 

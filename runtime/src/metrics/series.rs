@@ -5,6 +5,7 @@
 //! number finished. Three `fetch_add`s per call (start, duration sum, bucket) keep the counter, the
 //! histogram's `_count` and the sum of its buckets equal in every scrape, by construction.
 
+use super::per_thread::PerThread;
 use super::stripes::Striped;
 use crate::outcome::DEFAULT_ERROR_LABELS;
 use once_cell::sync::OnceCell;
@@ -87,7 +88,7 @@ pub(crate) struct RedSeries {
     /// The family's base label values (`function`, `module`; `operation`; custom labels).
     pub(crate) labels: Box<[&'static str]>,
     pub(crate) buckets: Buckets,
-    cells: Striped,
+    cells: PerThread,
     /// Error counters for the error type's labels, created at the first completion that reveals them
     /// (the labels come from the return type).
     errors: OnceCell<ErrorCounters>,
@@ -113,7 +114,7 @@ impl RedSeries {
         let buckets = Buckets::new(buckets);
         RedSeries {
             labels: labels.into_boxed_slice(),
-            cells: Striped::new(HISTOGRAMS + OUTCOMES.len() * buckets.slots()),
+            cells: PerThread::new(HISTOGRAMS + OUTCOMES.len() * buckets.slots()),
             buckets,
             errors: OnceCell::new(),
             other_errors: Mutex::new(HashMap::new()),
@@ -121,7 +122,7 @@ impl RedSeries {
     }
 
     #[inline]
-    pub(crate) fn start(&self) {
+    pub(crate) fn start(&'static self) {
         self.cells.add(STARTED, 1);
     }
 
@@ -129,14 +130,19 @@ impl RedSeries {
     /// it (not after a panic or a cancellation).
     #[inline]
     pub(crate) fn finish(
-        &self,
+        &'static self,
         outcome: usize,
         nanos: u64,
         labels: Option<&'static [&'static str]>,
         error: Option<ErrorKind>,
     ) {
         let base = HISTOGRAMS + outcome * self.buckets.slots();
-        observe(&self.cells, base, &self.buckets, nanos);
+        let n = self.buckets.nanos.len();
+        // The sum before the bucket: a scrape that sees the call counted sees its duration.
+        self.cells.add_two(
+            (base + n + 1, nanos),
+            Some((base + self.buckets.index(nanos), 1)),
+        );
         let cached = labels.map(|labels| {
             self.errors.get_or_init(|| ErrorCounters {
                 labels,
@@ -165,17 +171,24 @@ impl RedSeries {
     }
 
     pub(crate) fn read(&self) -> RedValues {
-        let by_outcome = std::array::from_fn(|outcome| {
-            read_histogram(
-                &self.cells,
-                HISTOGRAMS + outcome * self.buckets.slots(),
-                &self.buckets,
-            )
+        let slots = self.buckets.slots();
+        let n = self.buckets.nanos.len();
+        // Buckets first, then sums, then starts and panics: every call counted as finished is counted as
+        // started and has its duration in the sum.
+        let order = (0..OUTCOMES.len())
+            .flat_map(|o| (0..=n).map(move |i| HISTOGRAMS + o * slots + i))
+            .chain((0..OUTCOMES.len()).map(|o| HISTOGRAMS + o * slots + n + 1))
+            .chain([STARTED, PANICS]);
+        let values = self.cells.read(order);
+        let by_outcome = std::array::from_fn(|o| HistogramValues {
+            buckets: values[o * (n + 1)..(o + 1) * (n + 1)].to_vec(),
+            sum_nanos: values[OUTCOMES.len() * (n + 1) + o],
         });
         let finished: u64 = by_outcome.iter().map(HistogramValues::count).sum();
-        // Read after the completions: every call counted as finished is counted as started.
-        let in_flight = self.cells.read(STARTED).saturating_sub(finished);
-        let mut errors = vec![("panic", self.cells.read(PANICS))];
+        let tail = OUTCOMES.len() * (n + 2);
+        let in_flight = values[tail].saturating_sub(finished);
+        let panics = values[tail + 1];
+        let mut errors = vec![("panic", panics)];
         if let Some(counters) = self.errors.get() {
             for (i, label) in counters.labels.iter().enumerate() {
                 add_kind(&mut errors, label, counters.cells.read(i));
@@ -301,7 +314,8 @@ mod tests {
 
     #[test]
     fn counts_and_in_flight_agree() {
-        let s = RedSeries::new(vec!["f", "m"], &[0.01, 0.1]);
+        let s: &'static RedSeries =
+            Box::leak(Box::new(RedSeries::new(vec!["f", "m"], &[0.01, 0.1])));
         for _ in 0..3 {
             s.start();
         }
@@ -319,7 +333,7 @@ mod tests {
     fn error_kinds_of_a_second_type_are_counted_too() {
         static A: &[&str] = &["timeout", "refused"];
         static B: &[&str] = &["invalid"];
-        let s = RedSeries::new(vec!["f"], &[1.0]);
+        let s: &'static RedSeries = Box::leak(Box::new(RedSeries::new(vec!["f"], &[1.0])));
         s.finish(1, 1, Some(A), Some(ErrorKind::Index(1)));
         s.finish(1, 1, Some(B), Some(ErrorKind::Index(0)));
         s.finish(1, 1, Some(A), Some(ErrorKind::Index(1)));
