@@ -5,6 +5,8 @@
 
 #[path = "common/processes.rs"]
 mod processes;
+#[path = "common/tools.rs"]
+mod tools;
 
 use processes::{example_binary, KillOnDrop};
 use std::io::{Read, Write};
@@ -20,21 +22,7 @@ const ALERT: &str = "ServiceErrorRatioHigh";
 
 /// The `prometheus` binary, or `None` after a loud notice (a failure under SIGHTLINE_REQUIRE_TOOLS=1).
 fn prometheus() -> Option<&'static str> {
-    let found = Command::new("prometheus")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if found {
-        return Some("prometheus");
-    }
-    let message = "the `prometheus` binary is not installed (apt-get install -y prometheus)";
-    if std::env::var("SIGHTLINE_REQUIRE_TOOLS").as_deref() == Ok("1") {
-        panic!("{message}, and SIGHTLINE_REQUIRE_TOOLS=1 makes that a failure");
-    }
-    eprintln!("\n!!!!!!!!!!\n!!! SKIPPED fire_drill: {message}\n!!!!!!!!!!\n");
-    None
+    tools::require("prometheus", "apt-get install -y prometheus")
 }
 
 fn free_port() -> u16 {
