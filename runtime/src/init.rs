@@ -1,6 +1,6 @@
 //! One line to set up: the JSON log layer with redaction, the log level, and the metrics registry.
 
-use crate::logs::{LogLayer, Redactor};
+use crate::logs::{Handoff, LogLayer, Redactor};
 use crate::traces::{TraceConfig, Traces};
 use crate::Error;
 use prometheus::Registry;
@@ -44,6 +44,7 @@ impl Telemetry {
             service_version: None,
             otlp_endpoint: None,
             span_exporter: None,
+            log_buffer_lines: crate::logs::DEFAULT_BUFFER_LINES,
         }
     }
 }
@@ -60,15 +61,25 @@ pub struct TelemetryBuilder {
     service_version: Option<String>,
     otlp_endpoint: Option<String>,
     span_exporter: Option<crate::traces::CustomExporter>,
+    log_buffer_lines: usize,
 }
 
 impl TelemetryBuilder {
-    /// Where log lines go: any `tracing_subscriber::fmt::MakeWriter`. Default: stdout.
+    /// Where log lines go: any `tracing_subscriber::fmt::MakeWriter`, called on the logging thread.
+    /// Default: stdout through a writer thread (see [`log_buffer_lines`](Self::log_buffer_lines)).
     pub fn log_writer<W>(mut self, writer: W) -> Self
     where
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
         self.writer = Some(BoxMakeWriter::new(writer));
+        self
+    }
+
+    /// How many lines the default stdout writer holds for its writer thread (default 8192). The logging
+    /// thread never waits on stdout: when the writer thread is this far behind (stdout is a full pipe, a
+    /// slow terminal), further lines are dropped and counted in `sightline_log_lines_dropped_total`.
+    pub fn log_buffer_lines(mut self, lines: usize) -> Self {
+        self.log_buffer_lines = lines.max(1);
         self
     }
 
@@ -172,9 +183,14 @@ impl TelemetryBuilder {
             .unwrap_or_else(|| prometheus::default_registry().clone());
         crate::catalog::prepare().map_err(Error::LabelConflict)?;
         crate::metrics::install_into(&registry, self.process_metrics)?;
-        let writer = self
-            .writer
-            .unwrap_or_else(|| BoxMakeWriter::new(std::io::stdout));
+        let mut handoff = None;
+        let writer = self.writer.unwrap_or_else(|| {
+            handoff = Handoff::stdout(self.log_buffer_lines);
+            match &handoff {
+                Some(handoff) => BoxMakeWriter::new(handoff.clone()),
+                None => BoxMakeWriter::new(std::io::stdout),
+            }
+        });
         let layer = LogLayer::new(self.service, redactor, writer)
             .with_span_summaries(!traces.exporting() && summaries);
         // A second filter from the same directives: in local mode the trace layer follows the log level.
@@ -184,6 +200,7 @@ impl TelemetryBuilder {
             layer,
             TelemetryGuard {
                 traces: Some(traces),
+                logs: handoff,
             },
         ))
     }
@@ -229,16 +246,31 @@ where
 #[derive(Debug)]
 pub struct TelemetryGuard {
     traces: Option<Traces>,
+    logs: Option<Handoff>,
 }
 
 /// How long dropping the guard waits for buffered spans to reach the collector.
 const TRACES_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long dropping the guard waits for buffered log lines to reach stdout.
+const LOGS_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
         use std::io::Write;
         if let Some(traces) = self.traces.take() {
             traces.shutdown(TRACES_SHUTDOWN_TIMEOUT);
+        }
+        // After the spans: shutting the exporter down can still log.
+        if let Some(logs) = self.logs.take() {
+            if !logs.flush(LOGS_FLUSH_TIMEOUT) {
+                crate::warn::warn_rate_limited(
+                    &crate::warn::SHUTDOWN,
+                    format_args!(
+                        "sightline: stdout did not take the buffered log lines within {LOGS_FLUSH_TIMEOUT:?}; they are lost"
+                    ),
+                );
+            }
         }
         let _ = std::io::stdout().flush();
     }

@@ -53,6 +53,8 @@ pub(crate) static RENDER: RateLimited = RateLimited::new(10_000);
 pub(crate) static LABEL: RateLimited = RateLimited::new(10_000);
 /// Spans could not be exported (collector down or failing) or flushed at shutdown.
 pub(crate) static EXPORT: RateLimited = RateLimited::new(10_000);
+/// Buffered log lines could not be written at shutdown.
+pub(crate) static SHUTDOWN: RateLimited = RateLimited::new(10_000);
 
 /// Prints `message` to standard error unless `limiter` printed one within its interval.
 pub(crate) fn warn_rate_limited(limiter: &RateLimited, message: fmt::Arguments<'_>) {

@@ -20,7 +20,8 @@ use std::time::{Duration, Instant};
 /// The variable naming the test a child runs.
 const ROLE: &str = "SIGHTLINE_TEST_CHILD";
 
-/// Printed by the child before its own output: the test harness prints its header before it.
+/// Printed by the child before its own output: the test harness prints its header before it, and
+/// `test <name> ... ` on the same line.
 pub const START: &str = "--- sightline child output ---";
 
 /// Whether this process is the child started for `test`. The child prints [`START`] on stdout.

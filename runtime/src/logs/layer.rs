@@ -185,6 +185,7 @@ where
         let mut writer = self.make_writer.make_writer_for(metadata);
         if let Err(error) = writer.write_all(line) {
             let failed = self.write_errors.fetch_add(1, Ordering::Relaxed) + 1;
+            super::handoff::LINES_DROPPED.inc();
             warn_rate_limited(
                 &self.write_warning,
                 format_args!(

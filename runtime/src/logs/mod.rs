@@ -6,9 +6,11 @@
 //! ```
 
 mod fields;
+mod handoff;
 mod layer;
 mod redact;
 
+pub(crate) use handoff::{Handoff, DEFAULT_BUFFER_LINES, LINES_DROPPED};
 pub use layer::{record_on_observed_span, LogLayer};
 pub use redact::{Redactor, REDACTED};
 

@@ -62,9 +62,11 @@ pub(crate) fn install_into(registry: &Registry, process_metrics: bool) -> Result
     families::register(registry, &*HTTP)?;
     families::register(registry, &*BUSINESS)?;
     custom::register_all(registry)?;
-    match registry.register(Box::new(crate::traces::SPANS_DROPPED.clone())) {
-        Ok(()) | Err(prometheus::Error::AlreadyReg) => {}
-        Err(e) => return Err(e.into()),
+    for counter in [&*crate::traces::SPANS_DROPPED, &*crate::logs::LINES_DROPPED] {
+        match registry.register(Box::new(counter.clone())) {
+            Ok(()) | Err(prometheus::Error::AlreadyReg) => {}
+            Err(e) => return Err(e.into()),
+        }
     }
     #[cfg(target_os = "linux")]
     if process_metrics {
