@@ -1,10 +1,10 @@
 //! Parsing `#[observe(...)]` into [`ObserveArgs`]. Only syntax here: whether values make sense is the
 //! `check` pass's job, so that every semantic mistake can be reported at once.
 
-use crate::errors::Errors;
+use crate::errors::{end_span, parse_ending_at, parse_group, Errors};
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream, Parser};
+use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{bracketed, parenthesized, Expr, Ident, Lit, LitStr, Path, Token};
@@ -48,6 +48,10 @@ pub(crate) struct ObserveArgs {
     pub method: Option<LitStr>,
     pub fields: Vec<FieldArg>,
     pub redact: Vec<FieldArg>,
+    /// Where `fields(...)` (`attrs(...)`) and `redact(...)` were given: a second list is refused even
+    /// after an empty first one.
+    pub fields_at: Option<Span>,
+    pub redact_at: Option<Span>,
     pub log: Option<LitStr>,
     pub level: Option<LitStr>,
     pub buckets: Option<Buckets>,
@@ -148,7 +152,8 @@ impl ObserveArgs {
             }
             Ok(())
         };
-        parser.parse2(tokens)?;
+        let end = end_span(&tokens);
+        parse_ending_at(parser, tokens, end)?;
         errors.finish()?;
         Ok(args)
     }
@@ -182,7 +187,7 @@ impl ObserveArgs {
             let path: Path = input.parse()?;
             return set_once(&mut self.krate, path, kw.span, "crate");
         }
-        let key = Ident::parse_any(input)?;
+        let key = Ident::parse_any(input).map_err(|e| self.not_an_argument(e.span()))?;
         let span = key.span();
         let name = key.to_string();
         let allowed = match self.mode {
@@ -214,16 +219,12 @@ impl ObserveArgs {
                 set_once(&mut self.level, v, span, "level")
             }
             "fields" | "attrs" => {
-                if !self.fields.is_empty() {
-                    return Err(duplicate(span, &name));
-                }
+                set_once(&mut self.fields_at, span, span, &name)?;
                 self.fields = field_list(input, &key)?;
                 Ok(())
             }
             "redact" => {
-                if !self.redact.is_empty() {
-                    return Err(duplicate(span, "redact"));
-                }
+                set_once(&mut self.redact_at, span, span, "redact")?;
                 self.redact = field_list(input, &key)?;
                 Ok(())
             }
@@ -231,7 +232,11 @@ impl ObserveArgs {
                 input.parse::<Token![=]>()?;
                 let content;
                 let bracket = bracketed!(content in input);
-                let items = Punctuated::<Expr, Token![,]>::parse_terminated(&content)?;
+                let items = parse_group(
+                    &content,
+                    bracket.span.close(),
+                    Punctuated::<Expr, Token![,]>::parse_terminated,
+                )?;
                 let mut bounds = Vec::new();
                 for item in items {
                     bounds.push((bucket_bound(&item)?, item.span()));
@@ -255,7 +260,7 @@ impl ObserveArgs {
                     let content;
                     parenthesized!(content in input);
                     let tokens: TokenStream = content.parse()?;
-                    crate::objective::ObjectiveArg::Inline(crate::objective::parse(tokens)?)
+                    crate::objective::ObjectiveArg::Inline(crate::objective::parse(tokens, span)?)
                 } else {
                     return Err(syn::Error::new(
                         span,
@@ -288,8 +293,12 @@ impl ObserveArgs {
                     ));
                 }
                 let content;
-                parenthesized!(content in input);
-                let list = Punctuated::<LabelArg, Token![,]>::parse_terminated(&content)?;
+                let paren = parenthesized!(content in input);
+                let list = parse_group(
+                    &content,
+                    paren.span.close(),
+                    Punctuated::<LabelArg, Token![,]>::parse_terminated,
+                )?;
                 let labels = Labels {
                     span,
                     list: list.into_iter().collect(),
@@ -302,6 +311,21 @@ impl ObserveArgs {
 }
 
 impl ObserveArgs {
+    /// A literal or punctuation where an argument's name goes; syn alone would say "expected ident".
+    fn not_an_argument(&self, span: Span) -> syn::Error {
+        let expected = match self.mode {
+            Mode::Observe => OBSERVE_ARGUMENTS,
+            Mode::Business => BUSINESS_ARGUMENTS,
+        };
+        syn::Error::new(
+            span,
+            format!(
+                "expected an argument of {}: {expected}",
+                self.mode.attribute()
+            ),
+        )
+    }
+
     fn unknown(&self, key: &Ident) -> syn::Error {
         let (attribute, expected) = match self.mode {
             Mode::Observe => ("#[observe]", OBSERVE_ARGUMENTS),
@@ -411,8 +435,12 @@ fn field_list(input: ParseStream, key: &Ident) -> syn::Result<Vec<FieldArg>> {
         ));
     }
     let content;
-    parenthesized!(content in input);
-    let list = Punctuated::<FieldArg, Token![,]>::parse_terminated(&content)?;
+    let paren = parenthesized!(content in input);
+    let list = parse_group(
+        &content,
+        paren.span.close(),
+        Punctuated::<FieldArg, Token![,]>::parse_terminated,
+    )?;
     Ok(list.into_iter().collect())
 }
 

@@ -17,6 +17,9 @@ mod exits;
 mod expand;
 mod item;
 mod labels;
+/// Malformed input to every macro gives spanned `compile_error!`s or an expansion, never a panic.
+#[cfg(test)]
+mod malformed_input;
 mod objective;
 
 use proc_macro::TokenStream;

@@ -4,10 +4,9 @@
 //! Values are kept as integers (microseconds, parts per million) so the shared form can be checked
 //! against a site's buckets in a constant, where floats are not available on the supported compilers.
 
-use crate::errors::Errors;
+use crate::errors::{end_span, parse_ending_at, Errors};
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
-use syn::parse::{ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{Expr, Ident, Lit, Path, Token};
@@ -27,18 +26,24 @@ pub(crate) struct Parsed {
     pub error_rate_ppm: Option<u32>,
 }
 
-/// Parses the inside of `objective(...)` or `objective!(...)`; every mistake is collected.
-pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Parsed> {
+/// Parses the inside of `objective(...)` or `objective!(...)`; every mistake is collected. `whole` is
+/// where a mistake about the objective as a whole points: the `objective` keyword of the attribute, or
+/// the call site of `objective!`.
+pub(crate) fn parse(tokens: TokenStream, whole: Span) -> syn::Result<Parsed> {
     let mut errors = Errors::default();
     let mut parsed = Parsed {
         latency_micros: None,
         percentile_ppm: 990_000,
         error_rate_ppm: None,
     };
-    let mut seen_percentile = false;
-    let items =
-        (|input: ParseStream| Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated(input))
-            .parse2(tokens)?;
+    let mut percentile_at = None;
+    let mut seen: Vec<String> = Vec::new();
+    let end = end_span(&tokens);
+    let items = parse_ending_at(
+        Punctuated::<syn::MetaNameValue, Token![,]>::parse_terminated,
+        tokens,
+        end,
+    )?;
     for item in &items {
         let Some(key) = item.path.get_ident().map(Ident::to_string) else {
             errors.push(
@@ -47,6 +52,14 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Parsed> {
             );
             continue;
         };
+        if seen.contains(&key) {
+            errors.push(
+                item.path.span(),
+                format!("duplicate objective setting `{key}`: give it once"),
+            );
+            continue;
+        }
+        seen.push(key.clone());
         let value = &item.value;
         match key.as_str() {
             "latency" => match string(value).map(|s| duration_micros(&s)) {
@@ -57,7 +70,7 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Parsed> {
             "percentile" => match number(value) {
                 Some(p) if p > 0.0 && p < 100.0 => {
                     parsed.percentile_ppm = (p * 10_000.0).round() as u32;
-                    seen_percentile = true;
+                    percentile_at = Some(item.path.span());
                 }
                 _ => errors.push(value.span(), "`percentile` is a number in (0, 100), e.g. percentile = 99 or 99.9"),
             },
@@ -71,15 +84,16 @@ pub(crate) fn parse(tokens: TokenStream) -> syn::Result<Parsed> {
             ),
         }
     }
-    if errors.is_empty() && seen_percentile && parsed.latency_micros.is_none() {
+    if let Some(at) = percentile_at.filter(|_| errors.is_empty() && parsed.latency_micros.is_none())
+    {
         errors.push(
-            Span::call_site(),
+            at,
             "`percentile` applies to `latency`: give latency = \"...\" too",
         );
     }
     if errors.is_empty() && parsed.latency_micros.is_none() && parsed.error_rate_ppm.is_none() {
         errors.push(
-            Span::call_site(),
+            whole,
             "an objective needs latency = \"...\" and/or error_rate = \"...%\"",
         );
     }
@@ -205,7 +219,7 @@ pub(crate) fn def(parsed: &Parsed, p: &TokenStream) -> TokenStream {
 
 /// `sightline::objective!(..)`: a checked objective as a constant expression.
 pub(crate) fn objective_macro(tokens: TokenStream) -> TokenStream {
-    match parse(tokens) {
+    match parse(tokens, Span::call_site()) {
         Ok(parsed) => def(&parsed, &quote!(::sightline::__private)),
         Err(e) => e.to_compile_error(),
     }
