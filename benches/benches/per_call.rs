@@ -8,7 +8,9 @@
 //! Set-ups, pinned so that ratios compare like with like:
 //! - metrics path: level `error`, no OTLP endpoint (span and success line are off at their call sites);
 //! - JSON path: level `info`, no OTLP endpoint, lines to `io::sink()`;
-//! - exported: a batch span processor on an exporter that drops every batch.
+//! - exported: a batch span processor on an exporter that drops every batch;
+//! - exporter stuck: the same, but the exporter's first export never returns (a collector that accepts
+//!   the connection and never answers), so the queue stays full and every span is dropped.
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, Criterion};
@@ -19,7 +21,8 @@ use opentelemetry_sdk::trace::{BatchSpanProcessor, SdkTracerProvider, SpanData, 
 use prometheus::{Histogram, HistogramOpts, IntCounter, IntGauge};
 use std::hint::black_box;
 use std::path::Path;
-use std::sync::Barrier;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::{Barrier, Mutex};
 use std::time::{Duration, Instant};
 use tracing::Dispatch;
 use tracing_subscriber::layer::SubscriberExt;
@@ -127,6 +130,26 @@ impl SpanExporter for NoopExporter {
     }
 }
 
+/// Blocks in `export` until the sender is dropped: a collector that never answers. Dropping the sender
+/// before the guard lets the export thread finish, so shutting down does not wait out its bound.
+#[derive(Debug)]
+struct StuckExporter(Mutex<Receiver<()>>);
+
+impl StuckExporter {
+    fn new() -> (Self, Sender<()>) {
+        let (release, stuck) = mpsc::channel();
+        (StuckExporter(Mutex::new(stuck)), release)
+    }
+}
+
+impl SpanExporter for StuckExporter {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        let _ = self.0.lock().unwrap_or_else(|e| e.into_inner()).recv();
+        drop(batch);
+        Ok(())
+    }
+}
+
 /// Calls per chunk of the fastrace benchmark: a few commands per trace stay well inside the 10,240
 /// slots of fastrace's per-thread ring.
 const FASTRACE_CHUNK: u64 = 1024;
@@ -140,9 +163,9 @@ impl fastrace::collector::Reporter for NoopReporter {
     }
 }
 
-fn sightline_dispatch(
+fn sightline_dispatch<E: SpanExporter + 'static>(
     level: &str,
-    exporter: Option<NoopExporter>,
+    exporter: Option<E>,
 ) -> (Dispatch, sightline::TelemetryGuard) {
     let mut builder = sightline::Telemetry::builder("bench")
         .log_writer(std::io::sink)
@@ -248,7 +271,7 @@ fn per_call(c: &mut Criterion) {
         },
     );
 
-    let (metrics_path, guard) = sightline_dispatch("error", None);
+    let (metrics_path, guard) = sightline_dispatch("error", None::<NoopExporter>);
     with_dispatch(metrics_path, |dispatch| {
         g.bench_function("observe_metrics_path", |b| {
             b.iter(|| {
@@ -266,7 +289,7 @@ fn per_call(c: &mut Criterion) {
     });
     drop(guard);
 
-    let (json_path, guard) = sightline_dispatch("info", None);
+    let (json_path, guard) = sightline_dispatch("info", None::<NoopExporter>);
     with_dispatch(json_path, |_| {
         g.bench_function("observe_json_path", |b| {
             b.iter(|| {
@@ -284,6 +307,20 @@ fn per_call(c: &mut Criterion) {
             })
         });
     });
+    drop(guard);
+
+    // The first batch blocks the export thread for good; the queue fills within the warm-up, so every
+    // measured call ends with its span dropped and counted.
+    let (stuck, release) = StuckExporter::new();
+    let (exporter_stuck, guard) = sightline_dispatch("error", Some(stuck));
+    with_dispatch(exporter_stuck, |_| {
+        g.bench_function("business_span_exporter_stuck", |b| {
+            b.iter(|| {
+                let _ = business(black_box(1));
+            })
+        });
+    });
+    drop(release);
     drop(guard);
 
     autometrics::settings::AutometricsSettings::builder()

@@ -49,6 +49,13 @@ pub const TARGETS: &[Target] = &[
         what: "`#[business_span]`, exported, log line off, vs a bare `tracing-opentelemetry` span",
     },
     Target {
+        id: "business_span_exporter_stuck",
+        reference: "business_span_exported",
+        max: 1.1,
+        what: "`#[business_span]`, exported, stuck exporter / healthy exporter: the caller does not feel a \
+               collector that never answers",
+    },
+    Target {
         id: "observe_two_threads",
         reference: "observe_metrics_path",
         max: 1.5,
@@ -80,6 +87,10 @@ pub const IDS: &[(&str, &str)] = &[
     (
         "business_span_exported",
         "`#[business_span]`, level `error`, batch processor on a no-op exporter",
+    ),
+    (
+        "business_span_exporter_stuck",
+        "`#[business_span]`, level `error`, exporter whose export never returns (queue full, spans dropped)",
     ),
     (
         "autometrics_prometheus",

@@ -15,9 +15,9 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::trace::v1::{span::Event, Span};
 use prost::Message as _;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// One received span, with what it was sent with.
 #[derive(Debug, Clone)]
@@ -27,6 +27,8 @@ pub struct ReceivedSpan {
     /// The instrumentation scope's name.
     pub scope: String,
     pub span: Span,
+    /// When the request carrying the span reached the receiver.
+    pub received_at: SystemTime,
 }
 
 impl ReceivedSpan {
@@ -71,6 +73,8 @@ struct Shared {
     spans: Arc<Mutex<Vec<ReceivedSpan>>>,
     content_types: Arc<Mutex<Vec<String>>>,
     status: Arc<AtomicU16>,
+    /// Milliseconds each request waits before it is answered.
+    delay_ms: Arc<AtomicU64>,
 }
 
 /// A running receiver. It stops with the test process.
@@ -125,6 +129,13 @@ impl Receiver {
         self.shared.status.store(status, Ordering::SeqCst);
     }
 
+    /// Answer every later request only after `delay` (a slow collector); its spans are stored then.
+    pub fn delay_responses(&self, delay: Duration) {
+        self.shared
+            .delay_ms
+            .store(delay.as_millis() as u64, Ordering::SeqCst);
+    }
+
     /// Every span received so far.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
         self.shared.spans.lock().unwrap().clone()
@@ -166,6 +177,11 @@ async fn export(
     headers: HeaderMap,
     body: Bytes,
 ) -> (StatusCode, [(&'static str, &'static str); 1], Vec<u8>) {
+    let received_at = SystemTime::now();
+    let delay = shared.delay_ms.load(Ordering::SeqCst);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let content_type = headers
         .get("content-type")
         .and_then(|v| v.to_str().ok())
@@ -195,6 +211,7 @@ async fn export(
                     resource: resource.clone(),
                     scope: scope.clone(),
                     span,
+                    received_at,
                 });
             }
         }
