@@ -246,7 +246,7 @@ async fn ten_thousand_futures_dropped_mid_flight_leave_in_flight_at_zero() {
         let release = Arc::clone(&release);
         tasks.push(tokio::spawn(async move {
             let calls = async {
-                tokio::join!(waits_forever(i), waits_forever_op(i));
+                let _ = tokio::join!(waits_forever(i), waits_forever_op(i));
             };
             tokio::select! {
                 _ = calls => unreachable!("the calls never complete"),

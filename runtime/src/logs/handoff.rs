@@ -222,10 +222,13 @@ mod tests {
     /// The drop counter is process-wide: tests that read it take turns.
     static COUNTER: Mutex<()> = Mutex::new(());
 
+    /// Whether the gate is open, and what went through it.
+    type GateState = (Mutex<(bool, Vec<u8>)>, Condvar);
+
     /// A writer that blocks until opened, then keeps what it is given.
     #[derive(Clone, Default)]
     struct Gate {
-        state: Arc<(Mutex<(bool, Vec<u8>)>, Condvar)>,
+        state: Arc<GateState>,
     }
 
     impl Gate {
