@@ -3,6 +3,8 @@
 //!
 //! - `sightline-service`: per job, 5xx ratio (critical), p99 latency and in-flight saturation
 //!   (warning), each held by `for`;
+//! - `sightline-telemetry`: per job, spans or log lines dropped by sightline itself (warning), any loss
+//!   held 20 minutes over a 10-minute rate, one alert per counter;
 //! - `sightline-slo`: per objective, bad-event ratios recorded over 5m, 30m, 1h, 6h and 3d, and the SRE
 //!   workbook's burn-rate alerts: 14.4x over 1h and 5m or 6x over 6h and 30m (critical), 1x over 3d and
 //!   6h (warning);
@@ -15,7 +17,8 @@
 //! healthy series; it stays silent on a spike shorter than `for`, sized so that this holds in
 //! continuous time too, and shown pending so the spike was seen. The burn-rate alerts (no `for`, as in
 //! the workbook) are tested pair by pair: each fires on its own, resets once its short window is
-//! clean, and ignores a spike that trips the short windows only.
+//! clean, and ignores a spike that trips the short windows only. The telemetry alert also fires on loss
+//! in bursts a little less than its window apart.
 //!
 //! Drill mode ([`AlertConfig::drill`]) divides every duration by 15, so one production minute is four
 //! drill seconds: `for: 5m` and `[5m]` become `20s`, `1h` becomes `4m`, `3d` `288m`, `offset 7d`
@@ -32,6 +35,7 @@ mod format;
 mod model;
 mod service;
 mod slo;
+mod telemetry;
 
 use super::{AlertConfig, Objective};
 use model::Clock;
@@ -42,7 +46,10 @@ use model::Clock;
 /// skipped with a comment in the rules.
 pub(crate) fn render(config: &AlertConfig, objectives: &[Objective]) -> Vec<(String, String)> {
     let clock = Clock::of(config);
-    let mut groups = vec![service::group(config, clock)];
+    let mut groups = vec![
+        service::group(config, clock),
+        telemetry::group(config, clock),
+    ];
     groups.extend(slo::group(config, clock, objectives));
     groups.push(creep::group(config, clock));
     vec![
@@ -139,6 +146,10 @@ mod tests {
             "for: 1h",
             r#"predict_linear(process_resident_memory_bytes{job="order-service"}[6h], 86400)"#,
             "> 536870912",
+            "- alert: ServiceTelemetryDropped",
+            r#"sum by (job) (rate(sightline_spans_dropped_total{job="order-service"}[10m]))"#,
+            r#"sum by (job) (rate(sightline_log_lines_dropped_total{job="order-service"}[10m]))"#,
+            "for: 20m",
             "runbook_url: 'https://wiki.example/runbooks/ServiceErrorRatioHigh'",
             "severity: 'critical'",
             "job: 'order-service'",
@@ -207,6 +218,8 @@ mod tests {
             "[20s]",
             "for: 20s",
             "for: 40s",
+            "[40s]",
+            "for: 80s",
             "[4m] offset 672m",
             "for: 4m",
             "[24m], 5760)",
