@@ -108,6 +108,15 @@ impl Redactor {
 
     /// Redacts what is secret inside `value`, the value of the top-level key `key`, leaving `value` itself.
     pub(crate) fn redact_inside(&self, key: &str, value: &mut Value) {
+        if let Value::String(text) = value {
+            // A line's message is free text, never read as JSON.
+            if key != "message" {
+                if let Some(redacted_text) = self.redact_json_text(key, text) {
+                    *value = Value::String(redacted_text);
+                }
+            }
+            return;
+        }
         if !matches!(value, Value::Object(_) | Value::Array(_)) {
             return;
         }
@@ -116,6 +125,86 @@ impl Redactor {
             path.extend(key.split('.').map(normalize));
         }
         self.redact_children(&mut path, value, 1);
+    }
+
+    /// What a string holding JSON object or array text, the value of the top-level key `key`, must be
+    /// written as instead, or `None` when it is written as it is.
+    ///
+    /// Field values holding such text are parsed into nested JSON before they get here, so text reaching
+    /// this is either text nothing parsed (a value given to `sightline::record`, a span attribute) or text
+    /// that does not parse: cut short by a body size cap, or with one member serde_json refuses (a lone
+    /// surrogate escape, a number out of range, nesting past its limit), which a client can send on
+    /// purpose. Text that parses is redacted inside and written back as text. Text that does not is
+    /// replaced whole when it names a secret key: its secrets cannot be found one by one, and written as it
+    /// is, every secret in it would reach the output.
+    pub(crate) fn redact_json_text(&self, key: &str, text: &str) -> Option<String> {
+        if !matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'[')) {
+            return None;
+        }
+        match serde_json::from_str::<Value>(text) {
+            Ok(mut json) => {
+                let before = json.clone();
+                self.redact_inside(key, &mut json);
+                (json != before).then(|| json.to_string())
+            }
+            Err(_) => self.names_secret_key(text).then(|| REDACTED.to_owned()),
+        }
+    }
+
+    /// Whether `text`, JSON that does not parse, has a key (a string followed by `:`) that is secret
+    /// wherever it stands: a sensitive name, or the key an extra path ends with (the path to it cannot be
+    /// known in broken text, so its last named segment is enough). Escapes are decoded first, so
+    /// `"pass\u0077ord":` is a key named `password`.
+    fn names_secret_key(&self, text: &str) -> bool {
+        let mut chars = text.chars();
+        while let Some(c) = chars.next() {
+            if c != '"' {
+                continue;
+            }
+            let mut name = String::new();
+            loop {
+                match chars.next() {
+                    // An unterminated string: no value follows it.
+                    None => return false,
+                    Some('"') => break,
+                    Some('\\') => match chars.next() {
+                        None => return false,
+                        Some('u') => {
+                            let hex: String = chars.by_ref().take(4).collect();
+                            if let Some(decoded) =
+                                u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32)
+                            {
+                                name.push(decoded);
+                            }
+                        }
+                        Some(escaped) => name.push(escaped),
+                    },
+                    Some(other) => name.push(other),
+                }
+            }
+            if chars.as_str().trim_start().starts_with(':') && self.is_secret_name(&name) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn is_secret_name(&self, name: &str) -> bool {
+        if is_sensitive_key(name) {
+            return true;
+        }
+        if !self.has_paths() {
+            return false;
+        }
+        let last_keys = self.anywhere.iter().chain(
+            self.anchored
+                .iter()
+                .filter_map(|pattern| pattern.iter().rev().find(|s| **s != Segment::Any)),
+        );
+        let segments: Vec<String> = name.split('.').map(normalize).collect();
+        last_keys
+            .filter(|segment| **segment != Segment::Any)
+            .any(|segment| segments.iter().any(|key| segment.matches(key)))
     }
 
     fn has_paths(&self) -> bool {
@@ -300,6 +389,42 @@ mod tests {
         assert_eq!(r.anywhere.len(), 1);
         assert_eq!(r.anchored.len(), 1);
         assert_eq!(redact(&r, "x", json!("y")), json!("y"));
+    }
+
+    #[test]
+    fn json_text_is_redacted_inside_and_broken_json_text_naming_a_secret_whole() {
+        let r = Redactor::new(["pin"]);
+        let text = |t: &str| redact(&r, "body", json!(t));
+        // Text nothing parsed before (a recorded value): redacted inside, still text.
+        assert_eq!(
+            text(r#" {"user":"ada","password":"hunter2"}"#),
+            json!(r#"{"password":"[REDACTED]","user":"ada"}"#)
+        );
+        assert_eq!(text(r#"{"user":"ada"}"#), json!(r#"{"user":"ada"}"#));
+        // Cut short, or with a member serde_json refuses: whole, when a key in it is secret.
+        for broken in [
+            r#"{"user":"ada","password":"hunt"#,
+            r#"{"n":1e999,"auth":{"token":"t"}}"#,
+            r#"["\ud800",{"Set-Cookie" : "sid"}]"#,
+            r#"{"pass\u0077ord":"x","#,
+            r#"{"card":{"PIN":"0000""#,
+        ] {
+            assert_eq!(text(broken), json!(REDACTED), "{broken}");
+        }
+        // Not when none is: a secret name as a value, or escaped inside a string, is no key.
+        for kept in [
+            r#"{"note":"password","#,
+            r#"{"a":"{\"password\":1}","#,
+            "[::1]:8080",
+            "{not json",
+            r#"{"password"#,
+        ] {
+            assert_eq!(text(kept), json!(kept), "{kept}");
+        }
+        // A line's message is free text.
+        let mut message = json!(r#"{"password":"#);
+        r.redact_inside("message", &mut message);
+        assert_eq!(message, json!(r#"{"password":"#));
     }
 
     #[test]

@@ -82,19 +82,11 @@ fn redact_attribute(redactor: &Redactor, decisions: &mut KeyDecisions, attribute
         attribute.value = Value::String(StringValue::from(REDACTED));
         return;
     }
-    // A string holding JSON (a body logged with `%`): redact inside it, as the log layer does.
+    // A string holding JSON (a body logged with `%`): redacted inside, or whole when it does not parse
+    // and names a secret key, as the log layer does.
     if let Value::String(text) = &attribute.value {
-        let trimmed = text.as_str().trim_start();
-        if !(trimmed.starts_with('{') || trimmed.starts_with('[')) {
-            return;
-        }
-        let Ok(mut json) = serde_json::from_str::<serde_json::Value>(text.as_str()) else {
-            return;
-        };
-        let before = json.clone();
-        redactor.redact_inside(attribute.key.as_str(), &mut json);
-        if json != before {
-            attribute.value = Value::String(StringValue::from(json.to_string()));
+        if let Some(redacted) = redactor.redact_json_text(attribute.key.as_str(), text.as_str()) {
+            attribute.value = Value::String(StringValue::from(redacted));
         }
     }
 }
@@ -198,6 +190,28 @@ pub(super) mod tests {
         let mut data = span(vec![KeyValue::new("body", text)], vec![], Status::Unset);
         redact_span(&Redactor::default(), &mut data);
         assert_eq!(value(&data.attributes, "body"), Some(&Value::from(text)));
+    }
+
+    #[test]
+    fn a_broken_json_string_naming_a_secret_is_redacted_whole() {
+        let cut = r#"{"user":"ada","auth":{"token":"bearer-sec"#;
+        let mut data = span(
+            vec![KeyValue::new("body", cut)],
+            vec![Event::new(
+                "request",
+                SystemTime::now(),
+                vec![KeyValue::new("raw", r#"{"n":1e999,"password":"x"}"#)],
+                0,
+            )],
+            Status::Unset,
+        );
+        redact_span(&Redactor::default(), &mut data);
+        let redacted = Value::from(REDACTED);
+        assert_eq!(value(&data.attributes, "body"), Some(&redacted));
+        assert_eq!(
+            value(&data.events.events[0].attributes, "raw"),
+            Some(&redacted)
+        );
     }
 
     #[test]
