@@ -64,12 +64,19 @@ fn normalize(key: &str) -> String {
         .collect()
 }
 
+/// A fragment of several words also matches them run together (`cardNumber` for `card_number`).
 fn is_sensitive(key: &str) -> bool {
     let normalized = normalize(key);
-    SENSITIVE_FRAGMENTS.iter().any(|f| normalized.contains(f))
-        || key
-            .split('.')
-            .any(|segment| EXTRA_PATHS.contains(&normalize(segment).as_str()))
+    let joined = |s: &str| normalize(s).replace('_', "");
+    SENSITIVE_FRAGMENTS.iter().any(|f| {
+        if f.contains('_') {
+            joined(key).contains(&joined(f))
+        } else {
+            normalized.contains(f)
+        }
+    }) || key
+        .split('.')
+        .any(|segment| EXTRA_PATHS.contains(&normalize(segment).as_str()))
 }
 
 /// What the layer must write for `value`, the value of a harmless field.
@@ -249,6 +256,23 @@ fn reseparate(text: &str, bits: u64) -> String {
         .collect()
 }
 
+/// `card_number` -> `cardNumber`: separators dropped, the next letter upper-cased.
+fn camel_case(text: &str) -> String {
+    let mut out = String::new();
+    let mut upper = false;
+    for c in text.chars() {
+        if c == '-' || c == '_' {
+            upper = true;
+        } else if upper {
+            out.push(c.to_ascii_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn sensitive_key() -> impl Strategy<Value = String> {
     (
         0..SENSITIVE_NAMES.len(),
@@ -259,7 +283,13 @@ fn sensitive_key() -> impl Strategy<Value = String> {
         any::<u64>(),
     )
         .prop_map(|(name, prefix, suffix, style, case_bits, sep_bits)| {
-            let name = reseparate(&recase(SENSITIVE_NAMES[name], style, case_bits), sep_bits);
+            let name = recase(SENSITIVE_NAMES[name], style, case_bits);
+            // One name in four in camelCase, as JSON from other languages spells it (`cardNumber`).
+            let name = if sep_bits >> 63 == 1 && style & 0b1000 == 0 {
+                camel_case(&name)
+            } else {
+                reseparate(&name, sep_bits)
+            };
             format!("{}{name}{}", PREFIXES[prefix], SUFFIXES[suffix])
         })
 }

@@ -4,7 +4,9 @@
 #![forbid(unsafe_code)]
 
 /// Fragments that mark a field name as secret. A name matches when, lower-cased with `-` read as `_`, it
-/// contains one of them (`x-api-key`, `Authorization` and `db_password_hash` all match).
+/// contains one of them (`x-api-key`, `Authorization` and `db_password_hash` all match); a fragment of
+/// several words also matches them run together, as camelCase JSON keys spell them (`cardNumber`,
+/// `creditCard`, `privateKey`).
 pub const SENSITIVE_FRAGMENTS: &[&str] = &[
     "password",
     "passwd",
@@ -115,9 +117,13 @@ pub fn is_sensitive_key(name: &str) -> bool {
         .any(|fragment| contains_normalized(name, fragment))
 }
 
-/// Whether `normalize(name)` contains `fragment` (lower case, `_` for `-`), without allocating.
+/// Whether `normalize(name)` contains `fragment` (lower case, `_` for `-`), without allocating; for a
+/// fragment of several words, whether it does with every `_` and `-` left out of both.
 fn contains_normalized(name: &str, fragment: &str) -> bool {
     let (name, fragment) = (name.as_bytes(), fragment.as_bytes());
+    if fragment.contains(&b'_') {
+        return contains_without_separators(name, fragment);
+    }
     let Some((&first, rest)) = fragment.split_first() else {
         return true;
     };
@@ -135,6 +141,24 @@ fn contains_normalized(name: &str, fragment: &str) -> bool {
                     .iter()
                     .zip(rest)
                     .all(|(&b, &f)| norm(b) == f)
+        })
+}
+
+/// `card_number` in `cardNumber`, `CARD-NUMBER` and `cardnumber`. Only for fragments of several words:
+/// leaving separators out of a name also joins unrelated words (`class_name` would contain `ssn`).
+fn contains_without_separators(name: &[u8], fragment: &[u8]) -> bool {
+    let separator = |b: &u8| *b == b'_' || *b == b'-';
+    (0..name.len())
+        .filter(|&start| !separator(&name[start]))
+        .any(|start| {
+            let mut letters = name[start..]
+                .iter()
+                .filter(|b| !separator(b))
+                .map(u8::to_ascii_lowercase);
+            fragment
+                .iter()
+                .filter(|b| !separator(b))
+                .all(|&f| letters.next() == Some(f))
         })
 }
 
@@ -173,16 +197,27 @@ mod tests {
             "é-password",
             "passwörd",
             "p",
+            "cardNumber",
+            "card__num-ber",
+            "CREDITCARD",
+            "privateKey",
+            "class_name",
+            "api",
         ] {
+            let joined = |s: &str| normalize(s).replace('_', "");
+            let contains = |f: &&str| {
+                if f.contains('_') {
+                    joined(name).contains(&joined(f))
+                } else {
+                    normalize(name).contains(f)
+                }
+            };
             let expected = SENSITIVE_FRAGMENTS
                 .iter()
                 .chain(SENSITIVE_HEADER_FRAGMENTS)
-                .any(|f| normalize(name).contains(f));
+                .any(contains);
             assert_eq!(is_sensitive_key(name), expected, "{name}");
-            let fragment = SENSITIVE_FRAGMENTS
-                .iter()
-                .copied()
-                .find(|f| normalize(name).contains(f));
+            let fragment = SENSITIVE_FRAGMENTS.iter().copied().find(|f| contains(&f));
             assert_eq!(sensitive_fragment(name), fragment, "{name}");
         }
     }
@@ -193,6 +228,15 @@ mod tests {
         assert_eq!(sensitive_fragment("Authorization"), Some("authorization"));
         assert_eq!(sensitive_fragment("userPassword"), Some("password"));
         assert_eq!(sensitive_fragment("order_id"), None);
+        assert_eq!(sensitive_fragment("cardNumber"), Some("card_number"));
+        assert_eq!(sensitive_fragment("creditCard"), Some("credit_card"));
+        assert_eq!(sensitive_fragment("privateKey"), Some("private_key"));
+        assert_eq!(sensitive_fragment("x-apiKey"), Some("api_key"));
+        assert_eq!(
+            sensitive_fragment("class_name"),
+            None,
+            "words are not joined for `ssn`"
+        );
         assert!(is_sensitive_key("Set-Cookie"));
         assert!(!is_sensitive_key("sku"));
     }
