@@ -12,7 +12,8 @@
 //! was. Text that does not parse must be written as it is when it holds no secret, and as `"[REDACTED]"`
 //! when it does.
 
-use std::io::Write;
+mod common;
+
 use std::sync::{Arc, Condvar, Mutex, Once};
 use std::time::{Duration, Instant};
 
@@ -537,34 +538,6 @@ fn check_text(actual: &Value, case: &Case, written: Written) -> Result<(), TestC
 // The pipeline: a telemetry layer of this test's own, log lines and exported spans kept in memory.
 
 /// Log lines written by the layer.
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    fn take(&self) -> Vec<u8> {
-        std::mem::take(&mut *self.0.lock().unwrap())
-    }
-}
-
-struct LogsWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogsWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = LogsWriter;
-    fn make_writer(&'a self) -> Self::Writer {
-        LogsWriter(self.0.clone())
-    }
-}
-
 /// An in-memory span exporter: keeps what it is given, redacted by the export stage, and wakes whoever
 /// waits for it.
 #[derive(Debug, Clone, Default)]
@@ -613,7 +586,7 @@ fn config(cases: u32) -> ProptestConfig {
 
 struct Pipeline {
     dispatch: tracing::Dispatch,
-    logs: Logs,
+    logs: common::Captured,
     spans: Exported,
     _guard: sightline::TelemetryGuard,
 }
@@ -624,7 +597,7 @@ impl Pipeline {
         // A batch of one: the export thread exports each span as soon as it ends, so a case waits for its
         // own spans instead of the 5 s schedule delay. Set once, before any pipeline of this binary reads it.
         EXPORT_EACH_SPAN.call_once(|| std::env::set_var("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1"));
-        let logs = Logs::default();
+        let logs = common::Captured::default();
         let spans = Exported::default();
         let (layer, guard) = sightline::Telemetry::builder("redaction-fuzz")
             .log_writer(logs.clone())

@@ -33,6 +33,11 @@ impl Captured {
             .collect()
     }
 
+    /// Everything written so far, leaving the buffer empty.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
     pub fn raw(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).expect("log output is UTF-8")
     }
