@@ -217,7 +217,7 @@ mod tests {
                 .chain(SENSITIVE_HEADER_FRAGMENTS)
                 .any(contains);
             assert_eq!(is_sensitive_key(name), expected, "{name}");
-            let fragment = SENSITIVE_FRAGMENTS.iter().copied().find(|f| contains(&f));
+            let fragment = SENSITIVE_FRAGMENTS.iter().copied().find(|f| contains(f));
             assert_eq!(sensitive_fragment(name), fragment, "{name}");
         }
     }
