@@ -6,8 +6,7 @@
 
 #![no_main]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Map, Value};
@@ -20,27 +19,11 @@ const MARKER: &str = "S3CR3T";
 /// The builder's extra paths: one segment each, matching that key (or a segment of a dotted key) anywhere.
 const EXTRA_PATHS: &[&str] = &["session_key", "pin"];
 
-#[derive(Clone, Default)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
+/// The in-memory writer the integration tests capture lines with.
+#[path = "../../tests/common/mod.rs"]
+mod common;
 
-struct LogsWriter(Arc<Mutex<Vec<u8>>>);
-
-impl Write for LogsWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
-    type Writer = LogsWriter;
-    fn make_writer(&'a self) -> Self::Writer {
-        LogsWriter(self.0.clone())
-    }
-}
+use common::Captured as Logs;
 
 /// The layer, built through the public API and installed once for the process. The guard is kept, not
 /// forgotten, so the leak checker sees it reachable.
@@ -177,13 +160,13 @@ fuzz_target!(|data: &[u8]| {
     // The input spliced in raw: valid JSON or not, the secret beside it must not come out.
     let spliced = format!(r#"{{"password":"{MARKER}1","data":{c},"token":["{MARKER}2"]}}"#);
 
-    logs.0.lock().unwrap().clear();
+    logs.take();
     tracing::info!(a = a, b = %b, c = ?c, "{}", d);
     tracing::info!(body = %payload_text, spliced = %spliced, "payload");
     observed(a, b, c);
     observed(&payload_text, &spliced, d);
 
-    let raw = std::mem::take(&mut *logs.0.lock().unwrap());
+    let raw = logs.take();
     let text = String::from_utf8(raw).expect("lines are UTF-8");
     if marked {
         assert!(!text.contains(MARKER), "a secret reached the log:\n{text}");

@@ -183,14 +183,13 @@ impl TelemetryBuilder {
             .unwrap_or_else(|| prometheus::default_registry().clone());
         crate::catalog::prepare().map_err(Error::LabelConflict)?;
         crate::metrics::install_into(&registry, self.process_metrics)?;
-        let mut handoff = None;
-        let writer = self.writer.unwrap_or_else(|| {
-            handoff = Handoff::stdout(self.log_buffer_lines);
-            match &handoff {
-                Some(handoff) => BoxMakeWriter::new(handoff.clone()),
-                None => BoxMakeWriter::new(std::io::stdout),
-            }
-        });
+        let (writer, handoff) = match self.writer {
+            Some(writer) => (writer, None),
+            None => match Handoff::stdout(self.log_buffer_lines) {
+                Some(handoff) => (BoxMakeWriter::new(handoff.clone()), Some(handoff)),
+                None => (BoxMakeWriter::new(std::io::stdout), None),
+            },
+        };
         let layer = LogLayer::new(self.service, redactor, writer)
             .with_span_summaries(!traces.exporting() && summaries);
         // A second filter from the same directives: in local mode the trace layer follows the log level.

@@ -117,14 +117,19 @@ impl Redactor {
             }
             return;
         }
+        self.redact_nested(key, value);
+    }
+
+    /// Redacts what is secret inside the object or array `value`; says whether anything was.
+    fn redact_nested(&self, key: &str, value: &mut Value) -> bool {
         if !matches!(value, Value::Object(_) | Value::Array(_)) {
-            return;
+            return false;
         }
         let mut path = Vec::new();
         if self.has_paths() {
             path.extend(key.split('.').map(normalize));
         }
-        self.redact_children(&mut path, value, 1);
+        self.redact_children(&mut path, value, 1)
     }
 
     /// What a string holding JSON object or array text, the value of the top-level key `key`, must be
@@ -142,11 +147,7 @@ impl Redactor {
             return None;
         }
         match serde_json::from_str::<Value>(text) {
-            Ok(mut json) => {
-                let before = json.clone();
-                self.redact_inside(key, &mut json);
-                (json != before).then(|| json.to_string())
-            }
+            Ok(mut json) => self.redact_nested(key, &mut json).then(|| json.to_string()),
             Err(_) => self.names_secret_key(text).then(|| REDACTED.to_owned()),
         }
     }
@@ -249,36 +250,44 @@ impl Redactor {
             })
     }
 
-    fn redact_children(&self, path: &mut Vec<String>, value: &mut Value, depth: usize) {
+    /// Replaces what is secret below `value`; says whether anything was.
+    fn redact_children(&self, path: &mut Vec<String>, value: &mut Value, depth: usize) -> bool {
         if depth > MAX_DEPTH && matches!(value, Value::Object(_) | Value::Array(_)) {
             *value = redacted();
-            return;
+            return true;
         }
+        let mut changed = false;
+        let mut visit = |path: &mut Vec<String>, secret: bool, child: &mut Value| {
+            if secret {
+                // A value already redacted is no change: the text it came from is written as it was.
+                if child.as_str() != Some(REDACTED) {
+                    *child = redacted();
+                    changed = true;
+                }
+            } else {
+                changed |= self.redact_children(path, child, depth + 1);
+            }
+        };
         match value {
             Value::Object(map) => {
                 for (key, child) in map.iter_mut() {
                     let mark = path.len();
-                    if self.enter_key(path, key) {
-                        *child = redacted();
-                    } else {
-                        self.redact_children(path, child, depth + 1);
-                    }
+                    let secret = self.enter_key(path, key);
+                    visit(path, secret, child);
                     path.truncate(mark);
                 }
             }
             Value::Array(items) => {
                 for (index, child) in items.iter_mut().enumerate() {
                     let mark = path.len();
-                    if self.enter_index(path, index) {
-                        *child = redacted();
-                    } else {
-                        self.redact_children(path, child, depth + 1);
-                    }
+                    let secret = self.enter_index(path, index);
+                    visit(path, secret, child);
                     path.truncate(mark);
                 }
             }
             _ => {}
         }
+        changed
     }
 }
 
