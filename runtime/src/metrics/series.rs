@@ -2,8 +2,8 @@
 //!
 //! A call adds its duration to its outcome's histogram and nothing else: the call counter of an outcome
 //! *is* the count of its histogram, and the number of calls in flight is the number started minus the
-//! number finished. Three `fetch_add`s per call (start, duration sum, bucket) keep the counter, the
-//! histogram's `_count` and the sum of its buckets equal in every scrape, by construction.
+//! number finished. Three adds per call (start, duration sum, bucket) keep the counter, the histogram's
+//! `_count` and the sum of its buckets equal in every scrape, by construction.
 
 use super::per_thread::PerThread;
 use super::stripes::Striped;
