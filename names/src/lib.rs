@@ -6,24 +6,69 @@
 /// Fragments that mark a field name as secret. A name matches when, lower-cased with `-` read as `_`, it
 /// contains one of them (`x-api-key`, `Authorization` and `db_password_hash` all match); a fragment of
 /// several words also matches them run together, as camelCase JSON keys spell them (`cardNumber`,
-/// `creditCard`, `privateKey`).
+/// `creditCard`, `privateKey`, `sessionId`).
+///
+/// The list, with [`SENSITIVE_WORDS`], is Sentry's default scrubbing list (`password`, `passwd`,
+/// `secret`, `api_key`, `apikey`, `auth`, `credentials`, `private_key`, `token`, `csrftoken`,
+/// `sessionid`, `authorization`, `cookie`, ...) plus payment data (`card_number`, `cvv`, `cvc`, `iban`,
+/// `pin`), `ssn`, `otp` and `passphrase`. Short names that are also parts of ordinary words (`pin` in
+/// `shipping`, `otp` in `footprint`, `auth` in `author`, `cvv` in a domain name) are words instead.
 pub const SENSITIVE_FRAGMENTS: &[&str] = &[
     "password",
     "passwd",
+    "passphrase",
     "secret",
     "token",
     "authorization",
+    "credential",
     "api_key",
     "apikey",
+    "private_key",
     "credit_card",
     "card_number",
-    "cvv",
-    "ssn",
-    "private_key",
+    "session_id",
+    "session_key",
+    "sessid",
+    "pin_code",
+];
+
+/// Names that mark a field as secret when they are a whole word of it: `pin`, `user_pin`, `userPin`,
+/// `PIN-code` and `connect.sid` match; `shipping`, `spinner`, `footprint` and `author` do not. Words are
+/// split at `_`, `-`, `.` and every other character that is not a letter or digit, and where a lower-case
+/// letter or digit meets an upper-case one (`userPin`, `PINCode`).
+pub const SENSITIVE_WORDS: &[&str] = &[
+    "pin", "otp", "totp", "hotp", "auth", "pwd", "sid", "cvv", "cvv2", "cvc", "cvc2", "iban",
+    "ssn", "csrf", "xsrf",
 ];
 
 /// Header-like names that carry credentials without saying so; the log layer redacts them too.
 pub const SENSITIVE_HEADER_FRAGMENTS: &[&str] = &["cookie"];
+
+/// Names of personal data, redacted only when the application asks for it (`redact_pii(true)`): the
+/// words `email`, `phone`, `mobile`, `msisdn` and names holding a client address.
+pub const PII_WORDS: &[&str] = &["email", "phone", "mobile", "msisdn"];
+
+/// Fragments of names of personal data, matched as [`SENSITIVE_FRAGMENTS`] are.
+pub const PII_FRAGMENTS: &[&str] = &["ip_address", "client_ip", "remote_addr", "x_forwarded_for"];
+
+/// The names of the kinds of secret sightline recognises in a value whatever its key (README,
+/// "Redaction"): what the log and span redaction replaces, and what its documentation lists.
+pub const SECRET_VALUE_KINDS: &[&str] = &[
+    "payment card number (13-19 digits, Luhn-valid)",
+    "Bearer or Basic credential",
+    "JSON Web Token",
+    "PEM private key block",
+    "AWS access key id",
+    "GitHub token",
+    "GitLab token",
+    "Stripe secret key or webhook secret",
+    "Slack token or webhook URL",
+    "Google API key",
+    "npm token",
+    "OpenAI or Anthropic API key",
+    "SendGrid API key",
+    "password in a URL (`scheme://user:password@host`)",
+];
 
 /// Default histogram buckets, in seconds: the classic set plus 200 ms and 2 s, the thresholds latency
 /// alerts are written against. The macros check latency objectives against them.
@@ -98,15 +143,18 @@ pub fn unbounded_label(name: &str) -> Option<String> {
     })
 }
 
-/// The fragment of [`SENSITIVE_FRAGMENTS`] that `name` contains, if any.
+/// The fragment of [`SENSITIVE_FRAGMENTS`] that `name` contains, or the word of [`SENSITIVE_WORDS`] it
+/// has, if any: what the macros name when they refuse a field.
 pub fn sensitive_fragment(name: &str) -> Option<&'static str> {
     SENSITIVE_FRAGMENTS
         .iter()
         .copied()
         .find(|fragment| contains_normalized(name, fragment))
+        .or_else(|| has_word(name, SENSITIVE_WORDS))
 }
 
-/// Whether the log layer must redact a key named `name`: a sensitive fragment or a cookie header.
+/// Whether the log layer must redact a key named `name`: a sensitive fragment or word, or a cookie
+/// header.
 ///
 /// Runs for every field of every log line and every attribute of every exported span, so it compares
 /// in place instead of building the normalized name.
@@ -115,6 +163,55 @@ pub fn is_sensitive_key(name: &str) -> bool {
         .iter()
         .chain(SENSITIVE_HEADER_FRAGMENTS)
         .any(|fragment| contains_normalized(name, fragment))
+        || has_word(name, SENSITIVE_WORDS).is_some()
+}
+
+/// Whether `name` names personal data ([`PII_WORDS`], [`PII_FRAGMENTS`]).
+pub fn is_pii_key(name: &str) -> bool {
+    PII_FRAGMENTS
+        .iter()
+        .any(|fragment| contains_normalized(name, fragment))
+        || has_word(name, PII_WORDS).is_some()
+}
+
+/// The entry of `words` that is a whole word of `name` (see [`SENSITIVE_WORDS`] for how names split into
+/// words), compared without regard to ASCII case.
+pub fn has_word(name: &str, words: &[&'static str]) -> Option<&'static str> {
+    let bytes = name.as_bytes();
+    let is_part = |b: u8| b.is_ascii_alphanumeric() || b >= 0x80;
+    let mut start = 0;
+    while start < bytes.len() {
+        if !is_part(bytes[start]) {
+            start += 1;
+            continue;
+        }
+        let mut end = start + 1;
+        while end < bytes.len() && is_part(bytes[end]) && !camel_boundary(bytes, end) {
+            end += 1;
+        }
+        let word = &bytes[start..end];
+        if let Some(found) = words
+            .iter()
+            .find(|w| w.as_bytes().eq_ignore_ascii_case(word))
+        {
+            return Some(found);
+        }
+        start = end;
+    }
+    None
+}
+
+/// Whether a new word starts at `at`: a lower-case letter or digit before an upper-case one (`userPin`),
+/// or the last of a run of capitals before a lower-case letter (`PINCode`).
+fn camel_boundary(bytes: &[u8], at: usize) -> bool {
+    let (before, here) = (bytes[at - 1], bytes[at]);
+    if !here.is_ascii_uppercase() {
+        return false;
+    }
+    if before.is_ascii_lowercase() || before.is_ascii_digit() {
+        return true;
+    }
+    before.is_ascii_uppercase() && bytes.get(at + 1).is_some_and(u8::is_ascii_lowercase)
 }
 
 /// Whether `normalize(name)` contains `fragment` (lower case, `_` for `-`), without allocating; for a
@@ -216,9 +313,10 @@ mod tests {
                 .iter()
                 .chain(SENSITIVE_HEADER_FRAGMENTS)
                 .any(contains);
-            assert_eq!(is_sensitive_key(name), expected, "{name}");
+            let word = has_word(name, SENSITIVE_WORDS);
+            assert_eq!(is_sensitive_key(name), expected || word.is_some(), "{name}");
             let fragment = SENSITIVE_FRAGMENTS.iter().copied().find(|f| contains(f));
-            assert_eq!(sensitive_fragment(name), fragment, "{name}");
+            assert_eq!(sensitive_fragment(name), fragment.or(word), "{name}");
         }
     }
 
@@ -239,6 +337,77 @@ mod tests {
         );
         assert!(is_sensitive_key("Set-Cookie"));
         assert!(!is_sensitive_key("sku"));
+    }
+
+    #[test]
+    fn short_names_match_as_whole_words_only() {
+        for secret in [
+            "pin",
+            "PIN",
+            "user_pin",
+            "userPin",
+            "PINCode",
+            "pin-code",
+            "pincode",
+            "otp",
+            "totp_code",
+            "x-auth",
+            "auth_header",
+            "connect.sid",
+            "mysql_pwd",
+            "sessionId",
+            "session_id",
+            "PHPSESSID",
+            "JSESSIONID",
+            "csrftoken",
+            "X-XSRF-TOKEN",
+            "cvc",
+            "iban",
+            "passphrase",
+            "client_secret",
+            "aws_credentials",
+        ] {
+            assert!(is_sensitive_key(secret), "{secret} is sensitive");
+            assert!(sensitive_fragment(secret).is_some(), "{secret}");
+        }
+        for plain in [
+            "shipping",
+            "spinner",
+            "pinned",
+            "footprint",
+            "hotpath",
+            "author",
+            "oauth_provider_name",
+            "session_count",
+            "sidebar",
+            "mapping",
+            "order_id",
+            "class_name",
+        ] {
+            assert!(!is_sensitive_key(plain), "{plain} is not sensitive");
+        }
+        assert_eq!(sensitive_fragment("userPin"), Some("pin"));
+        assert_eq!(sensitive_fragment("sessionId"), Some("session_id"));
+    }
+
+    #[test]
+    fn personal_data_names() {
+        for name in [
+            "email",
+            "customer.email",
+            "emailAddress",
+            "phone_number",
+            "phoneNumber",
+            "mobile",
+            "client_ip",
+            "X-Forwarded-For",
+        ] {
+            assert!(is_pii_key(name), "{name}");
+            assert!(!is_sensitive_key(name), "{name} is personal, not a secret");
+        }
+        for name in ["emailed_at_count", "telephone_count", "sku"] {
+            assert!(!is_pii_key(name), "{name}");
+        }
     }
 
     #[test]

@@ -39,6 +39,8 @@ impl Telemetry {
             writer: None,
             level: None,
             redact: Vec::new(),
+            redact_pii: false,
+            scan_values: true,
             registry: None,
             process_metrics: true,
             service_version: None,
@@ -56,6 +58,8 @@ pub struct TelemetryBuilder {
     writer: Option<BoxMakeWriter>,
     level: Option<String>,
     redact: Vec<String>,
+    redact_pii: bool,
+    scan_values: bool,
     registry: Option<Registry>,
     process_metrics: bool,
     service_version: Option<String>,
@@ -100,6 +104,24 @@ impl TelemetryBuilder {
         S: Into<String>,
     {
         self.redact.extend(paths.into_iter().map(Into::into));
+        self
+    }
+
+    /// Also redacts personal data, in log lines and exported spans: values under names such as `email`,
+    /// `phone`, `mobile`, `client_ip`, and e-mail addresses and phone numbers wherever they appear in
+    /// text (messages, string fields, `Debug` output, JSON). Default: off, since many services must log
+    /// who a request was for.
+    pub fn redact_pii(mut self, on: bool) -> Self {
+        self.redact_pii = on;
+        self
+    }
+
+    /// Whether text is scanned for secrets beyond their key: card numbers, tokens and private keys by
+    /// their shape in every message and string value, and sensitive `key: value` pairs inside `Debug`
+    /// output, JSON-like text and prose. Default: on. Off, only values under sensitive keys (and inside
+    /// JSON text) are redacted; `BENCHMARKS.md` gives what scanning costs.
+    pub fn scan_values(mut self, on: bool) -> Self {
+        self.scan_values = on;
         self
     }
 
@@ -170,7 +192,9 @@ impl TelemetryBuilder {
     {
         let (filter, summaries) = level_filter(self.level.as_deref())?;
         crate::clock::calibrate();
-        let redactor = Redactor::new(self.redact);
+        let redactor = Redactor::new(self.redact)
+            .pii(self.redact_pii)
+            .scan_values(self.scan_values);
         let traces = Traces::build(TraceConfig {
             service_version: self.service_version,
             endpoint: self.otlp_endpoint,

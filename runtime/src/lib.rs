@@ -19,6 +19,7 @@ pub mod metrics;
 mod objective;
 mod outcome;
 mod record;
+mod redact;
 mod site;
 mod traces;
 mod try_branch;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod exposition;
+pub mod pipeline;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -8,8 +8,8 @@ use serde_json::{Number, Value};
 use tracing_core::callsite::Identifier;
 use tracing_core::field::{Field, FieldSet, Visit};
 
-use super::redact::{redacted, Redactor};
 use super::{LINE_HEADER_KEYS, SPAN_FIELDS_NOT_LOGGED, SPAN_ID_KEYS};
+use crate::redact::{redacted, Redactor};
 
 /// Fields in first-recorded order; a key recorded again keeps its place and takes the new value.
 /// Lines carry a handful of fields, so a linear scan beats hashing.

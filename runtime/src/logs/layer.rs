@@ -21,8 +21,8 @@ use super::fields::{
     kept_in_span, logged_in_span, plan_fields, upsert, FieldKind, FieldList, FieldPlan,
     FieldVisitor, SpanFields,
 };
-use super::redact::Redactor;
 use super::{OBSERVED_SPAN_FIELD, REQUEST_SPAN_FIELD};
+use crate::redact::Redactor;
 use crate::warn::{warn_rate_limited, RateLimited};
 
 /// How often a failing writer may print a warning to standard error.

@@ -8,11 +8,10 @@
 mod fields;
 mod handoff;
 mod layer;
-mod redact;
 
+pub use crate::redact::{Redactor, REDACTED};
 pub(crate) use handoff::{Handoff, DEFAULT_BUFFER_LINES, LINES_DROPPED};
 pub use layer::{record_on_observed_span, LogLayer};
-pub use redact::{Redactor, REDACTED};
 
 /// Span fields that never reach log lines. They exist for OpenTelemetry (span name, kind and status, code
 /// location, HTTP semantic conventions), and a call's completion line carries the same facts under its own

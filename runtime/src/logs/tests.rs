@@ -360,7 +360,8 @@ fn secrets_never_reach_the_output() {
                 "login.otp" = "OTP-FIELD-1",
                 login = r#"{"otp":"OTP-NESTED-1","user":"ann"}"#,
                 "session.token" = "TOKEN-FIELD-1",
-                pin = ?Some("not secret"),
+                pin = ?Some("PIN-FIELD-1"),
+                shipping = ?Some("not secret"),
                 "checked out"
             );
         });
@@ -384,6 +385,7 @@ fn secrets_never_reach_the_output() {
         "OTP-FIELD-1",
         "OTP-NESTED-1",
         "TOKEN-FIELD-1",
+        "PIN-FIELD-1",
     ] {
         assert!(!out.raw.contains(marker), "{marker} leaked: {}", out.raw);
     }
@@ -417,7 +419,11 @@ fn secrets_never_reach_the_output() {
         line["customer"],
         json!({"email": "a@b.c", "Password": REDACTED})
     );
-    assert_eq!(line["pin"], "Some(\"not secret\")");
+    assert_eq!(line["pin"], redacted, "`pin` is a sensitive word");
+    assert_eq!(
+        line["shipping"], "Some(\"not secret\")",
+        "`pin` inside a word is not"
+    );
 }
 
 #[test]

@@ -35,7 +35,7 @@ pub(crate) use ids::SpanIds;
 pub(crate) use ids::{continue_trace, current_span_context, raw_ids, span_ids, OtelIds};
 pub(crate) use queue::DROPPED as SPANS_DROPPED;
 
-use crate::logs::Redactor;
+use crate::redact::Redactor;
 use crate::warn::{warn_rate_limited, RateLimited, EXPORT};
 use export::{ExportStats, Reporting};
 use filter::TraceFilter;

@@ -10,7 +10,7 @@
 //! own batch processor keeps its drop count private, which is why this stage exists.
 
 use super::redact::{redact_span_cached, KeyDecisions};
-use crate::logs::Redactor;
+use crate::redact::Redactor;
 use crate::warn::{warn_rate_limited, RateLimited};
 use crossbeam_queue::ArrayQueue;
 use opentelemetry::Context;
@@ -293,7 +293,7 @@ impl<E: SpanExporter> Worker<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::logs::REDACTED;
+    use crate::redact::REDACTED;
     use crate::traces::redact::tests::{span, value};
     use opentelemetry::trace::{SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
     use opentelemetry::{KeyValue, Value};

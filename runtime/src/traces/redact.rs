@@ -6,9 +6,9 @@
 //! value replaced by `"[REDACTED]"`, and a string holding a JSON object or array (a request body) has the
 //! secrets inside it replaced.
 
-use crate::logs::{Redactor, REDACTED};
+use crate::redact::{Redactor, TextKind, REDACTED};
 use opentelemetry::trace::Status;
-use opentelemetry::{KeyValue, StringValue, Value};
+use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
 /// The attribute sightline's spans record the error message in. tracing-opentelemetry 0.34 maps only
@@ -65,7 +65,20 @@ pub(crate) fn redact_span_cached(
             *description = message.as_str().into_owned().into();
         }
     }
+    // An error's text (the status), a span named from data (`otel.name`) and an event's name (the
+    // `tracing` event's message) are free text that can carry a secret too.
+    if let Status::Error { description } = &mut span.status {
+        if let Some(redacted) = redactor.redact_text(description, TextKind::Message) {
+            *description = redacted.into();
+        }
+    }
+    if let Some(redacted) = redactor.redact_text(&span.name, TextKind::Message) {
+        span.name = redacted.into();
+    }
     for event in span.events.events.iter_mut() {
+        if let Some(redacted) = redactor.redact_text(&event.name, TextKind::Message) {
+            event.name = redacted.into();
+        }
         for attribute in event.attributes.iter_mut() {
             redact_attribute(redactor, decisions, attribute);
         }
@@ -83,11 +96,23 @@ fn redact_attribute(redactor: &Redactor, decisions: &mut KeyDecisions, attribute
         return;
     }
     // A string holding JSON (a body logged with `%`): redacted inside, or whole when it does not parse
-    // and names a secret key, as the log layer does.
-    if let Value::String(text) = &attribute.value {
-        if let Some(redacted) = redactor.redact_json_text(attribute.key.as_str(), text.as_str()) {
-            attribute.value = Value::String(StringValue::from(redacted));
+    // and names a secret key, as the log layer does; any other text scanned for secrets.
+    match &mut attribute.value {
+        Value::String(text) => {
+            if let Some(redacted) = redactor.redact_string(attribute.key.as_str(), text.as_str()) {
+                attribute.value = Value::String(StringValue::from(redacted));
+            }
         }
+        Value::Array(Array::String(items)) => {
+            for item in items.iter_mut() {
+                if let Some(redacted) =
+                    redactor.redact_string(attribute.key.as_str(), item.as_str())
+                {
+                    *item = StringValue::from(redacted);
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -158,7 +183,7 @@ pub(super) mod tests {
                     KeyValue::new("attempt", 2i64),
                     KeyValue::new(
                         "body",
-                        r#"{"user":"ada","auth":{"token":"bearer-secret"},"items":[{"pin":"0000"}]}"#,
+                        r#"{"user":"ada","login":{"token":"bearer-secret"},"items":[{"pin":"0000"}]}"#,
                     ),
                 ],
                 0,
@@ -180,7 +205,7 @@ pub(super) mod tests {
             serde_json::from_str(&value(event, "body").unwrap().as_str()).unwrap();
         assert_eq!(
             body,
-            serde_json::json!({"user":"ada","auth":{"token":"[REDACTED]"},"items":[{"pin":"[REDACTED]"}]})
+            serde_json::json!({"user":"ada","login":{"token":"[REDACTED]"},"items":[{"pin":"[REDACTED]"}]})
         );
     }
 

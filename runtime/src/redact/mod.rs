@@ -1,7 +1,15 @@
-//! Redaction of secret values, applied to every value before it can reach a log line.
+//! Redaction of secret values, applied to every value before it can reach a log line or leave the
+//! process in a span: by key (sensitive names, the builder's extra paths, with `redact_pii` names of
+//! personal data), by shape ([`values`]: card numbers, tokens, private keys), and inside text by key
+//! ([`text`]: `Debug` output, JSON-like text, logfmt, prose).
+
+mod text;
+mod values;
 
 use serde_json::Value;
-use sightline_names::{is_sensitive_key, normalize};
+use sightline_names::{is_pii_key, is_sensitive_key, normalize};
+use text::Rules;
+pub(crate) use text::TextKind;
 
 /// What a redacted value is replaced with. The key stays, so a reader still sees that a value was there.
 pub const REDACTED: &str = "[REDACTED]";
@@ -43,20 +51,39 @@ impl Segment {
 
 /// Decides which values of a log line are secret and replaces them with [`REDACTED`], at any depth.
 ///
-/// A value is redacted when its key is sensitive by [`sightline_names::is_sensitive_key`] (`password`,
-/// `x-api-key`, `Set-Cookie`, ...) or when its path matches one of the extra paths given to
-/// [`Redactor::new`].
+/// A value is redacted whole when its key is sensitive by [`sightline_names::is_sensitive_key`]
+/// (`password`, `x-api-key`, `Set-Cookie`, `pin`, ...), when its path matches one of the extra paths given
+/// to [`Redactor::new`], or, with [`pii`](Self::pii), when its key names personal data (`email`,
+/// `phone`). Inside text (every string, and a line's message) secrets are replaced where they stand:
+/// the values of sensitive keys in `Debug` output, JSON-like text, `key=value` pairs and prose, and
+/// values that are secrets by their shape (card numbers, tokens, private keys; with `pii`, e-mail
+/// addresses and phone numbers).
 ///
 /// The path of a value is the list of keys leading to it from the top of the log line, each key split on
 /// `.`, with array elements adding their index. So the field named `body.credit_card` and the
 /// `credit_card` key inside a field `body` holding JSON both have the path `body`, `credit_card`. Keys and
 /// path segments are compared lower-cased with `-` read as `_`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Redactor {
     /// Single-segment extra paths: they match a key at any depth.
     anywhere: Vec<Segment>,
     /// Multi-segment extra paths: they match from the top of the line.
     anchored: Vec<Vec<Segment>>,
+    /// Personal data too (names and values).
+    pii: bool,
+    /// Text is scanned for secrets by shape and by key.
+    scan: bool,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Redactor {
+            anywhere: Vec::new(),
+            anchored: Vec::new(),
+            pii: false,
+            scan: true,
+        }
+    }
 }
 
 impl Redactor {
@@ -89,6 +116,21 @@ impl Redactor {
         redactor
     }
 
+    /// Also redacts personal data: values under names such as `email`, `phone`, `client_ip`, and
+    /// e-mail addresses and phone numbers wherever they appear in text. Default: off.
+    pub fn pii(mut self, on: bool) -> Self {
+        self.pii = on;
+        self
+    }
+
+    /// Whether text (messages, string values, `Debug` output) is scanned for secrets by their shape and
+    /// for sensitive `key: value` pairs. Default: on. Off, only whole values under sensitive keys and
+    /// inside parsed JSON are redacted.
+    pub fn scan_values(mut self, on: bool) -> Self {
+        self.scan = on;
+        self
+    }
+
     /// Redacts `value`, the value of the top-level key `key` of a log line (a field name such as
     /// `password` or `body.credit_card`): the whole value when the key is secret, otherwise whatever is
     /// secret inside it, at any depth.
@@ -110,14 +152,41 @@ impl Redactor {
     pub(crate) fn redact_inside(&self, key: &str, value: &mut Value) {
         if let Value::String(text) = value {
             // A line's message is free text, never read as JSON.
-            if key != "message" {
-                if let Some(redacted_text) = self.redact_json_text(key, text) {
-                    *value = Value::String(redacted_text);
-                }
+            let redacted_text = if key == "message" {
+                self.redact_text(text, TextKind::Message)
+            } else {
+                self.redact_string(key, text)
+            };
+            if let Some(redacted_text) = redacted_text {
+                *value = Value::String(redacted_text);
             }
             return;
         }
         self.redact_nested(key, value);
+    }
+
+    /// What the string `text`, the value of the top-level key `key` (a field, a span attribute), must be
+    /// written as instead, or `None` when it is written as it is: JSON text redacted inside, any other
+    /// text scanned.
+    pub(crate) fn redact_string(&self, key: &str, text: &str) -> Option<String> {
+        if matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'[')) {
+            return self.redact_json_text(key, text);
+        }
+        self.redact_text(text, TextKind::Field)
+    }
+
+    /// `text` with the secrets in it replaced ([`text`] and [`values`]), or `None` when it has none.
+    pub(crate) fn redact_text(&self, text: &str, kind: TextKind) -> Option<String> {
+        if !self.scan {
+            return None;
+        }
+        let is_secret = |name: &str| self.is_secret_name(name);
+        Rules {
+            is_secret: &is_secret,
+            values: true,
+            pii: self.pii,
+        }
+        .redact(text, kind)
     }
 
     /// Redacts what is secret inside the object or array `value`; says whether anything was.
@@ -133,7 +202,8 @@ impl Redactor {
     }
 
     /// What a string holding JSON object or array text, the value of the top-level key `key`, must be
-    /// written as instead, or `None` when it is written as it is.
+    /// written as instead, or `None` when it is written as it is. Text that is not JSON at all is scanned
+    /// as any text is.
     ///
     /// Field values holding such text are parsed into nested JSON before they get here, so text reaching
     /// this is either text nothing parsed (a value given to `sightline::record`, a span attribute) or text
@@ -144,11 +214,13 @@ impl Redactor {
     /// is, every secret in it would reach the output.
     pub(crate) fn redact_json_text(&self, key: &str, text: &str) -> Option<String> {
         if !matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'[')) {
-            return None;
+            return self.redact_text(text, TextKind::Field);
         }
         match serde_json::from_str::<Value>(text) {
             Ok(mut json) => self.redact_nested(key, &mut json).then(|| json.to_string()),
-            Err(_) => self.names_secret_key(text).then(|| REDACTED.to_owned()),
+            Err(_) if self.names_secret_key(text) => Some(REDACTED.to_owned()),
+            // `[::1]:8080`, `{not json`, a body cut short: text like any other.
+            Err(_) => self.redact_text(text, TextKind::Field),
         }
     }
 
@@ -190,8 +262,10 @@ impl Redactor {
         false
     }
 
+    /// Whether a key found inside text is secret wherever it stands: a sensitive (or, with `pii`,
+    /// personal) name, or the key an extra path ends with.
     fn is_secret_name(&self, name: &str) -> bool {
-        if is_sensitive_key(name) {
+        if is_sensitive_key(name) || self.pii && is_pii_key(name) {
             return true;
         }
         if !self.has_paths() {
@@ -218,7 +292,7 @@ impl Redactor {
     /// Every prefix the key adds is checked, not only the full path: the value of a field named
     /// `body.credit_card` lies inside `body` as much as the nested `{"body":{"credit_card":..}}` does.
     fn enter_key(&self, path: &mut Vec<String>, key: &str) -> bool {
-        let mut hit = is_sensitive_key(key);
+        let mut hit = is_sensitive_key(key) || self.pii && is_pii_key(key);
         if self.has_paths() {
             for segment in key.split('.') {
                 path.push(normalize(segment));
@@ -262,6 +336,11 @@ impl Redactor {
                 // A value already redacted is no change: the text it came from is written as it was.
                 if child.as_str() != Some(REDACTED) {
                     *child = redacted();
+                    changed = true;
+                }
+            } else if let Value::String(text) = child {
+                if let Some(redacted_text) = self.redact_text(text, TextKind::Field) {
+                    *child = Value::String(redacted_text);
                     changed = true;
                 }
             } else {
@@ -323,36 +402,39 @@ mod tests {
 
     #[test]
     fn single_segment_path_matches_anywhere_exactly() {
-        let r = Redactor::new(["Session-Key"]);
-        assert_eq!(redact(&r, "session_key", json!("a")), json!(REDACTED));
+        let r = Redactor::new(["Member-Ref"]);
+        assert_eq!(redact(&r, "member_ref", json!("a")), json!(REDACTED));
         assert_eq!(
             redact(
                 &r,
                 "ctx",
-                json!({"deep": [{"SESSION_KEY": 1, "session_keys": 2}]})
+                json!({"deep": [{"MEMBER_REF": 1, "member_refs": 2}]})
             ),
-            json!({"deep": [{"SESSION_KEY": REDACTED, "session_keys": 2}]})
+            json!({"deep": [{"MEMBER_REF": REDACTED, "member_refs": 2}]})
         );
         // A dotted field name is a path: its last segment is a key like any other.
-        assert_eq!(redact(&r, "auth.session_key", json!("a")), json!(REDACTED));
+        assert_eq!(
+            redact(&r, "account.member_ref", json!("a")),
+            json!(REDACTED)
+        );
     }
 
     #[test]
     fn anchored_path_matches_both_dotted_names_and_nesting() {
-        let r = Redactor::new(["body.iban"]);
-        assert_eq!(redact(&r, "body.iban", json!("DE89")), json!(REDACTED));
-        assert_eq!(redact(&r, "Body.IBAN", json!("DE89")), json!(REDACTED));
+        let r = Redactor::new(["body.account"]);
+        assert_eq!(redact(&r, "body.account", json!("DE89")), json!(REDACTED));
+        assert_eq!(redact(&r, "Body.ACCOUNT", json!("DE89")), json!(REDACTED));
         assert_eq!(
-            redact(&r, "body", json!({"iban": "DE89", "name": "x"})),
-            json!({"iban": REDACTED, "name": "x"})
+            redact(&r, "body", json!({"account": "DE89", "name": "x"})),
+            json!({"account": REDACTED, "name": "x"})
         );
         // Anchored at the top: the same key deeper down is left alone.
         assert_eq!(
-            redact(&r, "other", json!({"body": {"iban": "DE89"}})),
-            json!({"body": {"iban": "DE89"}})
+            redact(&r, "other", json!({"body": {"account": "DE89"}})),
+            json!({"body": {"account": "DE89"}})
         );
         assert_eq!(
-            redact(&r, "iban", json!("DE89")),
+            redact(&r, "account", json!("DE89")),
             json!("DE89"),
             "a suffix of the path is not the path"
         );
@@ -370,20 +452,20 @@ mod tests {
 
     #[test]
     fn wildcards_and_array_indices() {
-        let r = Redactor::new(["*.otp", "items.*.pin"]);
-        assert_eq!(redact(&r, "login.otp", json!(123456)), json!(REDACTED));
+        let r = Redactor::new(["*.code", "items.*.lot"]);
+        assert_eq!(redact(&r, "login.code", json!(123456)), json!(REDACTED));
         assert_eq!(
-            redact(&r, "login", json!({"otp": 1})),
-            json!({"otp": REDACTED})
+            redact(&r, "login", json!({"code": 1})),
+            json!({"code": REDACTED})
         );
         assert_eq!(
-            redact(&r, "a", json!({"b": {"otp": 1}})),
-            json!({"b": {"otp": 1}}),
+            redact(&r, "a", json!({"b": {"code": 1}})),
+            json!({"b": {"code": 1}}),
             "* is one segment, not many"
         );
         assert_eq!(
-            redact(&r, "items", json!([{"pin": 1, "n": 2}, {"pin": 3}])),
-            json!([{"pin": REDACTED, "n": 2}, {"pin": REDACTED}])
+            redact(&r, "items", json!([{"lot": 1, "n": 2}, {"lot": 3}])),
+            json!([{"lot": REDACTED, "n": 2}, {"lot": REDACTED}])
         );
         let r = Redactor::new(["list.1"]);
         assert_eq!(
@@ -421,9 +503,13 @@ mod tests {
             assert_eq!(text(broken), json!(REDACTED), "{broken}");
         }
         // Not when none is: a secret name as a value, or escaped inside a string, is no key.
+        // Escaped inside a string, a key is still a key: that string's secret is replaced.
+        assert_eq!(
+            text(r#"{"a":"{\"password\":1}","#),
+            json!(r#"{"a":"{\"password\":[REDACTED]}","#)
+        );
         for kept in [
             r#"{"note":"password","#,
-            r#"{"a":"{\"password\":1}","#,
             "[::1]:8080",
             "{not json",
             r#"{"password"#,
