@@ -49,6 +49,13 @@ fn observed(x: u64) -> Result<u64, BenchError> {
     Ok(black_box(x) + 1)
 }
 
+/// A call with the string fields a handler's step typically records: what value scanning reads.
+#[sightline::observe(fields(customer = customer, note = note, sku = "beans-1kg"))]
+#[inline(never)]
+fn observed_fields(customer: &str, note: &str) -> Result<u64, BenchError> {
+    Ok(black_box(customer.len() + note.len()) as u64)
+}
+
 #[sightline::observe(route = "/bench", method = "GET")]
 #[inline(never)]
 fn handler(x: u64) -> Result<u64, BenchError> {
@@ -167,9 +174,19 @@ fn sightline_dispatch<E: SpanExporter + 'static>(
     level: &str,
     exporter: Option<E>,
 ) -> (Dispatch, sightline::TelemetryGuard) {
+    sightline_dispatch_with(level, exporter, true)
+}
+
+/// [`sightline_dispatch`], with value scanning (card numbers, tokens, keys inside text) on or off.
+fn sightline_dispatch_with<E: SpanExporter + 'static>(
+    level: &str,
+    exporter: Option<E>,
+    scan_values: bool,
+) -> (Dispatch, sightline::TelemetryGuard) {
     let mut builder = sightline::Telemetry::builder("bench")
         .log_writer(std::io::sink)
         .log_level(level)
+        .scan_values(scan_values)
         .registry(prometheus::Registry::new())
         .process_metrics(false);
     if let Some(exporter) = exporter {
@@ -289,15 +306,27 @@ fn per_call(c: &mut Criterion) {
     });
     drop(guard);
 
-    let (json_path, guard) = sightline_dispatch("info", None::<NoopExporter>);
-    with_dispatch(json_path, |_| {
-        g.bench_function("observe_json_path", |b| {
-            b.iter(|| {
-                let _ = observed(black_box(1));
-            })
+    // The same call with value scanning off: the ratio is what scanning every string costs.
+    for scan in [true, false] {
+        let suffix = if scan { "" } else { "_no_scan" };
+        let (json_path, guard) = sightline_dispatch_with("info", None::<NoopExporter>, scan);
+        with_dispatch(json_path, |_| {
+            g.bench_function(format!("observe_json_path{suffix}"), |b| {
+                b.iter(|| {
+                    let _ = observed(black_box(1));
+                })
+            });
+            g.bench_function(format!("observe_json_fields{suffix}"), |b| {
+                b.iter(|| {
+                    let _ = observed_fields(
+                        black_box("cus_1001"),
+                        black_box("leave the parcel at the back door, ring twice"),
+                    );
+                })
+            });
         });
-    });
-    drop(guard);
+        drop(guard);
+    }
 
     let (exported, guard) = sightline_dispatch("error", Some(NoopExporter));
     with_dispatch(exported, |_| {

@@ -43,6 +43,18 @@ pub const TARGETS: &[Target] = &[
         what: "`#[observe]`, JSON path, vs `#[tracing::instrument]` + `fmt().json()` + `info!`",
     },
     Target {
+        id: "observe_json_path",
+        reference: "observe_json_path_no_scan",
+        max: 1.15,
+        what: "`#[observe]`, JSON path, value scanning on / off",
+    },
+    Target {
+        id: "observe_json_fields",
+        reference: "observe_json_fields_no_scan",
+        max: 1.15,
+        what: "`#[observe(fields(..))]` with three string fields, JSON path, value scanning on / off",
+    },
+    Target {
         id: "business_span_exported",
         reference: "tracing_instrument_otel",
         max: 1.1,
@@ -79,6 +91,18 @@ pub const IDS: &[(&str, &str)] = &[
     (
         "observe_json_path",
         "`#[observe]`, level `info`, JSON line to `io::sink()`",
+    ),
+    (
+        "observe_json_path_no_scan",
+        "the same, `scan_values(false)`",
+    ),
+    (
+        "observe_json_fields",
+        "`#[observe(fields(..))]`, three string fields, JSON line to `io::sink()`",
+    ),
+    (
+        "observe_json_fields_no_scan",
+        "the same, `scan_values(false)`",
     ),
     (
         "observe_handler_metrics_path",

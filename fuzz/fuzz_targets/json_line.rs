@@ -1,8 +1,10 @@
 //! Arbitrary text through the JSON log layer: as field values written through `tracing`'s three ways
-//! (`Value`, `Display`, `Debug`), as an observed call's field, as the message, and inside JSON payloads
-//! built around it. Every event must come out as exactly one line, each line one JSON object, every
-//! sensitive key at any depth holding exactly `"[REDACTED]"`, every other value as the README says it is
-//! written, and the secret marker placed under sensitive keys nowhere in the output.
+//! (`Value`, `Display`, `Debug`), as an observed call's field, as the message, inside JSON payloads and
+//! `Debug` output built around it, and around card numbers and tokens. Every event must come out as
+//! exactly one line, each line one JSON object, every sensitive key at any depth holding exactly
+//! `"[REDACTED]"`, every other value as the README says it is written (changed, if at all, only where a
+//! marker now stands), and neither the secret marker placed under sensitive keys nor any card number or
+//! token placed in the text anywhere in the output.
 
 #![no_main]
 
@@ -109,16 +111,84 @@ fn parsed_json(text: &str) -> Option<Value> {
         .filter(|v| v.is_object() || v.is_array())
 }
 
-/// What a field holding `text` may be written as: the oracle's redaction of the JSON it holds; else the
-/// text itself, or `"[REDACTED]"` when it looks like JSON but does not parse (it may hold secrets that
-/// cannot be found one by one).
+/// What a field holding `text` may be written as: the oracle's redaction of the JSON it holds (its
+/// strings scanned for secrets: where they changed, a marker stands); else the text itself, or the text
+/// with secrets found in it replaced (so the marker is in it).
 fn check_text_field(actual: &Value, text: &str, line: &str) {
     match parsed_json(text) {
-        Some(json) => assert_eq!(actual, &expected(&json), "{text:?} in {line}"),
-        None if actual == REDACTED && text.trim_start().starts_with(['{', '[']) => {}
-        None => assert_eq!(actual.as_str(), Some(text), "{text:?} in {line}"),
+        Some(json) => same_but_for_markers(actual, &expected(&json), line),
+        None => {
+            let actual = actual.as_str().unwrap_or_else(|| panic!("a string: {line}"));
+            assert!(
+                actual == text || actual.contains(REDACTED),
+                "{text:?} changed without a marker in {line}"
+            );
+        }
     }
 }
+
+/// `actual` is `expected`, but for strings in which the scan replaced something with the marker.
+fn same_but_for_markers(actual: &Value, expected: &Value, line: &str) {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => {
+            assert_eq!(a.len(), e.len(), "{line}");
+            for (key, value) in e {
+                same_but_for_markers(&a[key], value, line);
+            }
+        }
+        (Value::Array(a), Value::Array(e)) => {
+            assert_eq!(a.len(), e.len(), "{line}");
+            for (a, e) in a.iter().zip(e) {
+                same_but_for_markers(a, e, line);
+            }
+        }
+        (Value::String(a), Value::String(e)) if a != e => {
+            assert!(a.contains(REDACTED), "{e:?} changed without a marker in {line}");
+        }
+        (a, e) => assert_eq!(a, e, "{line}"),
+    }
+}
+
+/// A Luhn-valid 16-digit card number made from `seed`.
+fn card(seed: &[u8]) -> String {
+    let mut digits: Vec<u32> = std::iter::once(4)
+        .chain(seed.iter().cycle().take(14).map(|b| u32::from(b % 10)))
+        .collect();
+    if seed.is_empty() {
+        digits.truncate(1);
+        digits.extend([1; 14]);
+    }
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| if i % 2 == 0 { (d * 2) % 9 + u32::from(d == 9) * 9 } else { d })
+        .sum();
+    digits.push((10 - sum % 10) % 10);
+    digits.iter().map(|d| char::from_digit(*d, 10).unwrap()).collect()
+}
+
+/// A GitHub token made from `seed`.
+fn token(seed: &[u8]) -> String {
+    const ALNUM: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let body: String = (0..36)
+        .map(|i| char::from(ALNUM[usize::from(seed.get(i).copied().unwrap_or(7)) % ALNUM.len()]))
+        .collect();
+    format!("ghp_{body}")
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // read through `Debug`
+struct Payment<'a> {
+    customer: &'a str,
+    card_number: String,
+    note: &'a str,
+    api_key: ApiKey,
+}
+
+#[derive(Debug)]
+#[allow(dead_code)] // read through `Debug`
+struct ApiKey(String);
 
 #[observe(fields(payload = payload, note = note))]
 fn observed(payload: &str, note: &str, message: &str) {
@@ -160,16 +230,37 @@ fuzz_target!(|data: &[u8]| {
     // The input spliced in raw: valid JSON or not, the secret beside it must not come out.
     let spliced = format!(r#"{{"password":"{MARKER}1","data":{c},"token":["{MARKER}2"]}}"#);
 
+    // Secrets of a known shape in the input's text, each standing apart from it.
+    let card = card(a.as_bytes());
+    let token = token(b.as_bytes());
+    let around = format!("{a} {card} {b} {token}\n{c}");
+    let payment = Payment {
+        customer: a,
+        card_number: format!("{MARKER}3"),
+        note: d,
+        api_key: ApiKey(format!("{MARKER}4")),
+    };
+
     logs.take();
     tracing::info!(a = a, b = %b, c = ?c, "{}", d);
     tracing::info!(body = %payload_text, spliced = %spliced, "payload");
     observed(a, b, c);
     observed(&payload_text, &spliced, d);
+    tracing::info!(request = ?payment, around = %around, "{around} {payment:?}");
+    tracing::info!(pretty = %format!("{payment:#?}"), "{payment:#?}");
 
     let raw = logs.take();
     let text = String::from_utf8(raw).expect("lines are UTF-8");
     if marked {
         assert!(!text.contains(MARKER), "a secret reached the log:\n{text}");
+    }
+    // Unless the input holds them itself, where they need not stand apart.
+    let input = String::from_utf8_lossy(data);
+    if !input.contains(&card) {
+        assert!(!text.contains(&card), "the card {card} reached the log:\n{text}");
+    }
+    if !input.contains(&token) {
+        assert!(!text.contains(&token), "the token {token} reached the log:\n{text}");
     }
     assert!(text.ends_with('\n'), "{text}");
     let lines: Vec<(&str, Value)> = text
@@ -182,14 +273,14 @@ fuzz_target!(|data: &[u8]| {
             (line, value)
         })
         .collect();
-    // One line per event: two events, and per call an event inside and the completion line.
-    assert_eq!(lines.len(), 6, "{text}");
+    // One line per event: four events, and per call an event inside and the completion line.
+    assert_eq!(lines.len(), 8, "{text}");
 
     let (line, first) = &lines[0];
     check_text_field(&first["a"], a, line);
     check_text_field(&first["b"], b, line);
     check_text_field(&first["c"], &format!("{c:?}"), line);
-    assert_eq!(first["message"], d, "{line}");
+    check_text_field(&first["message"], d, line);
 
     let (line, second) = &lines[1];
     assert_eq!(second["body"], expected(&payload), "{line}");
@@ -198,7 +289,7 @@ fuzz_target!(|data: &[u8]| {
     let calls = [(a, b, c), (payload_text.as_str(), spliced.as_str(), d)];
     for (index, (payload, note, message)) in calls.into_iter().enumerate() {
         let (line, event) = &lines[2 + 2 * index];
-        assert_eq!(event["message"], message, "{line}");
+        check_text_field(&event["message"], message, line);
         check_text_field(&event["inner"], note, line);
         check_text_field(&event["payload"], payload, line);
         let (line, completion) = &lines[3 + 2 * index];

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use serde_json::{Number, Value};
 use tracing_core::callsite::Identifier;
-use tracing_core::field::{Field, FieldSet, Visit};
+use tracing_core::field::{Field, Visit};
+use tracing_core::Metadata;
 
 use super::{LINE_HEADER_KEYS, SPAN_FIELDS_NOT_LOGGED, SPAN_ID_KEYS};
 use crate::redact::{redacted, Redactor};
+use crate::traces::COMPLETION_EVENT;
 
 /// Fields in first-recorded order; a key recorded again keeps its place and takes the new value.
 /// Lines carry a handful of fields, so a linear scan beats hashing.
@@ -42,14 +44,31 @@ pub(crate) enum FieldKind {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct FieldPlan {
     redact: bool,
+    /// The value is text to read for secrets (not one of sightline's own labels on its completion lines).
+    scan: bool,
     in_event: bool,
     in_span: bool,
 }
 
+/// The fields of sightline's completion and access lines that hold its own bounded labels (a function's
+/// name, `ok`, a route template): never text from a request, so never scanned.
+const OWN_LABELS: &[&str] = &[
+    "function",
+    "module",
+    "result",
+    "outcome",
+    "operation",
+    "method",
+    "route",
+    "error_kind",
+];
+
 impl FieldPlan {
-    pub(crate) fn new(redactor: &Redactor, name: &str) -> Self {
+    /// The plan of the field `name` of a call site named `callsite`.
+    pub(crate) fn new(redactor: &Redactor, callsite: &str, name: &str) -> Self {
         FieldPlan {
             redact: redactor.is_redacted_key(name),
+            scan: !(callsite == COMPLETION_EVENT && OWN_LABELS.contains(&name)),
             // An event's `message` goes into the line's header; the other header keys are the layer's own.
             in_event: name == "message" || !LINE_HEADER_KEYS.contains(&name),
             in_span: kept_in_span(name),
@@ -76,10 +95,11 @@ pub(crate) fn logged_in_span(plan: &[FieldPlan], index: usize) -> bool {
     plan.get(index).is_some_and(|p| p.in_span)
 }
 
-pub(crate) fn plan_fields(redactor: &Redactor, fields: &FieldSet) -> Arc<[FieldPlan]> {
-    fields
+pub(crate) fn plan_fields(redactor: &Redactor, metadata: &Metadata<'_>) -> Arc<[FieldPlan]> {
+    metadata
+        .fields()
         .iter()
-        .map(|field| FieldPlan::new(redactor, field.name()))
+        .map(|field| FieldPlan::new(redactor, metadata.name(), field.name()))
         .collect()
 }
 
@@ -116,7 +136,7 @@ impl<'a> FieldVisitor<'a> {
                 return *plan;
             }
         }
-        FieldPlan::new(self.redactor, field.name())
+        FieldPlan::new(self.redactor, "", field.name())
     }
 
     /// `value` is only called for fields that are written and not redacted whole, so a secret's
@@ -128,6 +148,8 @@ impl<'a> FieldVisitor<'a> {
         }
         let value = if plan.redact {
             redacted()
+        } else if !plan.scan {
+            value()
         } else {
             let mut value = value();
             self.redactor.redact_inside(field.name(), &mut value);

@@ -86,7 +86,7 @@ where
         {
             return Arc::clone(plan);
         }
-        let plan = plan_fields(&self.redactor, metadata.fields());
+        let plan = plan_fields(&self.redactor, metadata);
         Arc::clone(
             self.plans
                 .write()

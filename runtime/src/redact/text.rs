@@ -64,9 +64,10 @@ impl Rules<'_> {
         let mut edits = Vec::new();
         let found = self.find(text, depth, &mut edits);
         let changed = !edits.is_empty();
+        let has_keys = !matches!(found, Ok(false));
         let (written, cut) = match found {
-            Ok(()) if !changed => (None, None),
-            Ok(()) => (Some(apply(text, edits)), None),
+            Ok(_) if !changed => (None, None),
+            Ok(_) => (Some(apply(text, edits)), None),
             Err(Broken(at)) => {
                 // What comes before the unreadable value is redacted as any text is.
                 edits.retain_mut(|edit| {
@@ -81,7 +82,11 @@ impl Rules<'_> {
         // The last word: in what is written, every secret key is followed by the marker. Text whose
         // quotes pair in a way no reading can trust fails this, and its rest goes instead.
         let shown = written.as_deref().unwrap_or(text);
-        let cut = self.first_unredacted_value(shown).or(cut);
+        let cut = if has_keys {
+            self.first_unredacted_value(shown).or(cut)
+        } else {
+            cut
+        };
         match (cut, kind) {
             (None, _) => written,
             (Some(_), TextKind::Field) => Some(REDACTED.to_owned()),
@@ -118,16 +123,23 @@ impl Rules<'_> {
             })
     }
 
-    fn find(&self, text: &str, depth: usize, edits: &mut Vec<Edit>) -> Result<(), Broken> {
-        let keyed = if self.may_have_secret_key(text) {
+    /// Adds the edits `text` needs; says whether it has secret keys at all.
+    fn find(&self, text: &str, depth: usize, edits: &mut Vec<Edit>) -> Result<bool, Broken> {
+        let mut ranges = Vec::new();
+        let separators = if self.values {
+            values::find(text, self.pii, &mut ranges)
+        } else {
+            memchr::memchr3(b':', b'=', b'(', text.as_bytes()).is_some()
+        };
+        let has_keys = separators && self.may_have_secret_key(text);
+        let keyed = if has_keys {
             self.keyed(text, depth, edits)
                 .and_then(|()| self.raw_values(text, edits))
+                .map(|()| true)
         } else {
-            Ok(())
+            Ok(false)
         };
-        if self.values {
-            let mut ranges = Vec::new();
-            values::find(text, self.pii, &mut ranges);
+        if !ranges.is_empty() {
             edits.extend(ranges.into_iter().map(|range| Edit {
                 range,
                 with: Replace::Marker,

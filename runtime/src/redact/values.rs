@@ -8,16 +8,16 @@
 //! header, base64 of `user:password`). Opaque random strings without either are not guessed at: the
 //! key they stand under is what redacts them.
 //!
-//! Candidates are found in one pass of `aho-corasick` over the prefixes (with its SIMD prefilter, a short
-//! value that holds none costs a few nanoseconds) plus a count of digits for card and phone numbers; each
-//! candidate is then checked by hand, because the checks (Luhn, base64, boundaries) are not regular
-//! expressions anyway.
+//! Candidates are found in one pass over the bytes: digits are counted for card and phone numbers, and
+//! each known prefix is looked for only where its rarest byte (its anchor: `J` of `eyJ`, `_` of `ghp_`,
+//! `-` of `xoxb-`, `:` of `://`, the space after `Bearer`) stands. Not an automaton over all prefixes:
+//! every string of every log line goes through this, and a sentence has none of the anchors but spaces.
+//! Each candidate is then checked by hand, because the checks (Luhn, base64, boundaries) are not
+//! regular expressions anyway.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use once_cell::sync::Lazy;
 use std::ops::Range;
 
-/// What a prefix found by the automaton may start.
+/// What a prefix may start.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Jwt,
@@ -38,52 +38,32 @@ enum Kind {
     Basic,
 }
 
-/// Prefixes and what each may start. Matched without regard to ASCII case (so `Bearer`, `bearer` and
-/// `BEARER` are one pattern); the checks below require the case a provider uses.
-const PREFIXES: &[(&str, Kind)] = &[
-    ("eyJ", Kind::Jwt),
-    ("-----BEGIN", Kind::Pem),
-    ("AKIA", Kind::Aws),
-    ("ASIA", Kind::Aws),
-    ("ABIA", Kind::Aws),
-    ("ACCA", Kind::Aws),
-    ("ghp_", Kind::GitHub),
-    ("gho_", Kind::GitHub),
-    ("ghu_", Kind::GitHub),
-    ("ghs_", Kind::GitHub),
-    ("ghr_", Kind::GitHub),
-    ("github_pat_", Kind::GitHubPat),
-    ("sk_live_", Kind::Stripe),
-    ("rk_live_", Kind::Stripe),
-    ("sk_test_", Kind::Stripe),
-    ("rk_test_", Kind::Stripe),
-    ("whsec_", Kind::Stripe),
-    ("xoxb-", Kind::Slack),
-    ("xoxp-", Kind::Slack),
-    ("xoxa-", Kind::Slack),
-    ("xoxr-", Kind::Slack),
-    ("xoxs-", Kind::Slack),
-    ("xoxe-", Kind::Slack),
-    ("xapp-", Kind::Slack),
-    ("hooks.slack.com/services/", Kind::SlackWebhook),
-    ("AIza", Kind::Google),
-    ("glpat-", Kind::GitLab),
-    ("npm_", Kind::Npm),
-    ("sk-ant-", Kind::AiKey),
-    ("sk-proj-", Kind::AiKey),
-    ("SG.", Kind::SendGrid),
-    ("://", Kind::UrlAuth),
-    ("bearer ", Kind::Bearer),
-    ("basic ", Kind::Basic),
-];
+const DIGIT: u8 = 1;
+/// `:`, `=`, `(`: text with none of them has no `key: value` pair in it.
+const SEPARATOR: u8 = 2;
+const ANCHOR: u8 = 4;
+const AT_SIGN: u8 = 8;
 
-static AUTOMATON: Lazy<AhoCorasick> = Lazy::new(|| {
-    AhoCorasickBuilder::new()
-        .ascii_case_insensitive(true)
-        .match_kind(MatchKind::Standard)
-        .build(PREFIXES.iter().map(|(prefix, _)| prefix))
-        .expect("the prefixes are valid patterns")
-});
+/// The class of every byte, for the one pass.
+static CLASSES: [u8; 256] = {
+    let mut classes = [0u8; 256];
+    let mut digit = b'0';
+    while digit <= b'9' {
+        classes[digit as usize] = DIGIT;
+        digit += 1;
+    }
+    classes[b':' as usize] = SEPARATOR | ANCHOR;
+    classes[b'=' as usize] = SEPARATOR;
+    classes[b'(' as usize] = SEPARATOR;
+    classes[b'@' as usize] = AT_SIGN;
+    let anchors = b"J-_AG/ ";
+    let mut i = 0;
+    while i < anchors.len() {
+        classes[anchors[i] as usize] = ANCHOR;
+        i += 1;
+    }
+    classes
+};
 
 /// Fewest digits in a card number (ISO/IEC 7812: 13 to 19).
 const CARD_MIN: usize = 13;
@@ -95,13 +75,26 @@ const PHONE_MAX: usize = 15;
 const PHONE_MIN_NATIONAL: usize = 10;
 
 /// Adds the byte ranges of `text` that hold a secret (and, with `pii`, personal data) to `out`. Ranges
-/// may overlap; every range starts and ends on a character boundary.
-pub(crate) fn find(text: &str, pii: bool, out: &mut Vec<Range<usize>>) {
+/// may overlap; every range starts and ends on a character boundary. Says whether `text` has a `:`, `=`
+/// or `(`, without which it has no `key: value` pair for [`super::text`] to read.
+pub(crate) fn find(text: &str, pii: bool, out: &mut Vec<Range<usize>>) -> bool {
     let bytes = text.as_bytes();
-    if bytes.len() < 8 {
-        return;
+    let (mut digits, mut seen) = (0usize, 0u8);
+    for (at, &b) in bytes.iter().enumerate() {
+        let class = CLASSES[usize::from(b)];
+        if class == 0 {
+            continue;
+        }
+        seen |= class;
+        if class == DIGIT {
+            digits += 1;
+        } else if class & ANCHOR != 0
+            // The space after a scheme (`Bearer `, `Basic `): only after an `r` or a `c`.
+            && (b != b' ' || at > 0 && matches!(bytes[at - 1], b'r' | b'R' | b'c' | b'C'))
+        {
+            anchored(text, at, out);
+        }
     }
-    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
     if digits >= CARD_MIN {
         cards(text, out);
     }
@@ -109,15 +102,96 @@ pub(crate) fn find(text: &str, pii: bool, out: &mut Vec<Range<usize>>) {
         if digits >= PHONE_MIN_INTERNATIONAL {
             phones(text, out);
         }
-        if memchr::memchr(b'@', bytes).is_some() {
+        if seen & AT_SIGN != 0 {
             emails(text, out);
         }
     }
-    for found in AUTOMATON.find_overlapping_iter(aho_corasick::Input::new(bytes)) {
-        let (_, kind) = PREFIXES[found.pattern().as_usize()];
-        if let Some(range) = check(text, found.start(), found.end(), kind) {
+    seen & SEPARATOR != 0
+}
+
+/// The secret whose prefix has its anchor at `at`, if one does.
+fn anchored(text: &str, at: usize, out: &mut Vec<Range<usize>>) {
+    let bytes = text.as_bytes();
+    let before = |n: usize| at.checked_sub(n).map(|start| &bytes[start..at]);
+    let from_here = &bytes[at..];
+    let mut found = |start: usize, prefix_end: usize, kind: Kind| {
+        if let Some(range) = check(text, start, prefix_end, kind) {
             out.push(range);
         }
+    };
+    match bytes[at] {
+        b'J' if before(2) == Some(b"ey") => found(at - 2, at + 1, Kind::Jwt),
+        b'-' => {
+            if from_here.starts_with(b"-----BEGIN") {
+                found(at, at + 10, Kind::Pem);
+            }
+            if matches!(
+                before(4),
+                Some(b"xoxb" | b"xoxp" | b"xoxa" | b"xoxr" | b"xoxs" | b"xoxe" | b"xapp")
+            ) {
+                found(at - 4, at + 1, Kind::Slack);
+            }
+            if before(5) == Some(b"glpat") {
+                found(at - 5, at + 1, Kind::GitLab);
+            }
+            if before(2) == Some(b"sk") {
+                for rest in [&b"-ant-"[..], b"-proj-"] {
+                    if from_here.starts_with(rest) {
+                        found(at - 2, at + rest.len(), Kind::AiKey);
+                    }
+                }
+            }
+        }
+        b'_' => {
+            match before(3) {
+                Some(b"ghp" | b"gho" | b"ghu" | b"ghs" | b"ghr") => {
+                    found(at - 3, at + 1, Kind::GitHub)
+                }
+                Some(b"npm") => found(at - 3, at + 1, Kind::Npm),
+                _ => {}
+            }
+            if before(6) == Some(b"github") && from_here.starts_with(b"_pat_") {
+                found(at - 6, at + 5, Kind::GitHubPat);
+            }
+            if matches!(before(2), Some(b"sk" | b"rk"))
+                && (from_here.starts_with(b"_live_") || from_here.starts_with(b"_test_"))
+            {
+                found(at - 2, at + 6, Kind::Stripe);
+            }
+            if before(5) == Some(b"whsec") {
+                found(at - 5, at + 1, Kind::Stripe);
+            }
+        }
+        b'A' => {
+            if [&b"AKIA"[..], b"ASIA", b"ABIA", b"ACCA"]
+                .iter()
+                .any(|p| from_here.starts_with(p))
+            {
+                found(at, at + 4, Kind::Aws);
+            }
+            if from_here.starts_with(b"AIza") {
+                found(at, at + 4, Kind::Google);
+            }
+        }
+        b'G' if before(1) == Some(b"S") && bytes.get(at + 1) == Some(&b'.') => {
+            found(at - 1, at + 2, Kind::SendGrid)
+        }
+        b':' if from_here.starts_with(b"://") => found(at, at + 3, Kind::UrlAuth),
+        b'/' if bytes[..at].ends_with(b"hooks.slack.com")
+            && from_here.starts_with(b"/services/") =>
+        {
+            found(at - 15, at + 10, Kind::SlackWebhook)
+        }
+        b' ' => match before(1) {
+            Some(b"r" | b"R") if matches!(before(6), Some(b"Bearer" | b"bearer" | b"BEARER")) => {
+                found(at - 6, at + 1, Kind::Bearer)
+            }
+            Some(b"c" | b"C") if matches!(before(5), Some(b"Basic" | b"basic" | b"BASIC")) => {
+                found(at - 5, at + 1, Kind::Basic)
+            }
+            _ => {}
+        },
+        _ => {}
     }
 }
 
