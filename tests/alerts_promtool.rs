@@ -119,6 +119,24 @@ fn drill_config_passes_promtool() {
     passes_promtool("drill", &config, &objectives());
 }
 
+/// A registry that prefixes and labels every family: the rules select, and their tests feed, the names it
+/// exposes (`payments_http_requests_total{region="eu",..}`).
+#[test]
+fn prefixed_registry_config_passes_promtool() {
+    let mut config = AlertConfig::new("order-service", "127.0.0.1:3000");
+    config.naming = sightline::metrics::MetricNaming {
+        prefix: "payments_".into(),
+        const_labels: vec![("region".into(), "eu".into())],
+    };
+    let rules = sightline::alerts::render(&config, &objectives())
+        .into_iter()
+        .find(|(path, _)| path == "alert_rules.yml")
+        .unwrap()
+        .1;
+    assert!(rules.contains("payments_http_requests_total{region=\"eu\",job=\"order-service\""));
+    passes_promtool("prefixed", &config, &objectives());
+}
+
 /// Other thresholds, a business objective with a tight budget, and a job name that needs quoting.
 #[test]
 fn custom_config_passes_promtool() {

@@ -5,9 +5,11 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`, at that fault) with a small queue and short batches, so that exports fail
 //! many times within a few seconds. The child makes 20,000 `#[business_span]` calls, then 200,000 more,
 //! and reports on stdout, as one JSON line: what the calls returned, the live heap after each phase, the
-//! drop counter, and how long shutting down took. The parent checks that the caller never waited on the
-//! exporter (the child finishes, and spans were dropped rather than waited for), that memory stayed
-//! bounded, and that standard error got one warning for many failed batches.
+//! loss counter by reason and the export counter, sightline's warnings (lines of its log writer), and how
+//! long shutting down took. The parent checks that the caller never waited on the exporter (the child
+//! finishes, and spans were dropped rather than waited for), that memory stayed bounded, that every span
+//! was either exported or counted lost under the fault's reason, and that the log writer, not standard
+//! error, got one warning for many failed batches.
 
 #[path = "common/child.rs"]
 mod child;
@@ -94,23 +96,50 @@ fn record_order(order: u64) -> u64 {
     std::hint::black_box(order) * 2 + 1
 }
 
+/// Every `reason` of `sightline_spans_dropped_total`.
+const REASONS: [&str; 6] = [
+    "queue_full",
+    "unreachable",
+    "timeout",
+    "rejected",
+    "shutdown",
+    "failed",
+];
+
 /// The child's part: install, call, measure, report, shut down.
 fn child_part() {
     let registry = prometheus::Registry::new();
+    let logs = common::Captured::default();
     let started = Instant::now();
     let guard = sightline::Telemetry::builder("exporter-faults")
-        .log_writer(std::io::sink)
+        .log_writer(logs.clone())
         .log_level("error")
         .registry(registry.clone())
         .process_metrics(false)
         .install()
         .expect("telemetry installs");
+    let scrape = || common::exposition::parse(&sightline::metrics::render_registry(&registry));
     let dropped = || {
-        common::exposition::parse(&sightline::metrics::render_registry(&registry))
-            .find("sightline_spans_dropped_total", &[])
+        let scrape = scrape();
+        let by_reason: serde_json::Map<String, serde_json::Value> = REASONS
+            .iter()
+            .map(|reason| {
+                let value = scrape
+                    .find("sightline_spans_dropped_total", &[("reason", reason)])
+                    .next()
+                    .map(|s| s.value as u64)
+                    .expect("every reason is exposed");
+                (reason.to_string(), value.into())
+            })
+            .collect();
+        serde_json::Value::Object(by_reason)
+    };
+    let exported = || {
+        scrape()
+            .find("sightline_spans_exported_total", &[])
             .next()
             .map(|s| s.value as u64)
-            .expect("the drop counter is exposed")
+            .expect("the export counter is exposed")
     };
 
     let mut returned = 0u64;
@@ -132,10 +161,15 @@ fn child_part() {
     let calls_done = SystemTime::now();
 
     let shutting_down = Instant::now();
-    drop(guard);
+    let undelivered = guard.shutdown();
     let shutdown = shutting_down.elapsed();
-    // Spans that end after the guard is dropped are discarded, not counted: the counter is final.
-    let dropped_final = dropped();
+    // Spans that end after shutdown are counted too (`shutdown`): the counters are final.
+    let warnings: Vec<String> = logs
+        .lines()
+        .into_iter()
+        .filter(|l| l["target"] == "sightline" && l["level"] == "warn")
+        .map(|l| l["message"].as_str().unwrap_or_default().to_owned())
+        .collect();
 
     let report = serde_json::json!({
         "returned": returned,
@@ -143,7 +177,10 @@ fn child_part() {
         "heap_after_all": heap_after_all,
         "dropped_after_warm_up": dropped_after_warm_up,
         "dropped_after_all": dropped_after_all,
-        "dropped": dropped_final,
+        "dropped": dropped(),
+        "exported": exported(),
+        "undelivered_at_shutdown": undelivered.spans,
+        "warnings": warnings,
         "measured_ns_per_call": measured.as_nanos() as u64 / MEASURED_CALLS,
         "calls_done_unix_ms": calls_done.duration_since(UNIX_EPOCH).unwrap().as_millis() as u64,
         "shutdown_ms": shutdown.as_millis() as u64,
@@ -172,12 +209,32 @@ impl Run {
             .unwrap_or_else(|| panic!("{field} in {}", self.report))
     }
 
-    fn dropped(&self) -> u64 {
-        self.u64("dropped")
+    /// Spans dropped for `reason` (`None`: every reason) by the end, or at `when` (`dropped_after_all`).
+    fn dropped_at(&self, when: &str, reason: Option<&str>) -> u64 {
+        let by_reason = &self.report[when];
+        REASONS
+            .iter()
+            .filter(|r| reason.map_or(true, |wanted| wanted == **r))
+            .map(|r| {
+                by_reason[*r]
+                    .as_u64()
+                    .unwrap_or_else(|| panic!("{when}.{r}"))
+            })
+            .sum()
     }
 
-    fn lines_with(&self, text: &str) -> usize {
-        self.stderr.lines().filter(|l| l.contains(text)).count()
+    fn dropped(&self) -> u64 {
+        self.dropped_at("dropped", None)
+    }
+
+    /// sightline's own warnings on the log writer that contain `text`.
+    fn warnings_with(&self, text: &str) -> usize {
+        self.report["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .filter(|w| w.as_str().is_some_and(|w| w.contains(text)))
+            .count()
     }
 
     /// How many of a rate-limited warning the child's lifetime allows: the first, then one per interval.
@@ -196,19 +253,25 @@ impl Run {
             "{fault}: the live heap grew by {growth} bytes over {MEASURED_CALLS} calls"
         );
         assert!(
-            self.lines_with(DROP_WARNING) <= self.warnings_allowed(),
+            self.warnings_with(DROP_WARNING) <= self.warnings_allowed(),
             "{fault}: drop warnings flood:\n{}",
+            self.report["warnings"]
+        );
+        // Warnings are lines of the log writer: none goes to standard error.
+        assert!(
+            !self.stderr.contains(EXPORT_WARNING) && !self.stderr.contains(DROP_WARNING),
+            "{fault}: a warning on standard error:\n{}",
             self.stderr
         );
-        for line in self.stderr.lines().filter(|l| l.starts_with("sightline:")) {
-            eprintln!("{fault}: stderr: {line}");
+        for warning in self.report["warnings"].as_array().into_iter().flatten() {
+            eprintln!("{fault}: warning: {warning}");
         }
         eprintln!(
             "{fault}: {} ns per call, heap growth {growth} bytes, dropped {} (after warm-up {}), shutdown {} \
              ms, child ran {} ms",
             self.u64("measured_ns_per_call"),
             self.dropped(),
-            self.u64("dropped_after_warm_up"),
+            self.dropped_at("dropped_after_warm_up", None),
             self.u64("shutdown_ms"),
             self.u64("elapsed_ms"),
         );
@@ -217,31 +280,45 @@ impl Run {
     /// For a collector that never takes a span (connections refused or never answered): the queue stays
     /// full, so spans were dropped, and still are after the warm-up.
     fn check_dropping(&self, fault: &str) {
-        assert!(self.dropped() > 0, "{fault}: no span was dropped");
+        let queue_full = |when| self.dropped_at(when, Some("queue_full"));
+        assert!(queue_full("dropped") > 0, "{fault}: no span was dropped");
         assert!(
-            self.u64("dropped_after_all") > self.u64("dropped_after_warm_up"),
+            queue_full("dropped_after_all") > queue_full("dropped_after_warm_up"),
             "{fault}: spans stopped being dropped"
         );
     }
 
-    /// For a collector that accepts nothing: many failed batches, one warning per interval.
-    fn check_failing(&self, fault: &str, server_side_batches: Option<usize>) {
+    /// For a collector that accepts nothing: every span is counted lost, by the reason of the fault; many
+    /// failed batches, one warning per interval.
+    fn check_failing(&self, fault: &str, reason: &str, server_side_batches: Option<usize>) {
         self.check_caller_and_memory(fault);
-        // Every span the queue accepted (`CALLS - dropped`) went to a failing export, except at most a
-        // full queue and a batch still waiting when the guard's bounded shutdown gave up; a batch holds
-        // at most `BATCH` spans. (Which spans the queue accepted is not exposed, only the drops.)
-        let accepted = CALLS - self.dropped();
-        let failed_batches = accepted.saturating_sub(QUEUE + BATCH) / BATCH;
-        let warnings = self.lines_with(EXPORT_WARNING);
+        assert_eq!(self.u64("exported"), 0, "{fault}: nothing was accepted");
+        assert_eq!(
+            self.dropped(),
+            CALLS,
+            "{fault}: every span is counted as lost: {}",
+            self.report["dropped"]
+        );
+        // What the queue accepted failed to export, but for what shutdown gave up on.
+        let failed = self.dropped_at("dropped", Some(reason));
+        let failed_batches = failed / BATCH;
+        let warnings = self.warnings_with(EXPORT_WARNING);
         eprintln!(
-            "{fault}: {accepted} spans accepted, at least {failed_batches} failed batches \
-             ({server_side_batches:?} seen by the server), {warnings} export warnings"
+            "{fault}: {} spans lost by reason ({}), at least {failed_batches} failed batches \
+             ({server_side_batches:?} seen by the server), {warnings} export warnings",
+            self.dropped(),
+            self.report["dropped"]
+        );
+        assert!(
+            failed > 0,
+            "{fault}: no span counted as {reason}: {}",
+            self.report["dropped"]
         );
         assert!(
             (1..=self.warnings_allowed()).contains(&warnings),
             "{fault}: {warnings} export warnings in {} ms:\n{}",
             self.u64("elapsed_ms"),
-            self.stderr
+            self.report["warnings"]
         );
         assert!(
             failed_batches >= 10 * warnings as u64,
@@ -337,7 +414,7 @@ fn refused_connections() {
         &failing_env(Duration::from_millis(300)),
     );
     run.check_dropping("refused connections");
-    run.check_failing("refused connections", None);
+    run.check_failing("refused connections", "unreachable", None);
 }
 
 /// A collector that accepts every connection and never reads or answers, holding the sockets open: each
@@ -364,7 +441,7 @@ fn black_holed_endpoint() {
     run.check_dropping("black-holed endpoint");
     // Each attempt is a connection of its own: the one whose request timed out is not reused.
     let connections = held.lock().unwrap().len();
-    run.check_failing("black-holed endpoint", Some(connections));
+    run.check_failing("black-holed endpoint", "unreachable", Some(connections));
 }
 
 /// A collector answering every request with 500, which the exporter does not retry: batches fail as
@@ -385,6 +462,7 @@ fn collector_answering_500() {
     assert!(receiver.spans().is_empty());
     run.check_failing(
         "collector answering 500",
+        "rejected",
         Some(receiver.content_types().len()),
     );
 }
@@ -425,17 +503,18 @@ fn slow_collector() {
     // In the 60 s the child may live the collector can take at most 40 requests of 256 spans, far fewer
     // than 220,000: the calls could only finish because spans were dropped instead of waited for.
     assert!(run.dropped() > 0, "no span was dropped");
-    // Every span was either delivered or counted as dropped.
+    // Every span was either delivered or counted as dropped, and the export counter says so too.
     assert_eq!(
         spans.len() as u64 + run.dropped(),
         CALLS,
         "received {} + dropped {}",
         spans.len(),
-        run.dropped()
+        run.report["dropped"]
     );
+    assert_eq!(run.u64("exported"), spans.len() as u64);
     assert!(
         after_calls > 0,
         "spans still arrive once the caller is done"
     );
-    assert_eq!(run.lines_with(EXPORT_WARNING), 0, "{}", run.stderr);
+    assert_eq!(run.warnings_with(EXPORT_WARNING), 0, "{}", run.report);
 }

@@ -1,7 +1,8 @@
 //! The fire drill, live: the generated `prometheus.yml` and `alert_rules.yml` (drill mode: 1 s scrapes and
 //! evaluations, `for` and windows scaled from minutes to seconds) loaded into the real `prometheus`
-//! binary, the example service injected with faults, and the service's error-ratio alert watched through
-//! Prometheus's HTTP API as it goes pending, fires, and resolves once the faults stop.
+//! binary, the example service injected with faults, and its alerts watched through Prometheus's HTTP
+//! API: the error-ratio alert as it goes pending, fires, and resolves once the faults stop; the
+//! telemetry-loss alert as it goes pending while the service's OTLP collector is down.
 
 #[path = "common/processes.rs"]
 mod processes;
@@ -17,8 +18,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// The alert the drill watches: the service's error ratio (5xx over all requests) above its objective.
-const ALERT: &str = "ServiceErrorRatioHigh";
+/// The service's error ratio (5xx over all requests) above its objective.
+const ERROR_RATIO: &str = "ServiceErrorRatioHigh";
+/// Spans or log lines lost steadily.
+const TELEMETRY_LOST: &str = "ServiceTelemetryDropped";
 
 /// The `prometheus` binary, or `None` after a loud notice (a failure under SIGHTLINE_REQUIRE_TOOLS=1).
 fn prometheus() -> Option<&'static str> {
@@ -49,9 +52,10 @@ fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> Option<(u16, 
     Some((status, body))
 }
 
-fn start_service(port: u16, faulty: bool) -> KillOnDrop {
+fn start_service(port: u16, faulty: bool, env: &[(&str, String)]) -> KillOnDrop {
     let mut cmd = Command::new(example_binary());
-    cmd.env_remove("RUST_LOG")
+    cmd.envs(env.iter().map(|(k, v)| (k, v)))
+        .env_remove("RUST_LOG")
         .env("LOG_LEVEL", "warn")
         .env("PORT", port.to_string())
         .env("PAYMENT_FAILURE_RATE", "0")
@@ -74,49 +78,55 @@ fn start_service(port: u16, faulty: bool) -> KillOnDrop {
     child
 }
 
-/// The drill alert's state in Prometheus: "inactive" when not listed, else "pending" or "firing".
-fn alert_state(prometheus: SocketAddr) -> String {
+/// An alert's state in Prometheus: "inactive" when not listed, else "pending" or "firing"; with its labels.
+fn alert_state(prometheus: SocketAddr, alert: &str) -> (String, serde_json::Value) {
     let Some((200, body)) = http(prometheus, "GET", "/api/v1/alerts", "") else {
-        return "unknown".into();
+        return ("unknown".into(), serde_json::Value::Null);
     };
     let json: serde_json::Value = serde_json::from_str(&body).expect("alerts JSON");
-    json["data"]["alerts"]
+    let found = json["data"]["alerts"]
         .as_array()
         .into_iter()
         .flatten()
-        .find(|a| a["labels"]["alertname"] == ALERT)
-        .and_then(|a| a["state"].as_str())
-        .unwrap_or("inactive")
-        .to_owned()
+        .find(|a| a["labels"]["alertname"] == alert);
+    match found {
+        Some(a) => (
+            a["state"].as_str().unwrap_or("unknown").to_owned(),
+            a["labels"].clone(),
+        ),
+        None => ("inactive".into(), serde_json::Value::Null),
+    }
 }
 
-fn wait_for_state(prometheus: SocketAddr, wanted: &str, within: Duration, seen: &mut Vec<String>) {
+/// Waits until `alert` is `wanted`; returns its labels then.
+fn wait_for_state(
+    prometheus: SocketAddr,
+    alert: &str,
+    wanted: &str,
+    within: Duration,
+    seen: &mut Vec<String>,
+) -> serde_json::Value {
     let deadline = Instant::now() + within;
     loop {
-        let state = alert_state(prometheus);
+        let (state, labels) = alert_state(prometheus, alert);
         if seen.last() != Some(&state) {
             seen.push(state.clone());
         }
         if state == wanted {
-            return;
+            return labels;
         }
         assert!(
             Instant::now() < deadline,
-            "{ALERT} never became {wanted} within {within:?}; states seen: {seen:?}"
+            "{alert} never became {wanted} within {within:?}; states seen: {seen:?}"
         );
         std::thread::sleep(Duration::from_millis(500));
     }
 }
 
-#[test]
-fn the_error_ratio_alert_goes_pending_fires_and_resolves() {
-    let Some(prometheus_bin) = prometheus() else {
-        return;
-    };
-    let started = Instant::now();
-    let dir = std::env::temp_dir().join(format!("sightline-fire-drill-{}", std::process::id()));
+/// The example's drill artefacts for a service on `app_port`, written into a fresh directory.
+fn export_drill(name: &str, app_port: u16) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sightline-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let app_port = free_port();
     let exported = Command::new(example_binary())
         .args(["export", dir.to_str().unwrap(), "--drill", "--target"])
         .arg(format!("127.0.0.1:{app_port}"))
@@ -126,12 +136,15 @@ fn the_error_ratio_alert_goes_pending_fires_and_resolves() {
     for file in ["prometheus.yml", "alert_rules.yml"] {
         assert!(Path::new(&dir).join(file).exists(), "{file} exported");
     }
+    dir
+}
 
-    let mut service = start_service(app_port, true);
+/// Prometheus on the exported configuration, ready.
+fn start_prometheus(binary: &str, dir: &Path) -> (KillOnDrop, SocketAddr) {
     let prom_port = free_port();
     let prom_addr: SocketAddr = ([127, 0, 0, 1], prom_port).into();
-    let _prometheus = KillOnDrop(
-        Command::new(prometheus_bin)
+    let prometheus = KillOnDrop(
+        Command::new(binary)
             .arg(format!(
                 "--config.file={}",
                 dir.join("prometheus.yml").display()
@@ -152,14 +165,15 @@ fn the_error_ratio_alert_goes_pending_fires_and_resolves() {
         assert!(Instant::now() < deadline, "prometheus did not become ready");
         std::thread::sleep(Duration::from_millis(200));
     }
+    (prometheus, prom_addr)
+}
 
-    // Traffic for the whole drill: orders from a few clients; they fail while the faults are on.
-    let stop = Arc::new(AtomicBool::new(false));
-    let app: SocketAddr = ([127, 0, 0, 1], app_port).into();
+/// Orders from a few clients until `stop`.
+fn drive_orders(app: SocketAddr, stop: &Arc<AtomicBool>) -> Vec<std::thread::JoinHandle<()>> {
     let order = r#"{"customer_id":"cus_1","items":[{"sku":"beans-1kg","quantity":1,"unit_price_cents":100}],"card_number":"4111111111111111","password":"drill"}"#;
-    let clients: Vec<_> = (0..6)
+    (0..6)
         .map(|_| {
-            let stop = Arc::clone(&stop);
+            let stop = Arc::clone(stop);
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     if http(app, "POST", "/api/v1/orders", order).is_none() {
@@ -168,16 +182,40 @@ fn the_error_ratio_alert_goes_pending_fires_and_resolves() {
                 }
             })
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_error_ratio_alert_goes_pending_fires_and_resolves() {
+    let Some(prometheus_bin) = prometheus() else {
+        return;
+    };
+    let started = Instant::now();
+    let app_port = free_port();
+    let dir = export_drill("fire-drill", app_port);
+    let mut service = start_service(app_port, true, &[]);
+    let (_prometheus, prom_addr) = start_prometheus(prometheus_bin, &dir);
+
+    // Traffic for the whole drill: orders from a few clients; they fail while the faults are on.
+    let stop = Arc::new(AtomicBool::new(false));
+    let app: SocketAddr = ([127, 0, 0, 1], app_port).into();
+    let clients = drive_orders(app, &stop);
 
     let mut seen = vec!["inactive".to_owned()];
-    wait_for_state(prom_addr, "pending", Duration::from_secs(60), &mut seen);
-    wait_for_state(prom_addr, "firing", Duration::from_secs(60), &mut seen);
+    let window = Duration::from_secs(60);
+    wait_for_state(prom_addr, ERROR_RATIO, "pending", window, &mut seen);
+    wait_for_state(prom_addr, ERROR_RATIO, "firing", window, &mut seen);
 
     // The faults stop: the same port, a healthy service.
     drop(service);
-    service = start_service(app_port, false);
-    wait_for_state(prom_addr, "inactive", Duration::from_secs(90), &mut seen);
+    service = start_service(app_port, false, &[]);
+    wait_for_state(
+        prom_addr,
+        ERROR_RATIO,
+        "inactive",
+        Duration::from_secs(90),
+        &mut seen,
+    );
     stop.store(true, Ordering::Relaxed);
     for c in clients {
         let _ = c.join();
@@ -197,5 +235,65 @@ fn the_error_ratio_alert_goes_pending_fires_and_resolves() {
         "the drill took {:?}",
         started.elapsed()
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The service exports its spans to a collector that is down: every batch fails, the spans are counted
+/// lost as `unreachable`, and Prometheus, scraping the counter, holds the telemetry-loss alert pending.
+#[test]
+fn the_telemetry_loss_alert_goes_pending_while_the_collector_is_down() {
+    let Some(prometheus_bin) = prometheus() else {
+        return;
+    };
+    let app_port = free_port();
+    let dir = export_drill("telemetry-drill", app_port);
+    let collector_down = format!("http://127.0.0.1:{}", free_port());
+    let service = start_service(
+        app_port,
+        false,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector_down),
+            ("OTEL_BSP_SCHEDULE_DELAY", "200".into()),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "200".into()),
+        ],
+    );
+    let (_prometheus, prom_addr) = start_prometheus(prometheus_bin, &dir);
+    let stop = Arc::new(AtomicBool::new(false));
+    let app: SocketAddr = ([127, 0, 0, 1], app_port).into();
+    let clients = drive_orders(app, &stop);
+
+    let mut seen = vec!["inactive".to_owned()];
+    let labels = wait_for_state(
+        prom_addr,
+        TELEMETRY_LOST,
+        "pending",
+        Duration::from_secs(60),
+        &mut seen,
+    );
+    assert_eq!(
+        labels["counter"], "sightline_spans_dropped_total",
+        "{labels}"
+    );
+    // The loss Prometheus sees is the failed exports, not a full queue.
+    let query = "sum(sightline_spans_dropped_total{reason=%22unreachable%22})";
+    let (status, body) = http(
+        prom_addr,
+        "GET",
+        &format!("/api/v1/query?query={query}"),
+        "",
+    )
+    .expect("a query answer");
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let lost: f64 = answer["data"]["result"][0]["value"][1]
+        .as_str()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    assert!(lost > 0.0, "no span counted unreachable: {answer}");
+    stop.store(true, Ordering::Relaxed);
+    for c in clients {
+        let _ = c.join();
+    }
+    drop(service);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,13 +1,15 @@
 use std::fmt;
 
 /// Why setting up telemetry failed. Installation never panics: every failure comes back as one of these.
-#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// `install()` ran before in this process, or another global `tracing` subscriber is already set.
     AlreadyInstalled,
-    /// The log level (builder, `LOG_LEVEL` or `RUST_LOG`) does not parse.
+    /// The log level (builder, `LOG_LEVEL` or `RUST_LOG`) does not parse, or names a level that does not
+    /// exist (`verbose`).
     InvalidLogLevel {
+        /// Where it came from: `RUST_LOG`, `LOG_LEVEL`, or `log_level` (the builder).
+        variable: &'static str,
         /// The text that was given.
         value: String,
         /// What the filter parser said.
@@ -31,6 +33,18 @@ pub enum Error {
     /// The OpenTelemetry trace exporter could not be created from its configuration (e.g.
     /// `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip`, which this build does not support).
     TraceExporter(String),
+    /// An environment variable sightline reads has a value it cannot use: `OTEL_TRACES_SAMPLER`,
+    /// `OTEL_TRACES_SAMPLER_ARG`, `OTEL_SDK_DISABLED`, `OTEL_BSP_*`, and, when spans are sent over OTLP,
+    /// `OTEL_EXPORTER_OTLP_{TRACES_,}{PROTOCOL,TIMEOUT,HEADERS}` and `OTEL_RESOURCE_ATTRIBUTES`
+    /// (`OTEL_EXPORTER_OTLP_PROTOCOL=grpc`: this build sends OTLP/HTTP only).
+    InvalidSetting {
+        /// The variable.
+        name: &'static str,
+        /// Its value.
+        value: String,
+        /// What is wrong with it, and what is expected.
+        reason: String,
+    },
 }
 
 impl fmt::Display for Error {
@@ -40,8 +54,12 @@ impl fmt::Display for Error {
                 "telemetry is already installed: a global tracing subscriber is set \
                  (call sightline::init once, or compose your own subscriber with TelemetryBuilder::into_layer)",
             ),
-            Error::InvalidLogLevel { value, reason } => {
-                write!(f, "invalid log level {value:?}: {reason} (use trace, debug, info, warn, error or a RUST_LOG directive)")
+            Error::InvalidLogLevel {
+                variable,
+                value,
+                reason,
+            } => {
+                write!(f, "invalid log level {variable}={value:?}: {reason} (levels are trace, debug, info, warn, error, off; directives look like info,my_crate=debug)")
             }
             Error::LabelConflict(c) => c.fmt(f),
             Error::Metrics(e) => write!(f, "cannot register sightline's metric families: {e}"),
@@ -53,7 +71,20 @@ impl fmt::Display for Error {
             Error::TraceExporter(message) => {
                 write!(f, "cannot create the OTLP trace exporter: {message}")
             }
+            Error::InvalidSetting {
+                name,
+                value,
+                reason,
+            } => write!(f, "invalid setting {name}={value:?}: {reason}"),
         }
+    }
+}
+
+/// The explanation, as `Display` gives it: `fn main() -> Result<(), Box<dyn Error>>` prints an error it
+/// returns with `Debug`, and a bare variant name (`AlreadyInstalled`) tells its reader nothing.
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 
@@ -85,6 +116,11 @@ impl From<crate::traces::TraceError> for Error {
                 reason,
             },
             crate::traces::TraceError::Exporter(message) => Error::TraceExporter(message),
+            crate::traces::TraceError::Setting(setting) => Error::InvalidSetting {
+                name: setting.name,
+                value: setting.value,
+                reason: setting.reason,
+            },
         }
     }
 }

@@ -1,10 +1,12 @@
 //! One line to set up: the JSON log layer with redaction, the log level, and the metrics registry.
 
 use crate::logs::{Handoff, LogLayer, Redactor};
+use crate::loss;
 use crate::traces::{TraceConfig, Traces};
 use crate::Error;
 use prometheus::Registry;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::fmt::writer::BoxMakeWriter;
@@ -165,18 +167,25 @@ impl TelemetryBuilder {
         self
     }
 
-    /// Registers the metrics and installs the global `tracing` subscriber. Fails, without touching
-    /// anything, when telemetry or another global subscriber is already installed.
+    /// Registers the metrics and installs the global `tracing` subscriber. A refused installation (a bad
+    /// setting, a registry conflict, another subscriber already set) changes nothing: no family stays
+    /// registered, no thread keeps running, and a corrected second call succeeds.
     pub fn install(self) -> Result<TelemetryGuard, Error> {
         if INSTALLED.swap(true, Ordering::SeqCst) {
             return Err(Error::AlreadyInstalled);
         }
-        let installed = self.into_layer().and_then(|(layer, guard)| {
-            let subscriber = tracing_subscriber::registry().with(layer);
-            tracing::subscriber::set_global_default(subscriber)
-                .map_err(|_| Error::AlreadyInstalled)?;
-            Ok(guard)
-        });
+        let installed = self
+            .build::<tracing_subscriber::Registry>()
+            .and_then(|parts| {
+                let subscriber = tracing_subscriber::registry().with(parts.layer);
+                match tracing::subscriber::set_global_default(subscriber) {
+                    Ok(()) => Ok(parts.guard),
+                    Err(_) => {
+                        parts.registration.roll_back();
+                        Err(Error::AlreadyInstalled)
+                    }
+                }
+            });
         if installed.is_err() {
             INSTALLED.store(false, Ordering::SeqCst);
         }
@@ -190,8 +199,17 @@ impl TelemetryBuilder {
     where
         S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
+        self.build().map(|parts| (parts.layer, parts.guard))
+    }
+
+    /// Every setting is checked before anything starts or is registered, so that an error leaves the
+    /// process as it was.
+    fn build<S>(self) -> Result<Parts<S>, Error>
+    where
+        S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
+    {
         let (filter, summaries) = level_filter(self.level.as_deref())?;
-        crate::clock::calibrate();
+        let traces_filter = level_filter(self.level.as_deref())?.0;
         let redactor = Redactor::new(self.redact)
             .pii(self.redact_pii)
             .scan_values(self.scan_values);
@@ -205,8 +223,17 @@ impl TelemetryBuilder {
         let registry = self
             .registry
             .unwrap_or_else(|| prometheus::default_registry().clone());
-        crate::catalog::prepare().map_err(Error::LabelConflict)?;
-        crate::metrics::install_into(&registry, self.process_metrics)?;
+        let registration = crate::catalog::prepare()
+            .map_err(Error::LabelConflict)
+            .and_then(|()| crate::metrics::install_into(&registry, self.process_metrics));
+        let registration = match registration {
+            Ok(registration) => registration,
+            Err(error) => {
+                traces.shutdown(TRACES_SHUTDOWN_TIMEOUT);
+                return Err(error);
+            }
+        };
+        crate::clock::calibrate();
         let (writer, handoff) = match self.writer {
             Some(writer) => (writer, None),
             None => match Handoff::stdout(self.log_buffer_lines) {
@@ -214,22 +241,82 @@ impl TelemetryBuilder {
                 None => (BoxMakeWriter::new(std::io::stdout), None),
             },
         };
-        let layer = LogLayer::new(self.service, redactor, writer)
+        let writer = SharedWriter(Arc::new(writer));
+        let redactor = Arc::new(redactor);
+        let sink = warning_sink(&self.service, &redactor, &writer, handoff.clone());
+        let layer = LogLayer::with_shared(self.service, redactor, writer)
             .with_span_summaries(!traces.exporting() && summaries);
         // A second filter from the same directives: in local mode the trace layer follows the log level.
-        let traces_layer = traces.layer(level_filter(self.level.as_deref())?.0);
+        let traces_layer = traces.layer(traces_filter);
         let layer = layer.with_filter(filter).and_then(traces_layer).boxed();
-        Ok((
+        crate::warn::set_sink(Some(Arc::clone(&sink)));
+        let pipelines = Arc::new(Pipelines {
+            traces,
+            logs: handoff,
+            sink,
+            done: AtomicBool::new(false),
+        });
+        exit::watch(&pipelines);
+        Ok(Parts {
             layer,
-            TelemetryGuard {
-                traces: Some(traces),
-                logs: handoff,
+            guard: TelemetryGuard {
+                pipelines: Some(pipelines),
             },
-        ))
+            registration,
+        })
     }
 }
 
-/// `RUST_LOG`, then `LOG_LEVEL`, then the builder's level, then `info`.
+/// What [`TelemetryBuilder::build`] makes.
+struct Parts<S> {
+    layer: Box<dyn Layer<S> + Send + Sync>,
+    guard: TelemetryGuard,
+    registration: crate::metrics::Registration,
+}
+
+/// sightline's own warnings as JSON lines on the log writer; see [`crate::warn`].
+fn warning_sink(
+    service: &str,
+    redactor: &Arc<Redactor>,
+    writer: &SharedWriter,
+    handoff: Option<Handoff>,
+) -> Arc<crate::warn::Sink> {
+    let service = service.to_owned();
+    let redactor = Arc::clone(redactor);
+    let writer = writer.clone();
+    Arc::new(move |message: &str, suppressed: u64| {
+        let line = crate::logs::warning_line(&service, &redactor, message, suppressed);
+        match &handoff {
+            // The default writer: taken only if its buffer has room, so a blocked stdout sends the
+            // warning to standard error instead of losing it.
+            Some(handoff) => handoff.try_hand_off(&line),
+            None => {
+                use std::io::Write as _;
+                writer.make_writer().write_all(&line).is_ok()
+            }
+        }
+    })
+}
+
+/// The log writer, shared by the log layer and the warnings.
+#[derive(Clone)]
+struct SharedWriter(Arc<BoxMakeWriter>);
+
+impl<'a> MakeWriter<'a> for SharedWriter {
+    type Writer = <BoxMakeWriter as MakeWriter<'a>>::Writer;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        self.0.make_writer()
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
+        self.0.make_writer_for(meta)
+    }
+}
+
+/// `RUST_LOG`, then `LOG_LEVEL`, then the builder's level, then `info`. Every directive is checked: a
+/// level must be one of `trace`, `debug`, `info`, `warn`, `error`, `off`, and a bare word that is not one
+/// (`LOG_LEVEL=verbose`) is refused rather than read as a target, which would turn every other log off.
 ///
 /// Directives that name only targets and levels (`info,sqlx=warn`, the common case) become a `Targets`
 /// filter, decided once per callsite; an `EnvFilter` also tracks every span for its span and field
@@ -244,17 +331,20 @@ where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
     let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let directives = from_env("RUST_LOG")
-        .or_else(|| from_env("LOG_LEVEL"))
-        .or_else(|| builder.map(str::to_owned))
-        .unwrap_or_else(|| "info".to_owned());
-    let env_filter =
-        EnvFilter::builder()
-            .parse(&directives)
-            .map_err(|e| Error::InvalidLogLevel {
-                value: directives.clone(),
-                reason: e.to_string(),
-            })?;
+    let (variable, directives) = from_env("RUST_LOG")
+        .map(|v| ("RUST_LOG", v))
+        .or_else(|| from_env("LOG_LEVEL").map(|v| ("LOG_LEVEL", v)))
+        .or_else(|| builder.map(|v| ("log_level", v.to_owned())))
+        .unwrap_or_else(|| ("log_level", "info".to_owned()));
+    let invalid = |reason: String| Error::InvalidLogLevel {
+        variable,
+        value: directives.clone(),
+        reason,
+    };
+    check_levels(&directives).map_err(invalid)?;
+    let env_filter = EnvFilter::builder()
+        .parse(&directives)
+        .map_err(|e| invalid(e.to_string()))?;
     Ok(match directives.parse::<Targets>() {
         Ok(targets) => {
             let summaries = targets.would_enable("sightline::spans", &tracing::Level::DEBUG);
@@ -264,37 +354,236 @@ where
     })
 }
 
-/// Keeps telemetry flushed: dropping it flushes buffered log lines. Hold it for the life of `main`.
-#[must_use = "dropping the guard at once flushes and ends telemetry early; bind it: `let _telemetry = ...`"]
-#[derive(Debug)]
-pub struct TelemetryGuard {
-    traces: Option<Traces>,
-    logs: Option<Handoff>,
+/// The accepted levels, as an error names them.
+const LEVELS: &str = "trace, debug, info, warn, error or off";
+
+/// Checks the level of every directive: `level`, `target=level`; span directives (`[span{..}]=level`)
+/// are left to `EnvFilter`'s own parser.
+fn check_levels(directives: &str) -> Result<(), String> {
+    let is_level = |text: &str| {
+        ["trace", "debug", "info", "warn", "error", "off"]
+            .iter()
+            .any(|level| text.trim().eq_ignore_ascii_case(level))
+    };
+    for directive in directives.split(',').map(str::trim) {
+        if directive.is_empty() || directive.contains('[') {
+            continue;
+        }
+        match directive.rsplit_once('=') {
+            Some((_, level)) if is_level(level) => {}
+            Some((target, level)) => {
+                return Err(format!(
+                    "{level:?} (for {target:?}) is not a level; use {LEVELS}"
+                ))
+            }
+            None if is_level(directive) => {}
+            None => {
+                return Err(format!(
+                    "{directive:?} is not a level; use {LEVELS}, or {directive:?}=trace to enable everything \
+                     the target {directive:?} logs"
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
-/// How long dropping the guard waits for buffered spans to reach the collector.
-const TRACES_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
+/// What flushing or shutting down telemetry could not deliver.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[must_use = "what could not be delivered is worth a look: `undelivered.is_empty()`"]
+pub struct Undelivered {
+    /// Spans that did not reach the collector: lost while flushing (its export failed, or its deadline
+    /// passed with them still waiting), or, for a flush, still waiting when it returned.
+    pub spans: u64,
+    /// Log lines that did not reach stdout, counted likewise.
+    pub log_lines: u64,
+}
 
-/// How long dropping the guard waits for buffered log lines to reach stdout.
+impl Undelivered {
+    /// Whether everything was delivered.
+    pub fn is_empty(&self) -> bool {
+        self.spans == 0 && self.log_lines == 0
+    }
+}
+
+impl std::fmt::Display for Undelivered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} spans and {} log lines were not delivered",
+            self.spans, self.log_lines
+        )
+    }
+}
+
+/// The running parts of one installation, shared by its guard and the exit hook.
+struct Pipelines {
+    traces: Traces,
+    logs: Option<Handoff>,
+    sink: Arc<crate::warn::Sink>,
+    done: AtomicBool,
+}
+
+impl Pipelines {
+    fn flush(&self, timeout: Duration) -> Undelivered {
+        let (spans_before, lines_before) = (loss::spans_lost_total(), loss::lines_lost_total());
+        let spans_waiting = self.traces.force_flush(timeout);
+        let lines_waiting = match &self.logs {
+            Some(logs) if !logs.flush(timeout) => logs.pending(),
+            _ => 0,
+        };
+        Undelivered {
+            spans: loss::spans_lost_total() - spans_before + spans_waiting,
+            log_lines: loss::lines_lost_total() - lines_before + lines_waiting,
+        }
+    }
+
+    /// Exports and writes what is buffered, each within its bound, and stops; a second call does
+    /// nothing. What was lost meanwhile is counted (`reason="shutdown"` for what the bounds cut off).
+    fn shutdown(&self, timeout: Duration) -> Undelivered {
+        if self.done.swap(true, Ordering::SeqCst) {
+            return Undelivered::default();
+        }
+        let (spans_before, lines_before) = (loss::spans_lost_total(), loss::lines_lost_total());
+        self.traces.shutdown(timeout);
+        // After the spans: shutting the exporter down can still log.
+        if let Some(logs) = &self.logs {
+            if !logs.flush(timeout) {
+                logs.abandon();
+            }
+        }
+        crate::warn::clear_sink(&self.sink);
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        Undelivered {
+            spans: loss::spans_lost_total() - spans_before,
+            log_lines: loss::lines_lost_total() - lines_before,
+        }
+    }
+}
+
+/// Keeps telemetry running: dropping it exports the spans and writes the log lines still buffered, each
+/// within 5 seconds, and warns on standard error about what could not be delivered. Hold it for the life
+/// of `main`.
+///
+/// A batch job that ends with `std::process::exit` (which runs no destructor) loses nothing either: on
+/// Unix an exit hook does the same flush, within the same bounds. Call [`shutdown`](Self::shutdown)
+/// before exiting to learn what was not delivered, or [`flush`](Self::flush) at a checkpoint.
+#[must_use = "dropping the guard at once flushes and ends telemetry early; bind it: `let _telemetry = ...`"]
+pub struct TelemetryGuard {
+    pipelines: Option<Arc<Pipelines>>,
+}
+
+impl std::fmt::Debug for TelemetryGuard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TelemetryGuard").finish_non_exhaustive()
+    }
+}
+
+/// How long dropping the guard waits for buffered spans to reach the collector, and then for buffered
+/// log lines to reach stdout.
+const TRACES_SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 const LOGS_FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl TelemetryGuard {
+    /// Exports the spans and writes the log lines buffered so far, waiting at most `timeout` for each, and
+    /// says what was not delivered: lost meanwhile, or still waiting when `timeout` passed. Telemetry
+    /// keeps running.
+    pub fn flush(&self, timeout: Duration) -> Undelivered {
+        match &self.pipelines {
+            Some(pipelines) => pipelines.flush(timeout),
+            None => Undelivered::default(),
+        }
+    }
+
+    /// Ends telemetry: exports the buffered spans and writes the buffered lines, 5 seconds at most for
+    /// each, and says what was not delivered. Dropping the guard does the same and prints a warning when
+    /// something was not.
+    pub fn shutdown(mut self) -> Undelivered {
+        match self.pipelines.take() {
+            Some(pipelines) => shutdown(&pipelines),
+            None => Undelivered::default(),
+        }
+    }
+}
+
+fn shutdown(pipelines: &Pipelines) -> Undelivered {
+    pipelines.shutdown(TRACES_SHUTDOWN_TIMEOUT.max(LOGS_FLUSH_TIMEOUT))
+}
 
 impl Drop for TelemetryGuard {
     fn drop(&mut self) {
-        use std::io::Write;
-        if let Some(traces) = self.traces.take() {
-            traces.shutdown(TRACES_SHUTDOWN_TIMEOUT);
-        }
-        // After the spans: shutting the exporter down can still log.
-        if let Some(logs) = self.logs.take() {
-            if !logs.flush(LOGS_FLUSH_TIMEOUT) {
-                crate::warn::warn_rate_limited(
+        if let Some(pipelines) = self.pipelines.take() {
+            let undelivered = shutdown(&pipelines);
+            if !undelivered.is_empty() {
+                crate::warn::warn_on_stderr(
                     &crate::warn::SHUTDOWN,
-                    format_args!(
-                        "sightline: stdout did not take the buffered log lines within {LOGS_FLUSH_TIMEOUT:?}; they are lost"
-                    ),
+                    format_args!("at shutdown {undelivered} (sightline_spans_dropped_total and sightline_log_lines_dropped_total say why)"),
                 );
             }
         }
-        let _ = std::io::stdout().flush();
+    }
+}
+
+/// `std::process::exit` runs no destructor, so it would skip the guard's flush: an `atexit` hook runs it
+/// instead, for every installation still running.
+mod exit {
+    use super::Pipelines;
+    use std::sync::{Arc, Mutex, Once, PoisonError, Weak};
+
+    static RUNNING: Mutex<Vec<Weak<Pipelines>>> = Mutex::new(Vec::new());
+
+    /// Flushes `pipelines` at exit unless its guard did first.
+    pub(super) fn watch(pipelines: &Arc<Pipelines>) {
+        let mut running = RUNNING.lock().unwrap_or_else(PoisonError::into_inner);
+        running.retain(|p| p.strong_count() > 0);
+        running.push(Arc::downgrade(pipelines));
+        drop(running);
+        hook();
+    }
+
+    #[cfg(unix)]
+    fn hook() {
+        static REGISTER: Once = Once::new();
+        REGISTER.call_once(|| {
+            extern "C" fn at_exit() {
+                // A panic must not unwind into libc.
+                let _ = std::panic::catch_unwind(flush_all);
+            }
+            // SAFETY: `atexit` stores the function pointer and calls it once while the process exits;
+            // `at_exit` is a plain `extern "C" fn` that catches every panic, as a function called from C
+            // must.
+            #[allow(unsafe_code)]
+            unsafe {
+                atexit(at_exit);
+            }
+        });
+    }
+
+    #[cfg(unix)]
+    extern "C" {
+        fn atexit(callback: extern "C" fn()) -> std::os::raw::c_int;
+    }
+
+    /// Elsewhere `std::process::exit` skips the flush: call `TelemetryGuard::shutdown` first.
+    #[cfg(not(unix))]
+    fn hook() {}
+
+    #[cfg_attr(not(unix), allow(dead_code))]
+    fn flush_all() {
+        let running: Vec<Arc<Pipelines>> = RUNNING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain(..)
+            .filter_map(|p| p.upgrade())
+            .collect();
+        for pipelines in running {
+            let undelivered = super::shutdown(&pipelines);
+            if !undelivered.is_empty() {
+                crate::warn::warn_on_stderr(
+                    &crate::warn::SHUTDOWN,
+                    format_args!("at exit {undelivered} (sightline_spans_dropped_total and sightline_log_lines_dropped_total say why)"),
+                );
+            }
+        }
     }
 }

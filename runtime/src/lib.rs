@@ -2,7 +2,8 @@
 //! re-exports everything public here; the items under [`__private`] exist for the code the macros expand to
 //! and may change in any release.
 
-#![forbid(unsafe_code)]
+// One `unsafe` block, allowed where it stands: registering the exit hook with libc (`init::exit`).
+#![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod alerts;
@@ -15,6 +16,7 @@ pub mod init;
 mod kill_switch;
 mod labels;
 pub mod logs;
+mod loss;
 pub mod metrics;
 mod objective;
 mod outcome;

@@ -261,7 +261,7 @@ impl ResolvedSite {
                     warn_rate_limited(
                         &LABEL,
                         format_args!(
-                            "sightline: `{}` was called with label types other than on its first call \
+                            "`{}` was called with label types other than on its first call \
                              (a generic function?); this call is not counted",
                             self.function
                         ),
@@ -295,7 +295,7 @@ fn custom_children(
     let family = match custom::family(custom, site) {
         Ok(family) => family,
         Err(conflict) => {
-            warn_rate_limited(&LABEL, format_args!("sightline: {conflict}; not counted"));
+            warn_rate_limited(&LABEL, format_args!("{conflict}; not counted"));
             return None;
         }
     };

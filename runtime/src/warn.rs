@@ -1,10 +1,16 @@
-//! Rate-limited warnings to standard error for faults inside sightline itself (a failing log writer, a
-//! metrics encoding error). They must reach a human without flooding: at most one line per interval per
-//! kind of fault, with the number suppressed since the last one.
+//! Rate-limited warnings about faults inside sightline itself (spans that cannot be exported, a label it
+//! cannot count, a metrics encoding error). They must reach a human without flooding: at most one line
+//! per interval per kind of fault, with the number suppressed since the last one.
+//!
+//! Once telemetry is installed a warning is a JSON line on the log writer (target `sightline`, level
+//! `warn`), so it reaches Loki or ELK with every other line: a plain-text line on stdout among JSON lines
+//! would break every log pipeline's parser. Standard error takes it when nothing is installed, when the
+//! log writer refuses it, and always for faults of the log writer itself ([`warn_on_stderr`]).
 
 use std::fmt;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// One kind of fault's limiter.
@@ -56,21 +62,59 @@ pub(crate) static EXPORT: RateLimited = RateLimited::new(10_000);
 /// Buffered log lines could not be written at shutdown.
 pub(crate) static SHUTDOWN: RateLimited = RateLimited::new(10_000);
 
-/// Prints `message` to standard error unless `limiter` printed one within its interval.
-pub(crate) fn warn_rate_limited(limiter: &RateLimited, message: fmt::Arguments<'_>) {
-    if let Some(suppressed) = limiter.allow() {
-        // Not `eprintln!`: it panics when standard error is a closed pipe, and a warning about a fault
-        // must not become a crash of its own.
-        let mut stderr = std::io::stderr().lock();
-        let _ = if suppressed > 0 {
-            writeln!(
-                stderr,
-                "{message} ({suppressed} similar warnings suppressed)"
-            )
-        } else {
-            writeln!(stderr, "{message}")
-        };
+/// Writes one warning (its message and how many similar ones were suppressed before it) as a line of the
+/// installed log writer; says whether the writer took it.
+pub(crate) type Sink = dyn Fn(&str, u64) -> bool + Send + Sync;
+
+static SINK: RwLock<Option<Arc<Sink>>> = RwLock::new(None);
+
+/// Where warnings go from now on: the log writer of the telemetry just installed, or (`None`, when it
+/// shuts down) standard error.
+pub(crate) fn set_sink(sink: Option<Arc<Sink>>) {
+    *SINK.write().unwrap_or_else(PoisonError::into_inner) = sink;
+}
+
+/// Sends warnings back to standard error if `sink` is still where they go (its telemetry shut down).
+pub(crate) fn clear_sink(sink: &Arc<Sink>) {
+    let mut current = SINK.write().unwrap_or_else(PoisonError::into_inner);
+    if current.as_ref().is_some_and(|s| Arc::ptr_eq(s, sink)) {
+        *current = None;
     }
+}
+
+/// Writes `message` unless `limiter` let one through within its interval: to the log writer, else to
+/// standard error.
+pub(crate) fn warn_rate_limited(limiter: &RateLimited, message: fmt::Arguments<'_>) {
+    let Some(suppressed) = limiter.allow() else {
+        return;
+    };
+    let sink = SINK.read().unwrap_or_else(PoisonError::into_inner).clone();
+    let message = message.to_string();
+    if !sink.is_some_and(|sink| sink(&message, suppressed)) {
+        to_stderr(&message, suppressed);
+    }
+}
+
+/// [`warn_rate_limited`] for faults of the log writer itself (it is behind, or refuses lines): the one
+/// place such a warning cannot go is the writer.
+pub(crate) fn warn_on_stderr(limiter: &RateLimited, message: fmt::Arguments<'_>) {
+    if let Some(suppressed) = limiter.allow() {
+        to_stderr(&message.to_string(), suppressed);
+    }
+}
+
+fn to_stderr(message: &str, suppressed: u64) {
+    // Not `eprintln!`: it panics when standard error is a closed pipe, and a warning about a fault must
+    // not become a crash of its own.
+    let mut stderr = std::io::stderr().lock();
+    let _ = if suppressed > 0 {
+        writeln!(
+            stderr,
+            "sightline: {message} ({suppressed} similar warnings suppressed)"
+        )
+    } else {
+        writeln!(stderr, "sightline: {message}")
+    };
 }
 
 #[cfg(test)]

@@ -23,10 +23,15 @@ pub struct AlertConfig {
     /// Drill mode: `for` clauses, windows, scrape and evaluation intervals scaled down (seconds instead of
     /// minutes) so a live fire drill fits in a test. Never for production.
     pub drill: bool,
+    /// The prefix and constant labels of the registry the families are exposed from, used in every
+    /// selector. Default: the installed registry's ([`crate::metrics::naming`]), so a registry made with
+    /// `Registry::new_custom(Some("payments"), ..)` gets rules for `payments_http_requests_total`.
+    pub naming: crate::metrics::MetricNaming,
 }
 
 impl AlertConfig {
-    /// Defaults: 1 % errors, 2 s p99, 100 in flight, 1 GiB memory, creep factor 1.5.
+    /// Defaults: 1 % errors, 2 s p99, 100 in flight, 1 GiB memory, creep factor 1.5, the installed
+    /// registry's names.
     pub fn new(job: impl Into<String>, target: impl Into<String>) -> Self {
         AlertConfig {
             job: job.into(),
@@ -38,6 +43,7 @@ impl AlertConfig {
             creep_factor: 1.5,
             runbook_base: "https://runbooks.example.com/".to_string(),
             drill: false,
+            naming: crate::metrics::naming(),
         }
     }
 }

@@ -59,12 +59,34 @@ pub(crate) fn render(config: &AlertConfig) -> Vec<(String, String)> {
     ];
     boards
         .into_iter()
-        .map(|(path, board)| {
+        .map(|(path, mut board)| {
+            rename(&mut board, &config.naming);
             let mut text = serde_json::to_string_pretty(&board).unwrap_or_default();
             text.push('\n');
             (path.to_string(), text)
         })
         .collect()
+}
+
+/// Every query of `board` (panel targets, variables) in the names the registry exposes (see
+/// [`super::naming`]).
+fn rename(board: &mut Value, naming: &crate::metrics::MetricNaming) {
+    match board {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match value {
+                    Value::String(text)
+                        if matches!(key.as_str(), "expr" | "query" | "definition") =>
+                    {
+                        *text = super::naming::rename(text, naming);
+                    }
+                    other => rename(other, naming),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| rename(item, naming)),
+        _ => {}
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -571,6 +593,9 @@ mod tests {
             "process_max_fds",
             "process_threads",
             "process_start_time_seconds",
+            "sightline_spans_dropped_total",
+            "sightline_spans_exported_total",
+            "sightline_log_lines_dropped_total",
         ];
         let mut used = HashSet::new();
         for (path, board) in default_boards() {
@@ -710,7 +735,8 @@ mod tests {
                 "Latency",
                 "Saturation",
                 "Functions",
-                "Business operations"
+                "Business operations",
+                "Telemetry"
             ]
         );
         let percentiles: Vec<_> = panel(overview, "Latency percentiles")["targets"]

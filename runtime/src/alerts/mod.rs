@@ -10,6 +10,7 @@
 
 mod config;
 mod dashboards;
+mod naming;
 mod rules;
 
 pub use config::{AlertConfig, Objective, ObjectiveSite};

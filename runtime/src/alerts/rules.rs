@@ -38,7 +38,8 @@ mod slo;
 mod telemetry;
 
 use super::{AlertConfig, Objective};
-use model::Clock;
+pub(super) use format::promql_str;
+use model::{Clock, Group, Rule};
 
 /// The four files, as (name, content): `alert_rules.yml`, `alert_rules.test.yml`, `alertmanager.yml`,
 /// `prometheus.yml`. The tests hold for thresholds in sane ranges: error ratio in (0, 0.3), creep factor
@@ -52,6 +53,9 @@ pub(crate) fn render(config: &AlertConfig, objectives: &[Objective]) -> Vec<(Str
     ];
     groups.extend(slo::group(config, clock, objectives));
     groups.push(creep::group(config, clock));
+    for group in &mut groups {
+        rename(group, config);
+    }
     vec![
         (
             "alert_rules.yml".to_string(),
@@ -64,6 +68,22 @@ pub(crate) fn render(config: &AlertConfig, objectives: &[Objective]) -> Vec<(Str
         ("alertmanager.yml".to_string(), configs::alertmanager()),
         ("prometheus.yml".to_string(), configs::prometheus(config)),
     ]
+}
+
+/// Every PromQL text of `group` (rules, and the series and expressions of their tests) in the names the
+/// registry exposes (see [`super::naming`]).
+fn rename(group: &mut Group, config: &AlertConfig) {
+    let rename = |text: &mut String| *text = super::naming::rename(text, &config.naming);
+    for rule in &mut group.rules {
+        match rule {
+            Rule::Record(r) => rename(&mut r.expr),
+            Rule::Alert(a) => rename(&mut a.expr),
+        }
+    }
+    for test in &mut group.tests {
+        test.series.iter_mut().for_each(|s| rename(&mut s.selector));
+        test.exprs.iter_mut().for_each(|e| rename(&mut e.expr));
+    }
 }
 
 #[cfg(test)]

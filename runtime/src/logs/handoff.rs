@@ -1,7 +1,8 @@
 //! The default log writer: a bounded, lossy hand-off from the calling thread to a thread that owns
 //! stdout. A process whose stdout is a full pipe (a stalled log shipper, a terminal paused with
 //! Ctrl-S) must keep serving: the caller only `try_send`s the line; when the buffer is full the line is
-//! dropped and counted in `sightline_log_lines_dropped_total`, as are lines stdout refuses.
+//! dropped and counted in `sightline_log_lines_dropped_total`, as are lines stdout refuses and lines
+//! still buffered when a flush at shutdown gives up.
 //!
 //! Not `tracing_appender::non_blocking`: its guard prints to stdout when the buffer is still full at
 //! shutdown (a line that is not JSON, written to the very pipe that is blocked), and lines its worker
@@ -9,11 +10,13 @@
 
 use crossbeam_queue::ArrayQueue;
 use std::io::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::warn::{warn_rate_limited, RateLimited};
+use crate::loss::{lines_lost, lines_lost_total, LineLoss};
+use crate::warn::{warn_on_stderr, RateLimited};
 
 /// Lines the writer thread may hold when `log_buffer_lines` is not given: a few MiB of typical lines,
 /// seconds of a busy service's output.
@@ -28,19 +31,10 @@ const SPARE_BUFFERS: usize = 256;
 /// A spare buffer larger than this (one huge line) is freed rather than kept.
 const SPARE_MAX_CAPACITY: usize = 16 * 1024;
 
-/// Lines lost: dropped because the hand-off buffer was full, or refused by the writer.
-pub(crate) static LINES_DROPPED: once_cell::sync::Lazy<prometheus::IntCounter> =
-    once_cell::sync::Lazy::new(|| {
-        prometheus::IntCounter::new(
-            "sightline_log_lines_dropped_total",
-            "Log lines lost: dropped because the log writer's buffer was full, or refused by the writer.",
-        )
-        .expect("static metric definition is valid")
-    });
-
-/// Lines dropped at the hand-off, reported at most every 10 seconds.
+/// Lines dropped at the hand-off, reported at most every 10 seconds (on standard error: the writer is
+/// what is failing).
 static DROPS: RateLimited = RateLimited::new(10_000);
-/// Stdout refusing writes, reported at most every 10 seconds.
+/// Stdout refusing writes, reported likewise.
 static REFUSED: RateLimited = RateLimited::new(10_000);
 
 enum Message {
@@ -54,6 +48,8 @@ enum Message {
 pub(crate) struct Handoff {
     sender: SyncSender<Message>,
     spares: Arc<ArrayQueue<Vec<u8>>>,
+    /// Lines handed off and not yet written or counted lost.
+    pending: Arc<AtomicU64>,
 }
 
 impl Handoff {
@@ -70,17 +66,23 @@ impl Handoff {
     {
         let (sender, receiver) = mpsc::sync_channel(lines.max(1));
         let spares = Arc::new(ArrayQueue::new(SPARE_BUFFERS));
+        let pending = Arc::new(AtomicU64::new(0));
         let worker_spares = Arc::clone(&spares);
+        let worker_pending = Arc::clone(&pending);
         let spawned = std::thread::Builder::new()
             .name("sightline-log-writer".to_owned())
-            .spawn(move || write_lines(receiver, open(), &worker_spares));
+            .spawn(move || write_lines(receiver, open(), &worker_spares, &worker_pending));
         match spawned {
-            Ok(_) => Some(Handoff { sender, spares }),
+            Ok(_) => Some(Handoff {
+                sender,
+                spares,
+                pending,
+            }),
             Err(error) => {
-                warn_rate_limited(
+                warn_on_stderr(
                     &DROPS,
                     format_args!(
-                        "sightline: cannot start the log writer thread ({error}); writing on the caller's thread"
+                        "cannot start the log writer thread ({error}); writing on the caller's thread"
                     ),
                 );
                 None
@@ -112,30 +114,62 @@ impl Handoff {
             .is_ok()
     }
 
-    fn hand_off(&self, line: &[u8]) {
+    /// Lines handed off and not written yet.
+    pub(crate) fn pending(&self) -> u64 {
+        self.pending.load(Ordering::Relaxed)
+    }
+
+    /// Counts the lines still buffered as lost, once a flush gave up on them: the process is ending.
+    /// Returns how many there were.
+    pub(crate) fn abandon(&self) -> u64 {
+        let left = self.pending.swap(0, Ordering::Relaxed);
+        if left > 0 {
+            lines_lost(LineLoss::Shutdown, left);
+        }
+        left
+    }
+
+    /// Hands `line` to the writer thread; says whether it took it (false: the buffer is full, or the
+    /// thread is gone). The line is not counted either way.
+    pub(crate) fn try_hand_off(&self, line: &[u8]) -> bool {
         let mut buffer = self.spares.pop().unwrap_or_default();
         buffer.extend_from_slice(line);
         match self.sender.try_send(Message::Line(buffer)) {
-            Ok(()) => {}
+            Ok(()) => {
+                self.pending.fetch_add(1, Ordering::Relaxed);
+                true
+            }
             Err(TrySendError::Full(Message::Line(mut buffer))) => {
-                LINES_DROPPED.inc();
                 buffer.clear();
                 let _ = self.spares.push(buffer);
-                let dropped = LINES_DROPPED.get();
-                warn_rate_limited(
-                    &DROPS,
-                    format_args!(
-                        "sightline: the log writer is behind (stdout blocked or slow); dropping lines, {dropped} lost so far"
-                    ),
-                );
+                false
             }
-            Err(_) => LINES_DROPPED.inc(),
+            Err(_) => false,
         }
+    }
+
+    fn hand_off(&self, line: &[u8]) {
+        if self.try_hand_off(line) {
+            return;
+        }
+        lines_lost(LineLoss::BufferFull, 1);
+        let dropped = lines_lost_total();
+        warn_on_stderr(
+            &DROPS,
+            format_args!(
+                "the log writer is behind (stdout blocked or slow); dropping lines, {dropped} lost so far"
+            ),
+        );
     }
 }
 
 /// The writer side: gathers what is waiting into one buffer and writes it at once.
-fn write_lines<W: Write>(receiver: Receiver<Message>, mut out: W, spares: &ArrayQueue<Vec<u8>>) {
+fn write_lines<W: Write>(
+    receiver: Receiver<Message>,
+    mut out: W,
+    spares: &ArrayQueue<Vec<u8>>,
+    pending: &AtomicU64,
+) {
     let mut batch = Vec::with_capacity(BATCH_BYTES);
     let mut lines_in_batch = 0u64;
     let mut flushed: Vec<SyncSender<()>> = Vec::new();
@@ -154,11 +188,11 @@ fn write_lines<W: Write>(receiver: Receiver<Message>, mut out: W, spares: &Array
                 Message::Flush(done) => flushed.push(done),
             }
             if batch.len() >= BATCH_BYTES {
-                write_batch(&mut out, &mut batch, &mut lines_in_batch);
+                write_batch(&mut out, &mut batch, &mut lines_in_batch, pending);
             }
             next = receiver.try_recv().ok();
         }
-        write_batch(&mut out, &mut batch, &mut lines_in_batch);
+        write_batch(&mut out, &mut batch, &mut lines_in_batch, pending);
         let _ = out.flush();
         for done in flushed.drain(..) {
             let _ = done.send(());
@@ -166,17 +200,22 @@ fn write_lines<W: Write>(receiver: Receiver<Message>, mut out: W, spares: &Array
     }
 }
 
-fn write_batch<W: Write>(out: &mut W, batch: &mut Vec<u8>, lines: &mut u64) {
+fn write_batch<W: Write>(out: &mut W, batch: &mut Vec<u8>, lines: &mut u64, pending: &AtomicU64) {
     if batch.is_empty() {
         return;
     }
-    if let Err(error) = out.write_all(batch) {
+    let written = out.write_all(batch);
+    // Saturating: a flush that gave up already counted what was pending.
+    let _ = pending.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+        Some(p.saturating_sub(*lines))
+    });
+    if let Err(error) = written {
         // A partly written batch counts as lost whole: the count errs on the side of reporting loss.
-        LINES_DROPPED.inc_by(*lines);
-        let lost = LINES_DROPPED.get();
-        warn_rate_limited(
+        lines_lost(LineLoss::WriteFailed, *lines);
+        let lost = lines_lost_total();
+        warn_on_stderr(
             &REFUSED,
-            format_args!("sightline: stdout refused log lines ({lost} lost so far): {error}"),
+            format_args!("stdout refused log lines ({lost} lost so far): {error}"),
         );
     }
     batch.clear();
@@ -260,13 +299,13 @@ mod tests {
         let gate = Gate::default();
         let writer = gate.clone();
         let handoff = Handoff::start(16, move || writer).unwrap();
-        let before = LINES_DROPPED.get();
+        let before = lines_lost_total();
         // The writer thread blocks inside its first `write`; 16 lines wait; every later line is dropped,
         // on this thread, without waiting.
         for i in 0..1000 {
             handoff.hand_off(format!("{i}\n").as_bytes());
         }
-        let dropped = LINES_DROPPED.get() - before;
+        let dropped = lines_lost_total() - before;
         assert!(dropped > 0 && dropped < 1000, "{dropped}");
         assert!(
             !handoff.flush(Duration::from_millis(50)),
@@ -298,12 +337,12 @@ mod tests {
     fn lines_the_writer_refuses_are_counted() {
         let _turn = COUNTER.lock().unwrap_or_else(PoisonError::into_inner);
         let handoff = Handoff::start(4096, || Refusing).unwrap();
-        let before = LINES_DROPPED.get();
+        let before = lines_lost_total();
         for _ in 0..100 {
             handoff.hand_off(b"{}\n");
             // Never dropped at the hand-off: the buffer is large and drains.
         }
         assert!(handoff.flush(Duration::from_secs(10)));
-        assert_eq!(LINES_DROPPED.get() - before, 100);
+        assert_eq!(lines_lost_total() - before, 100);
     }
 }

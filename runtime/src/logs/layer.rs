@@ -22,8 +22,9 @@ use super::fields::{
     FieldVisitor, SpanFields,
 };
 use super::{OBSERVED_SPAN_FIELD, REQUEST_SPAN_FIELD};
+use crate::loss::{lines_lost, LineLoss};
 use crate::redact::Redactor;
-use crate::warn::{warn_rate_limited, RateLimited};
+use crate::warn::{warn_on_stderr, RateLimited};
 
 /// How often a failing writer may print a warning to standard error.
 const WRITE_WARNING_INTERVAL_MS: u64 = 10_000;
@@ -51,11 +52,18 @@ where
 {
     /// A layer writing lines for `service` to `writer`, redacting with `redactor`.
     pub fn new(service: impl Into<String>, redactor: Redactor, writer: W) -> Self {
-        let mut service_entry = b",\"service\":".to_vec();
-        push_json(&mut service_entry, &service.into());
+        Self::with_shared(service, Arc::new(redactor), writer)
+    }
+
+    /// [`LogLayer::new`] with a redactor shared with the rest of the installation.
+    pub(crate) fn with_shared(
+        service: impl Into<String>,
+        redactor: Arc<Redactor>,
+        writer: W,
+    ) -> Self {
         LogLayer {
-            service_entry,
-            redactor: Arc::new(redactor),
+            service_entry: service_entry(&service.into()),
+            redactor,
             make_writer: writer,
             plans: RwLock::new(HashMap::default()),
             write_errors: AtomicU64::new(0),
@@ -185,12 +193,10 @@ where
         let mut writer = self.make_writer.make_writer_for(metadata);
         if let Err(error) = writer.write_all(line) {
             let failed = self.write_errors.fetch_add(1, Ordering::Relaxed) + 1;
-            super::handoff::LINES_DROPPED.inc();
-            warn_rate_limited(
+            lines_lost(LineLoss::WriteFailed, 1);
+            warn_on_stderr(
                 &self.write_warning,
-                format_args!(
-                    "sightline: could not write a log line ({failed} lost so far): {error}"
-                ),
+                format_args!("could not write a log line ({failed} lost so far): {error}"),
             );
         }
     }
@@ -396,6 +402,39 @@ pub fn record_on_observed_span(key: &str, value: Value) -> bool {
         }
         recorded
     })
+}
+
+/// `,"service":"<name>"`.
+fn service_entry(service: &str) -> Vec<u8> {
+    let mut entry = b",\"service\":".to_vec();
+    push_json(&mut entry, service);
+    entry
+}
+
+/// One of sightline's own warnings as a log line: target `sightline`, level `warn`, the message redacted
+/// like any message (an exporter's error can quote a URL with its password), and how many similar
+/// warnings were suppressed before it.
+pub(crate) fn warning_line(
+    service: &str,
+    redactor: &Redactor,
+    message: &str,
+    suppressed: u64,
+) -> Vec<u8> {
+    let message = redactor
+        .redact_text(message, crate::redact::TextKind::Message)
+        .map_or(Cow::Borrowed(message), Cow::Owned);
+    let mut line = Vec::with_capacity(128 + message.len());
+    line.extend_from_slice(b"{\"timestamp\":\"");
+    push_timestamp(&mut line);
+    line.extend_from_slice(b"\",\"level\":\"warn\"");
+    line.extend_from_slice(&service_entry(service));
+    line.extend_from_slice(b",\"target\":\"sightline\",\"message\":");
+    push_json(&mut line, &message);
+    if suppressed > 0 {
+        let _ = write!(line, ",\"suppressed\":{suppressed}");
+    }
+    line.extend_from_slice(b"}\n");
+    line
 }
 
 /// Spans sightline creates: observed calls (they declare `code.function`) and HTTP requests (they

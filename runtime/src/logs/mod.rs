@@ -10,7 +10,8 @@ mod handoff;
 mod layer;
 
 pub use crate::redact::{Redactor, REDACTED};
-pub(crate) use handoff::{Handoff, DEFAULT_BUFFER_LINES, LINES_DROPPED};
+pub(crate) use handoff::{Handoff, DEFAULT_BUFFER_LINES};
+pub(crate) use layer::warning_line;
 pub use layer::{record_on_observed_span, LogLayer};
 
 /// Span fields that never reach log lines. They exist for OpenTelemetry (span name, kind and status, code

@@ -87,7 +87,7 @@ pub(crate) fn family(
         if let Err(e) = family.register(&registry) {
             crate::warn::warn_rate_limited(
                 &crate::warn::LABEL,
-                format_args!("sightline: cannot register metric `{}`: {e}", labels.metric),
+                format_args!("cannot register metric `{}`: {e}", labels.metric),
             );
         }
     }
@@ -95,13 +95,16 @@ pub(crate) fn family(
     Ok(family)
 }
 
-/// Registers every custom family created so far.
-pub(crate) fn register_all(registry: &Registry) -> prometheus::Result<()> {
+/// Every custom family created so far, as collectors to register.
+pub(crate) fn collectors() -> Vec<Box<dyn Fn() -> Box<dyn prometheus::core::Collector>>> {
     let all = FAMILIES.lock().unwrap_or_else(|p| p.into_inner());
-    for family in all.values() {
-        family.register(registry)?;
-    }
-    Ok(())
+    all.values()
+        .map(|family| {
+            let family: &'static CustomFamily = family;
+            Box::new(move || super::families::boxed(&family.family))
+                as Box<dyn Fn() -> Box<dyn prometheus::core::Collector>>
+        })
+        .collect()
 }
 
 impl CustomFamily {

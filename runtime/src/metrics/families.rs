@@ -84,6 +84,11 @@ impl Collector for Static {
     }
 }
 
+/// A family as a boxed collector, to register or unregister.
+pub(crate) fn boxed(family: &'static (dyn Collector + Sync)) -> Box<dyn Collector> {
+    Box::new(Static(family))
+}
+
 /// Registers a family; a family this registry already holds (a second `into_layer`, a test harness)
 /// is not an error.
 pub(crate) fn register(

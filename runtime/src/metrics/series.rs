@@ -266,7 +266,7 @@ impl HttpSeries {
             crate::warn::warn_rate_limited(
                 &crate::warn::LABEL,
                 format_args!(
-                    "sightline: {} {} returned status {status}, outside 100..=599; counted as 500",
+                    "{} {} returned status {status}, outside 100..=599; counted as 500",
                     self.method, self.route
                 ),
             );

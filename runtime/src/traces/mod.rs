@@ -26,6 +26,7 @@ mod ids;
 mod queue;
 mod redact;
 mod sampler;
+mod settings;
 
 #[cfg(test)]
 mod tests;
@@ -33,10 +34,9 @@ mod tests;
 #[allow(unused_imports)] // named by the tests
 pub(crate) use ids::SpanIds;
 pub(crate) use ids::{continue_trace, current_span_context, raw_ids, span_ids, OtelIds};
-pub(crate) use queue::DROPPED as SPANS_DROPPED;
 
 use crate::redact::Redactor;
-use crate::warn::{warn_rate_limited, RateLimited, EXPORT};
+use crate::warn::{warn_rate_limited, EXPORT};
 use export::{ExportStats, Reporting};
 use filter::TraceFilter;
 use ids::{IdsLayer, LocalIds};
@@ -65,11 +65,6 @@ const SERVICE_NAME_VAR: &str = "OTEL_SERVICE_NAME";
 
 /// `true` turns exporting off (OpenTelemetry specification).
 const SDK_DISABLED_VAR: &str = "OTEL_SDK_DISABLED";
-
-/// Warnings about the configuration (an unknown sampler): printed once, at start-up.
-static CONFIG: RateLimited = RateLimited::new(10_000);
-/// A protocol other than http/protobuf was asked for.
-static PROTOCOL: RateLimited = RateLimited::new(10_000);
 
 /// What the builder knows about traces.
 #[derive(Debug, Clone)]
@@ -107,9 +102,10 @@ impl CustomExporter {
         CustomExporter(Arc::new(std::sync::Mutex::new(Some(Box::new(
             move |stats, redactor, config| {
                 ExportQueue::start(
-                    Reporting::new(exporter, CUSTOM_EXPORTER.to_owned(), stats),
+                    Reporting::new(exporter, CUSTOM_EXPORTER.to_owned(), Arc::clone(&stats)),
                     redactor,
                     config,
+                    stats,
                 )
             },
         )))))
@@ -161,6 +157,14 @@ pub(crate) enum TraceError {
     /// The OTLP exporter refused its configuration (e.g. `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip`,
     /// which this build does not support).
     Exporter(String),
+    /// An environment variable's value cannot be used.
+    Setting(settings::InvalidSetting),
+}
+
+impl From<settings::InvalidSetting> for TraceError {
+    fn from(e: settings::InvalidSetting) -> Self {
+        TraceError::Setting(e)
+    }
 }
 
 impl fmt::Display for TraceError {
@@ -177,6 +181,7 @@ impl fmt::Display for TraceError {
             TraceError::Exporter(message) => {
                 write!(f, "cannot create the OTLP trace exporter: {message}")
             }
+            TraceError::Setting(e) => e.fmt(f),
         }
     }
 }
@@ -210,9 +215,10 @@ impl Traces {
     ) -> Result<Traces, TraceError> {
         let endpoint = endpoint::resolve_endpoint(config.endpoint.as_deref(), env)?;
         // `OTEL_SDK_DISABLED=true` (specification): nothing is exported; log lines keep their ids.
-        let disabled = env(SDK_DISABLED_VAR).is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let disabled = settings::boolean(env, SDK_DISABLED_VAR)?;
         let endpoint = endpoint.filter(|_| !disabled);
         let custom = config.exporter.as_ref().and_then(CustomExporter::take);
+        let otlp = custom.is_none() && endpoint.is_some();
         // An exporter given in code wins over the environment's endpoint.
         let endpoint = match custom {
             Some(_) if !disabled => Some(CUSTOM_EXPORTER.to_owned()),
@@ -225,31 +231,20 @@ impl Traces {
         } else {
             SamplerChoice::AlwaysOn
         };
-        let (sampler, warning) = parse_sampler(
+        // Every setting is checked before the export thread starts.
+        let sampler = parse_sampler(
             env(SAMPLER_VAR).as_deref(),
             env(SAMPLER_ARG_VAR).as_deref(),
             default_sampler,
-        );
-        if let Some(warning) = warning {
-            warn_rate_limited(&CONFIG, format_args!("{warning}"));
-        }
-
-        if endpoint.is_some() {
-            if let Some((var, value)) = unsupported_protocol(env) {
-                warn_rate_limited(
-                    &PROTOCOL,
-                    format_args!(
-                        "sightline: {var}={value:?} is not supported; spans are sent over OTLP/HTTP \
-                         with protobuf (http/protobuf, usually port 4318)"
-                    ),
-                );
-            }
+        )?;
+        let queue = QueueConfig::from_env(env)?;
+        if otlp {
+            settings::check_otlp(env)?;
         }
         let mut builder = SdkTracerProvider::builder()
             .with_sampler(sampler.to_sdk())
             .with_resource(resource(&config, env));
         let stats = Arc::new(ExportStats::default());
-        let queue = QueueConfig::from_env(env);
         if let (Some(start), Some(_)) = (custom, &endpoint) {
             builder =
                 builder.with_span_processor(start(stats.clone(), config.redactor.clone(), queue));
@@ -357,13 +352,13 @@ impl Traces {
         );
     }
 
-    /// Exports what is buffered, waiting at most `timeout`.
-    #[allow(dead_code)] // API for the builder and the guard; used by the tests
-    pub fn force_flush(&self, timeout: Duration) {
+    /// Exports what is buffered, waiting at most `timeout`; returns how many spans still wait.
+    pub fn force_flush(&self, timeout: Duration) -> u64 {
         if !self.exporting() {
-            return;
+            return 0;
         }
         self.bounded("flush spans", timeout, |provider| provider.force_flush());
+        self.stats.pending.load(Ordering::Relaxed)
     }
 
     fn bounded(
@@ -381,7 +376,9 @@ impl Traces {
             });
         let outcome = match spawned {
             Err(error) => Err(format!("cannot start a thread: {error}")),
-            Ok(_) => match wait.recv_timeout(timeout) {
+            // A little longer than the pipeline's own bound, so that what it gave up on is counted
+            // before this returns.
+            Ok(_) => match wait.recv_timeout(timeout + Duration::from_millis(200)) {
                 Ok(Ok(())) => Ok(()),
                 Ok(Err(error)) => Err(error.to_string()),
                 Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
@@ -396,7 +393,7 @@ impl Traces {
             warn_rate_limited(
                 &EXPORT,
                 format_args!(
-                    "sightline: could not {what} ({}): {reason}",
+                    "could not {what} ({}): {reason}",
                     self.endpoint.as_deref().unwrap_or("no endpoint")
                 ),
             );
@@ -422,9 +419,10 @@ fn otlp_queue(
         .build()
         .map_err(|e| TraceError::Exporter(e.to_string()))?;
     Ok(ExportQueue::start(
-        Reporting::new(exporter, url.to_owned(), stats),
+        Reporting::new(exporter, url.to_owned(), Arc::clone(&stats)),
         redactor,
         queue,
+        stats,
     ))
 }
 
@@ -441,23 +439,6 @@ fn otlp_queue(
         "spans are to be sent to {url}, but this build has no OTLP exporter: enable sightline's `otlp` \
          feature (on by default), or unset the endpoint"
     )))
-}
-
-/// The protocol variable asking for something other than `http/protobuf` (`grpc`, `http/json`), if any:
-/// the exporter is built for http/protobuf and ignores it.
-fn unsupported_protocol(env: &dyn Fn(&str) -> Option<String>) -> Option<(&'static str, String)> {
-    [
-        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
-        "OTEL_EXPORTER_OTLP_PROTOCOL",
-    ]
-    .into_iter()
-    .find_map(|var| {
-        env(var)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-            .map(|v| (var, v))
-    })
-    .filter(|(_, value)| !value.eq_ignore_ascii_case("http/protobuf"))
 }
 
 /// `service.name` (the environment's `OTEL_SERVICE_NAME`, else the builder's), `service.version`, plus what

@@ -5,11 +5,15 @@
 //! is ready, not per span, because a futex wake per span cost more than the span itself); a thread of its
 //! own batches spans, redacts them (secrets never reach the exporter, and the caller does
 //! not pay for it) and exports. When the exporter is slow, refuses connections or never answers, the
-//! channel fills and further spans are dropped, counted in `sightline_spans_dropped_total`, and reported
-//! at most once per interval: memory stays bounded and the application never waits on export. The SDK's
-//! own batch processor keeps its drop count private, which is why this stage exists.
+//! channel fills and further spans are dropped, counted in `sightline_spans_dropped_total{reason=
+//! "queue_full"}`, and reported at most once per interval: memory stays bounded and the application never
+//! waits on export. Spans still waiting when shutdown gives up, or ending after it, are counted too
+//! (`reason="shutdown"`). The SDK's own batch processor keeps its drop count private, which is why this
+//! stage exists.
 
+use super::export::ExportStats;
 use super::redact::{redact_span_cached, KeyDecisions};
+use crate::loss::{spans_lost, SpanLoss};
 use crate::redact::Redactor;
 use crate::warn::{warn_rate_limited, RateLimited};
 use crossbeam_queue::ArrayQueue;
@@ -35,16 +39,6 @@ const CONTROL_POLL: Duration = Duration::from_millis(20);
 /// Dropped spans reported at most every 10 seconds.
 static DROPS: RateLimited = RateLimited::new(10_000);
 
-/// Spans dropped because the queue was full, by every pipeline of the process.
-pub(crate) static DROPPED: once_cell::sync::Lazy<prometheus::IntCounter> =
-    once_cell::sync::Lazy::new(|| {
-        prometheus::IntCounter::new(
-            "sightline_spans_dropped_total",
-            "Finished spans dropped before export because the export queue was full.",
-        )
-        .expect("static metric definition is valid")
-    });
-
 /// Sizes of the stage, from the `OTEL_BSP_*` variables (specification defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct QueueConfig {
@@ -54,20 +48,17 @@ pub(crate) struct QueueConfig {
 }
 
 impl QueueConfig {
-    pub(crate) fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Self {
-        let number = |name: &str, default: u64| {
-            env(name)
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .filter(|n| *n > 0)
-                .unwrap_or(default)
-        };
-        let max_queue = number(MAX_QUEUE_VAR, 2048) as usize;
-        QueueConfig {
+    pub(crate) fn from_env(
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, super::settings::InvalidSetting> {
+        use super::settings::positive_integer;
+        let max_queue = positive_integer(env, MAX_QUEUE_VAR, 2048)? as usize;
+        Ok(QueueConfig {
             max_queue,
             // The specification: a batch larger than the queue is the queue.
-            max_batch: (number(MAX_BATCH_VAR, 512) as usize).min(max_queue),
-            delay: Duration::from_millis(number(DELAY_VAR, 5000)),
-        }
+            max_batch: (positive_integer(env, MAX_BATCH_VAR, 512)? as usize).min(max_queue),
+            delay: Duration::from_millis(positive_integer(env, DELAY_VAR, 5000)?),
+        })
     }
 }
 
@@ -86,12 +77,19 @@ pub(crate) struct ExportQueue {
     worker: Option<std::thread::Thread>,
     control: Mutex<Sender<Control>>,
     dropped: Arc<AtomicU64>,
+    /// `pending`: spans in the queue or the batch being exported, what is lost if shutdown gives up.
+    stats: Arc<ExportStats>,
     shut_down: std::sync::atomic::AtomicBool,
 }
 
 impl ExportQueue {
     /// Starts the export thread for `exporter`.
-    pub(crate) fn start<E>(exporter: E, redactor: Redactor, config: QueueConfig) -> Self
+    pub(crate) fn start<E>(
+        exporter: E,
+        redactor: Redactor,
+        config: QueueConfig,
+        stats: Arc<ExportStats>,
+    ) -> Self
     where
         E: SpanExporter + 'static,
     {
@@ -102,6 +100,7 @@ impl ExportQueue {
             redactor,
             config,
             spans: Arc::clone(&spans),
+            stats: Arc::clone(&stats),
             control: control_receiver,
             decisions: KeyDecisions::default(),
         };
@@ -113,7 +112,7 @@ impl ExportQueue {
             // Without the thread every span is dropped (and counted); the application runs on.
             warn_rate_limited(
                 &DROPS,
-                format_args!("sightline: cannot start the span export thread: {error}"),
+                format_args!("cannot start the span export thread: {error}"),
             );
         }
         ExportQueue {
@@ -122,6 +121,7 @@ impl ExportQueue {
             worker,
             control: Mutex::new(control),
             dropped: Arc::new(AtomicU64::new(0)),
+            stats,
             shut_down: std::sync::atomic::AtomicBool::new(false),
         }
     }
@@ -162,11 +162,11 @@ impl ExportQueue {
     #[cold]
     fn drop_one(&self) {
         let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        DROPPED.inc();
+        spans_lost(SpanLoss::QueueFull, 1);
         warn_rate_limited(
             &DROPS,
             format_args!(
-                "sightline: the span export queue is full (the collector is slow or unreachable); \
+                "the span export queue is full (the collector is slow or unreachable); \
                  {dropped} spans dropped so far"
             ),
         );
@@ -178,11 +178,16 @@ impl SpanProcessor for ExportQueue {
 
     fn on_end(&self, span: SpanData) {
         // Exporters only ever receive sampled spans; a `RecordOnly` decision stays in the process.
-        if !span.span_context.is_sampled() || self.shut_down.load(Ordering::Relaxed) {
+        if !span.span_context.is_sampled() {
+            return;
+        }
+        if self.shut_down.load(Ordering::Relaxed) {
+            spans_lost(SpanLoss::Shutdown, 1);
             return;
         }
         match self.spans.push(span) {
             Ok(()) => {
+                self.stats.pending.fetch_add(1, Ordering::Relaxed);
                 if self.spans.len() >= self.batch {
                     self.wake();
                 }
@@ -199,7 +204,15 @@ impl SpanProcessor for ExportQueue {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        self.request(Control::Shutdown, timeout)
+        let result = self.request(Control::Shutdown, timeout);
+        if result.is_err() {
+            // What the export thread still holds will not reach the collector before the process ends.
+            let left = self.stats.pending.swap(0, Ordering::Relaxed);
+            if left > 0 {
+                spans_lost(SpanLoss::Shutdown, left);
+            }
+        }
+        result
     }
 
     // The exporter learns the resource (service.name, ...) through this call, made while the provider is
@@ -218,6 +231,7 @@ struct Worker<E> {
     redactor: Redactor,
     config: QueueConfig,
     spans: Arc<ArrayQueue<SpanData>>,
+    stats: Arc<ExportStats>,
     control: Receiver<Control>,
     decisions: KeyDecisions,
 }
@@ -284,9 +298,18 @@ impl<E: SpanExporter> Worker<E> {
             return Ok(());
         }
         let spans = std::mem::replace(batch, Vec::with_capacity(self.config.max_batch));
+        let count = spans.len() as u64;
         // The exporter's future completes on this thread (the OTLP exporter uses a blocking client), as
-        // in the SDK's own batch processor.
-        futures_executor::block_on(self.exporter.export(spans))
+        // in the SDK's own batch processor. Its outcome is counted by the exporter's `Reporting` wrapper.
+        let result = futures_executor::block_on(self.exporter.export(spans));
+        // Saturating: a shutdown that gave up already counted what was pending.
+        let _ = self
+            .stats
+            .pending
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
+                Some(p.saturating_sub(count))
+            });
+        result
     }
 }
 
@@ -339,7 +362,12 @@ mod tests {
     #[test]
     fn spans_are_redacted_on_the_export_thread_and_unsampled_ones_skipped() {
         let (collect, _) = Collect::new(false);
-        let queue = ExportQueue::start(collect.clone(), Redactor::default(), config(16, 4));
+        let queue = ExportQueue::start(
+            collect.clone(),
+            Redactor::default(),
+            config(16, 4),
+            Arc::default(),
+        );
         queue.on_end(span(
             vec![KeyValue::new("token", "t"), KeyValue::new("user", "ada")],
             vec![],
@@ -375,8 +403,18 @@ mod tests {
     #[test]
     fn a_stuck_exporter_never_blocks_the_caller_and_drops_are_counted() {
         let (collect, open) = Collect::new(true);
-        let queue = ExportQueue::start(collect.clone(), Redactor::default(), config(8, 2));
-        let before = DROPPED.get();
+        let queue = ExportQueue::start(
+            collect.clone(),
+            Redactor::default(),
+            config(8, 2),
+            Arc::default(),
+        );
+        let queue_full = || {
+            crate::loss::SPANS_DROPPED
+                .with_label_values(&["queue_full"])
+                .get()
+        };
+        let before = queue_full();
         for i in 0..200 {
             let mut s = span(vec![KeyValue::new("i", i as i64)], vec![], Status::Unset);
             s.span_context = SpanContext::new(
@@ -393,7 +431,7 @@ mod tests {
         let dropped = queue.dropped();
         // At most the queue (8) plus the batch being exported and the one being filled (2 + 2) are kept.
         assert!(dropped >= 200 - 12, "dropped {dropped}");
-        assert!(DROPPED.get() - before >= dropped);
+        assert!(queue_full() - before >= dropped);
         // Let every export through, then flush: exported + dropped is every span.
         std::thread::spawn(move || while open.send(()).is_ok() {});
         queue.force_flush().unwrap();
@@ -411,16 +449,19 @@ mod tests {
         let env = |name: &str| match name {
             "OTEL_BSP_MAX_QUEUE_SIZE" => Some("100".to_owned()),
             "OTEL_BSP_MAX_EXPORT_BATCH_SIZE" => Some("500".to_owned()),
-            "OTEL_BSP_SCHEDULE_DELAY" => Some("nonsense".to_owned()),
             _ => None,
         };
         assert_eq!(
             QueueConfig::from_env(&env),
-            QueueConfig {
+            Ok(QueueConfig {
                 max_queue: 100,
                 max_batch: 100,
                 delay: Duration::from_millis(5000)
-            }
+            })
         );
+        let nonsense = |name: &str| (name == "OTEL_BSP_SCHEDULE_DELAY").then(|| "soon".to_owned());
+        let error = QueueConfig::from_env(&nonsense).unwrap_err();
+        assert_eq!(error.name, "OTEL_BSP_SCHEDULE_DELAY");
+        assert_eq!(error.value, "soon");
     }
 }

@@ -1,6 +1,7 @@
 //! `OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`, parsed here rather than by the SDK (whose reading of
 //! the environment has changed between versions), so the accepted values and the fallback are ours.
 
+use super::settings::InvalidSetting;
 use opentelemetry_sdk::trace::Sampler;
 
 /// The sampler variable.
@@ -60,66 +61,56 @@ impl SamplerChoice {
 /// or `default` when `name` is unset or blank. Names are read case-insensitively, as the specification asks
 /// of enumerated environment values.
 ///
-/// Returns a warning to print when a value was given but cannot be used: an unknown sampler name (the
-/// `default` is used) or a ratio that is not a number in `0..=1` (`1.0` is used, as the specification says).
-/// A missing ratio is not an error: it means `1.0`. An argument given to a sampler that takes none is
-/// ignored silently, since operators often leave it set while trying samplers.
+/// A value that cannot be used is an error naming the variable: an unknown sampler name, or a ratio
+/// that is not a number in `0..=1`. (The specification lets an SDK warn and fall back; sightline refuses,
+/// since a trace sampled at a ratio nobody chose is a quiet failure.) A missing ratio is not an error:
+/// it means `1.0`. An argument given to a sampler that takes none is ignored, since operators often
+/// leave it set while trying samplers.
 pub(crate) fn parse_sampler(
     name: Option<&str>,
     arg: Option<&str>,
     default: SamplerChoice,
-) -> (SamplerChoice, Option<String>) {
+) -> Result<SamplerChoice, InvalidSetting> {
     let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else {
-        return (default, None);
+        return Ok(default);
     };
     let ratio = || parse_ratio(arg);
-    let (choice, warning) = match name.to_ascii_lowercase().as_str() {
-        "always_on" => (SamplerChoice::AlwaysOn, None),
-        "always_off" => (SamplerChoice::AlwaysOff, None),
-        "traceidratio" => {
-            let (ratio, warning) = ratio();
-            (SamplerChoice::TraceIdRatio(ratio), warning)
-        }
-        "parentbased_always_on" => (SamplerChoice::parent_based_always_on(), None),
-        "parentbased_always_off" => (
-            SamplerChoice::ParentBased(Box::new(SamplerChoice::AlwaysOff)),
-            None,
-        ),
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "always_on" => SamplerChoice::AlwaysOn,
+        "always_off" => SamplerChoice::AlwaysOff,
+        "traceidratio" => SamplerChoice::TraceIdRatio(ratio()?),
+        "parentbased_always_on" => SamplerChoice::parent_based_always_on(),
+        "parentbased_always_off" => SamplerChoice::ParentBased(Box::new(SamplerChoice::AlwaysOff)),
         "parentbased_traceidratio" => {
-            let (ratio, warning) = ratio();
-            (
-                SamplerChoice::ParentBased(Box::new(SamplerChoice::TraceIdRatio(ratio))),
-                warning,
-            )
+            SamplerChoice::ParentBased(Box::new(SamplerChoice::TraceIdRatio(ratio()?)))
         }
         _ => {
-            let warning = format!(
-                "sightline: {SAMPLER_VAR}={name:?} is not a sampler sightline supports (always_on, \
-                 always_off, traceidratio, parentbased_always_on, parentbased_always_off, \
-                 parentbased_traceidratio); using {}",
-                describe(&default)
-            );
-            return (default, Some(warning));
+            return Err(InvalidSetting::new(
+                SAMPLER_VAR,
+                name,
+                format!(
+                    "not a sampler sightline supports: always_on, always_off, traceidratio, \
+                     parentbased_always_on, parentbased_always_off, parentbased_traceidratio (unset, \
+                     it is {})",
+                    describe(&default)
+                ),
+            ))
         }
-    };
-    (choice, warning)
+    })
 }
 
-/// The ratio in `arg`: `1.0` when it is missing, and `1.0` with a warning when it is not a number in
-/// `0..=1`.
-fn parse_ratio(arg: Option<&str>) -> (f64, Option<String>) {
+/// The ratio in `arg`: `1.0` when it is missing.
+fn parse_ratio(arg: Option<&str>) -> Result<f64, InvalidSetting> {
     let Some(text) = arg.map(str::trim).filter(|a| !a.is_empty()) else {
-        return (1.0, None);
+        return Ok(1.0);
     };
     match text.parse::<f64>() {
-        Ok(ratio) if (0.0..=1.0).contains(&ratio) => (ratio, None),
-        _ => (
-            1.0,
-            Some(format!(
-                "sightline: {SAMPLER_ARG_VAR}={text:?} is not a ratio between 0 and 1; sampling every \
-                 trace (1.0)"
-            )),
-        ),
+        Ok(ratio) if (0.0..=1.0).contains(&ratio) => Ok(ratio),
+        _ => Err(InvalidSetting::new(
+            SAMPLER_ARG_VAR,
+            text,
+            "not a ratio between 0 and 1 (0.25 samples a quarter of the traces)",
+        )),
     }
 }
 
@@ -142,19 +133,19 @@ mod tests {
     }
 
     #[test]
-    fn unset_or_blank_is_the_default_without_a_warning() {
+    fn unset_or_blank_is_the_default() {
         let default = SamplerChoice::parent_based_always_on();
         assert_eq!(
             parse_sampler(None, None, default.clone()),
-            (default.clone(), None)
+            Ok(default.clone())
         );
         assert_eq!(
             parse_sampler(Some("  "), Some("0.5"), default.clone()),
-            (default, None)
+            Ok(default)
         );
         assert_eq!(
             parse_sampler(None, None, SamplerChoice::AlwaysOn),
-            (SamplerChoice::AlwaysOn, None)
+            Ok(SamplerChoice::AlwaysOn)
         );
     }
 
@@ -196,7 +187,7 @@ mod tests {
         for (name, arg, expected) in cases {
             assert_eq!(
                 parse_sampler(Some(name), arg, d()),
-                (expected, None),
+                Ok(expected),
                 "{name:?} {arg:?}"
             );
         }
@@ -206,36 +197,35 @@ mod tests {
     fn a_missing_ratio_means_one() {
         assert_eq!(
             parse_sampler(Some("traceidratio"), None, SamplerChoice::AlwaysOn),
-            (SamplerChoice::TraceIdRatio(1.0), None)
+            Ok(SamplerChoice::TraceIdRatio(1.0))
         );
     }
 
     #[test]
-    fn an_invalid_ratio_warns_and_means_one() {
+    fn an_invalid_ratio_is_refused_by_name() {
         for arg in ["half", "1.5", "-0.1", "NaN"] {
-            let (choice, warning) = parse_sampler(
+            let error = parse_sampler(
                 Some("parentbased_traceidratio"),
                 Some(arg),
                 SamplerChoice::AlwaysOn,
-            );
-            assert_eq!(choice, parent(SamplerChoice::TraceIdRatio(1.0)), "{arg}");
-            let warning = warning.expect("a warning");
-            assert!(warning.contains(SAMPLER_ARG_VAR), "{warning}");
-            assert!(warning.contains(arg), "{warning}");
+            )
+            .unwrap_err();
+            assert_eq!(error.name, SAMPLER_ARG_VAR);
+            assert_eq!(error.value, arg);
         }
     }
 
     #[test]
-    fn an_unknown_name_warns_and_falls_back_to_the_default() {
-        let (choice, warning) = parse_sampler(
+    fn an_unknown_name_is_refused_by_name() {
+        let error = parse_sampler(
             Some("jaeger_remote"),
             None,
             SamplerChoice::parent_based_always_on(),
-        );
-        assert_eq!(choice, SamplerChoice::parent_based_always_on());
-        let warning = warning.expect("a warning");
-        assert!(warning.contains("\"jaeger_remote\""), "{warning}");
-        assert!(warning.contains("using parentbased_always_on"), "{warning}");
+        )
+        .unwrap_err();
+        assert_eq!(error.name, SAMPLER_VAR);
+        assert_eq!(error.value, "jaeger_remote");
+        assert!(error.reason.contains("parentbased_always_on"), "{error}");
     }
 
     #[test]

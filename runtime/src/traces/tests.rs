@@ -553,31 +553,34 @@ fn the_sdk_can_be_disabled_from_the_environment() {
 }
 
 #[test]
-fn only_http_protobuf_is_spoken() {
-    let env = |vars: &'static [(&'static str, &'static str)]| {
-        move |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        }
-    };
-    assert_eq!(unsupported_protocol(&env(&[])), None);
-    assert_eq!(
-        unsupported_protocol(&env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")])),
-        None
+fn only_http_protobuf_is_spoken_and_anything_else_is_refused() {
+    let grpc = |name: &str| (name == "OTEL_EXPORTER_OTLP_PROTOCOL").then(|| "grpc".to_owned());
+    let error = Traces::build_with_env(config(Some("http://127.0.0.1:9")), &grpc).unwrap_err();
+    assert!(
+        matches!(&error, TraceError::Setting(s) if s.name == "OTEL_EXPORTER_OTLP_PROTOCOL"),
+        "{error}"
     );
-    assert_eq!(
-        unsupported_protocol(&env(&[("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")])),
-        Some(("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc".to_owned()))
-    );
-    // The traces variable wins.
-    assert_eq!(
-        unsupported_protocol(&env(&[
-            ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
-            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
-        ])),
-        None
-    );
+    // Nothing is sent anywhere without an endpoint: the protocol does not matter then.
+    let traces = Traces::build_with_env(config(None), &grpc).unwrap();
+    assert!(!traces.exporting());
+}
+
+#[test]
+fn bad_settings_are_refused_by_name() {
+    for (name, value) in [
+        ("OTEL_SDK_DISABLED", "yes"),
+        ("OTEL_TRACES_SAMPLER", "sometimes"),
+        ("OTEL_BSP_SCHEDULE_DELAY", "soon"),
+        ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+        ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+    ] {
+        let env = move |n: &str| (n == name).then(|| value.to_owned());
+        let error = Traces::build_with_env(config(Some("http://127.0.0.1:9")), &env).unwrap_err();
+        assert!(
+            matches!(&error, TraceError::Setting(s) if s.name == name && s.value == value),
+            "{name}: {error}"
+        );
+    }
 }
 
 #[test]

@@ -358,5 +358,50 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         12,
         8,
     );
+
+    board.row(
+        "Telemetry",
+        "sightline's own losses: spans that did not reach the collector and log lines that did not reach \
+         stdout, by reason. While they are not 0, traces and logs have gaps.",
+    );
+    board.add(
+        Panel::timeseries(
+            "Telemetry lost by reason",
+            "Spans and log lines lost per second: the per-second rate of sightline_spans_dropped_total \
+             and sightline_log_lines_dropped_total over $__rate_interval, by reason (spans: queue_full, \
+             unreachable, timeout, rejected, shutdown, failed; log lines: buffer_full, write_failed, \
+             shutdown), stacked.",
+            "ops",
+        )
+        .stacked()
+        .target(target(
+            sum_rate("reason", "sightline_spans_dropped_total", ""),
+            "spans {{reason}}",
+        ))
+        .target(target(
+            sum_rate("reason", "sightline_log_lines_dropped_total", ""),
+            "log lines {{reason}}",
+        )),
+        12,
+        8,
+    );
+    let dropped = sum_rate("", "sightline_spans_dropped_total", "");
+    let exported = sum_rate("", "sightline_spans_exported_total", "");
+    board.add(
+        Panel::timeseries(
+            "Span loss ratio",
+            "Share of finished spans that did not reach the collector: the per-second rate of \
+             sightline_spans_dropped_total divided by that of every span sightline sent or lost \
+             (sightline_spans_dropped_total plus sightline_spans_exported_total), over \
+             $__rate_interval. Empty while no span is exported (no collector configured).",
+            "percentunit",
+        )
+        .target(target(
+            format!("{dropped} / ({dropped} + {exported})"),
+            "lost",
+        )),
+        12,
+        8,
+    );
     board.into_panels()
 }

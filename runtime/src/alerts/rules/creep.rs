@@ -202,10 +202,12 @@ fn memory_forecast(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>
             values,
         }]
     };
-    let expr_labels = labels([
+    // Not aggregated: the series' own labels, the registry's constant labels among them.
+    let mut expr_labels = labels([
         ("job", config.job.as_str()),
         ("instance", config.target.as_str()),
     ]);
+    expr_labels.extend(config.naming.const_labels.iter().cloned());
     let base = limit / 4.0;
 
     // Fires: growth that reaches twice the limit within the horizon; the regression is exact on a line.

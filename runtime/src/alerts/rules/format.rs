@@ -31,7 +31,7 @@ pub(super) fn duration(secs: u64) -> String {
 }
 
 /// A PromQL string literal: double-quoted, with the escapes PromQL (Go's `strconv.Unquote`) reads.
-pub(super) fn promql_str(s: &str) -> String {
+pub(in crate::alerts) fn promql_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -1,6 +1,7 @@
-//! sightline's own losses: spans dropped because the export queue was full (the collector down or too
-//! slow) and log lines dropped because stdout could not keep up or refused them. While they last, the
-//! traces and logs every investigation starts from have gaps.
+//! sightline's own losses: spans that did not reach the collector (the export queue full, the collector
+//! unreachable or answering errors) and log lines that did not reach stdout (it could not keep up or
+//! refused them), whatever the `reason` label says. While they last, the traces and logs every
+//! investigation starts from have gaps.
 
 use super::format::{eq, promql_str, selector, Humanize};
 use super::model::{
@@ -9,11 +10,28 @@ use super::model::{
 };
 use super::service::held_tests;
 use crate::alerts::AlertConfig;
+use crate::loss::{LineLoss, SpanLoss};
 
 /// The counters of lost telemetry.
-const COUNTERS: [&str; 2] = [
-    "sightline_spans_dropped_total",
-    "sightline_log_lines_dropped_total",
+const SPANS: &str = "sightline_spans_dropped_total";
+const LINES: &str = "sightline_log_lines_dropped_total";
+const COUNTERS: [&str; 2] = [SPANS, LINES];
+
+/// Every `reason` of `counter`.
+fn reasons(counter: &str) -> Vec<&'static str> {
+    if counter == SPANS {
+        SpanLoss::ALL.iter().map(|r| r.label()).collect()
+    } else {
+        LineLoss::ALL.iter().map(|r| r.label()).collect()
+    }
+}
+
+/// The losses the tests run on: a collector too slow for the queue, a collector that cannot be reached
+/// (export failures), a stdout that cannot keep up.
+const LOSSES: [(&str, &str); 3] = [
+    (SPANS, "queue_full"),
+    (SPANS, "unreachable"),
+    (LINES, "buffer_full"),
 ];
 
 /// The rate window. Drops come in bursts (a queue fills, drains, fills again): any drop within the last
@@ -72,24 +90,31 @@ fn dropped(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
                 .text(format!(" has kept rising for {hold}, at "))
                 .value(Humanize::Plain)
                 .text(format!(
-                    "/s over the last {w}: its traces or logs have gaps. Spans: check that the \
-                     OTLP collector is reachable and keeping up, then OTEL_BSP_MAX_QUEUE_SIZE. Log \
-                     lines: check that whatever reads its stdout keeps up, then log_buffer_lines."
+                    "/s over the last {w}: its traces or logs have gaps; the counter's `reason` \
+                     label says why. Spans: unreachable, timeout or rejected, check that the OTLP \
+                     collector is up and accepts them; queue_full, that it keeps up, then \
+                     OTEL_BSP_MAX_QUEUE_SIZE. Log lines: check that whatever reads its stdout keeps \
+                     up, then log_buffer_lines."
                 )),
         );
 
-    // One set of tests per counter, the other counter present and at rest in each.
+    // One set of tests per loss, every other series of both counters present and at rest in each.
     let mut tests = Vec::new();
-    for lost in COUNTERS {
+    for (lost, lost_reason) in LOSSES {
         let series = |plan: &Plan| {
             COUNTERS
                 .iter()
-                .map(|&name| Series {
+                .flat_map(|&name| reasons(name).into_iter().map(move |reason| (name, reason)))
+                .map(|(name, reason)| Series {
                     selector: selector(
                         name,
-                        &[eq("job", &config.job), eq("instance", &config.target)],
+                        &[
+                            eq("job", &config.job),
+                            eq("instance", &config.target),
+                            eq("reason", reason),
+                        ],
                     ),
-                    values: if name == lost {
+                    values: if (name, reason) == (lost, lost_reason) {
                         counter(plan, |p| match p {
                             Phase::Healthy => 0.0,
                             Phase::Bad | Phase::Spike => LOST,
@@ -106,7 +131,9 @@ fn dropped(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
         // A rate, per second of the mode's clock: a drill loses as much in a fifteenth of the time.
         let value = LOST / clock.secs(INTERVAL) as f64;
         for mut test in held_tests(&alert, WINDOW, HOLD, spike, series, &expr_labels, value) {
-            test.why = test.why.replacen(": ", &format!(" ({lost}): "), 1);
+            test.why = test
+                .why
+                .replacen(": ", &format!(" ({lost}, {lost_reason}): "), 1);
             tests.push(test);
         }
 
@@ -123,7 +150,8 @@ fn dropped(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
         // `WINDOW + HOLD` holds one burst.
         let bursts = TestGroup::new(
             format!(
-                "{} ({lost}): fires on loss in bursts {BURST_EVERY} intervals apart, each window holding one",
+                "{} ({lost}, {lost_reason}): fires on loss in bursts {BURST_EVERY} intervals apart, each \
+                 window holding one",
                 alert.name
             ),
             INTERVAL,
@@ -162,14 +190,19 @@ mod tests {
         }
         assert_eq!(alert.expr.matches("\n> 0").count(), 2);
         assert_eq!(alert.hold, Some(HOLD));
-        assert_eq!(tests.len(), 8, "four per counter");
+        assert_eq!(tests.len(), 12, "four per loss");
         let fired = &tests[0].alerts.last().unwrap().expected[0];
         assert_eq!(fired.labels["counter"], "sightline_spans_dropped_total");
         assert!(fired.annotations["description"].starts_with(
             "sightline_spans_dropped_total of api has kept rising for 20m, at 10/s over the last 10m"
         ));
-        assert!(tests[4]
-            .why
-            .starts_with("ServiceTelemetryDropped (sightline_log_lines_dropped_total): fires on"));
+        assert!(tests[4].why.starts_with(
+            "ServiceTelemetryDropped (sightline_spans_dropped_total, unreachable): fires on"
+        ));
+        assert!(tests[8].why.starts_with(
+            "ServiceTelemetryDropped (sightline_log_lines_dropped_total, buffer_full): fires on"
+        ));
+        // Every reason of both counters is in every test's series.
+        assert_eq!(tests[0].series.len(), 9);
     }
 }
