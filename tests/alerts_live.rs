@@ -43,6 +43,9 @@ const DATA_DEADLINE: Duration = Duration::from_secs(20);
 #[derive(Debug, ErrorLabel)]
 enum StockError {
     OutOfStock,
+    /// A business outcome: the expected-outcome panels read it.
+    #[error_label(expected)]
+    Discontinued,
 }
 
 impl std::fmt::Display for StockError {
@@ -56,6 +59,9 @@ async fn check_stock(sku: u32) -> Result<u32, StockError> {
     tokio::time::sleep(Duration::from_millis(u64::from(sku % 5))).await;
     if sku % 3 == 0 {
         return Err(StockError::OutOfStock);
+    }
+    if sku % 5 == 1 {
+        return Err(StockError::Discontinued);
     }
     Ok(sku)
 }

@@ -17,12 +17,14 @@ const TARGET: &str = "127.0.0.1:9464";
 
 #[derive(Debug, ErrorLabel)]
 enum PaymentError {
+    ProviderDown,
+    #[error_label(expected)]
     Declined,
 }
 
 impl std::fmt::Display for PaymentError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("declined")
+        f.write_str("payment failed")
     }
 }
 
@@ -36,17 +38,17 @@ fn create_payment(ok: bool) -> Result<axum::http::StatusCode, axum::http::Status
 }
 
 #[observe]
-fn charge_card(ok: bool) -> Result<u32, PaymentError> {
-    if ok {
-        Ok(1)
-    } else {
-        Err(PaymentError::Declined)
+fn charge_card(ok: bool, declined: bool) -> Result<u32, PaymentError> {
+    match (ok, declined) {
+        (true, _) => Ok(1),
+        (false, true) => Err(PaymentError::Declined),
+        (false, false) => Err(PaymentError::ProviderDown),
     }
 }
 
 #[business_span("settle-payment")]
-fn settle(ok: bool) -> Result<u32, PaymentError> {
-    charge_card(ok)
+fn settle(ok: bool, declined: bool) -> Result<u32, PaymentError> {
+    charge_card(ok, declined)
 }
 
 /// One `name{matchers}` of a PromQL text, its matchers as (label, operator, value).
@@ -252,7 +254,7 @@ fn every_generated_selector_matches_the_prefixed_registry() {
     for i in 0..20 {
         let ok = i % 4 != 0;
         let _ = create_payment(ok);
-        let _ = settle(ok);
+        let _ = settle(ok, i % 8 == 0);
     }
     let scrape = exposition::parse(&sightline::metrics::render());
     assert!(

@@ -113,7 +113,8 @@ fn custom_families_carry_the_label_values() {
     let b = common::buckets("payment_charges_duration_seconds", &with(("result", "ok"))).unwrap();
     assert_eq!(b.last().unwrap().1, 2.0);
 
-    // Every combination exists from the first call: 2 providers x 3 tiers x 2 retry x 3 outcomes.
+    // Every combination exists from the first call: 2 providers x 3 tiers x 2 retry x 3 outcomes (ok,
+    // error, cancelled; `expected_error` only for error types with expected outcomes).
     let s = scrape();
     let series: Vec<_> = s.find("payment_charges_total", &[]).collect();
     assert_eq!(series.len(), 2 * 3 * 2 * 3);
@@ -201,6 +202,7 @@ fn the_catalogue_lists_every_site() {
         [
             "payment_charges_total",
             "payment_charges_errors_total",
+            "payment_charges_expected_errors_total",
             "payment_charges_duration_seconds",
             "payment_charges_in_flight"
         ]

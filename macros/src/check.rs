@@ -266,6 +266,7 @@ fn check_buckets(args: &ObserveArgs, errors: &mut Errors) {
 const BUILT_IN_FAMILIES: &[&str] = &[
     "function_calls_total",
     "function_errors_total",
+    "function_expected_errors_total",
     "function_call_duration_seconds",
     "function_calls_in_flight",
     "http_requests_total",
@@ -274,11 +275,18 @@ const BUILT_IN_FAMILIES: &[&str] = &[
     "business_operations_total",
     "business_operation_duration_seconds",
     "business_operation_errors_total",
+    "business_operation_expected_errors_total",
+    "business_operations_in_flight",
 ];
 
 /// What a custom `metric` becomes.
-pub(crate) const CUSTOM_SUFFIXES: &[&str] =
-    &["_total", "_errors_total", "_duration_seconds", "_in_flight"];
+pub(crate) const CUSTOM_SUFFIXES: &[&str] = &[
+    "_total",
+    "_errors_total",
+    "_expected_errors_total",
+    "_duration_seconds",
+    "_in_flight",
+];
 
 fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -352,7 +360,8 @@ fn check_labels(args: &ObserveArgs, errors: &mut Errors) {
             labels.span,
             "`labels(...)` needs `metric = \"...\"`: a Prometheus family has one label set, so a function with \
              its own labels records its own families (metric = \"payment_charges\" records payment_charges_total, \
-             payment_charges_errors_total, payment_charges_duration_seconds, payment_charges_in_flight)",
+             payment_charges_errors_total, payment_charges_expected_errors_total, \
+             payment_charges_duration_seconds, payment_charges_in_flight)",
         );
     }
     if let (Some(route), Some(_)) = (&args.route, &args.method) {

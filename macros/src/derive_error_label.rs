@@ -1,9 +1,10 @@
 //! `#[derive(ErrorLabel)]`: a bounded `error_kind` for an error type.
 
 use crate::errors::Errors;
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
-use syn::{Attribute, Data, DeriveInput, LitStr};
+use syn::parse::ParseStream;
+use syn::{Attribute, Data, DeriveInput, Ident, LitStr, Token};
 
 pub(crate) fn derive(input: TokenStream) -> TokenStream {
     match syn::parse2::<DeriveInput>(input).and_then(|input| expand(&input)) {
@@ -44,10 +45,16 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ))
         }
     };
+    let names = labels.iter().map(|l| &l.name);
+    let expected = labels.iter().any(|l| l.expected).then(|| {
+        let flags = labels.iter().map(|l| l.expected);
+        quote!(const EXPECTED: &'static [::core::primitive::bool] = &[#(#flags),*];)
+    });
     Ok(quote! {
         #[automatically_derived]
         impl #impl_generics ::sightline::ErrorLabel for #name #ty_generics #where_clause {
-            const LABELS: &'static [&'static ::core::primitive::str] = &[#(#labels),*];
+            const LABELS: &'static [&'static ::core::primitive::str] = &[#(#names),*];
+            #expected
 
             #[inline]
             fn error_index(&self) -> ::core::primitive::usize {
@@ -57,9 +64,92 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     })
 }
 
-/// `#[error_label("name")]`, or the name in snake case.
-fn label_of(attrs: &[Attribute], ident: &str) -> syn::Result<String> {
-    renamed(attrs, "error_label", ident)
+/// What `#[error_label]` takes.
+const USAGE: &str = "write #[error_label(\"label\")], #[error_label(expected)] or \
+                     #[error_label(expected, \"label\")]";
+
+/// One variant's (or the struct's) label and whether it is an expected outcome.
+struct Label {
+    name: String,
+    expected: bool,
+}
+
+/// `#[error_label("name")]`, `#[error_label(expected)]` or both in one attribute, in either order;
+/// without a name, the identifier in snake case.
+fn label_of(attrs: &[Attribute], ident: &str) -> syn::Result<Label> {
+    let mut name: Option<LitStr> = None;
+    let mut expected: Option<Span> = None;
+    let mut errors = Errors::default();
+    for attr in attrs.iter().filter(|a| a.path().is_ident("error_label")) {
+        if !matches!(attr.meta, syn::Meta::List(_)) {
+            errors.add(syn::Error::new_spanned(attr, USAGE));
+            continue;
+        }
+        let parsed = attr.parse_args_with(|input: ParseStream| {
+            let mut items = Vec::new();
+            while !input.is_empty() {
+                if input.peek(LitStr) {
+                    items.push(Item::Name(input.parse()?));
+                } else {
+                    let word: Ident = input.parse().map_err(|e| {
+                        syn::Error::new(e.span(), "expected \"label\" or `expected`")
+                    })?;
+                    if word != "expected" {
+                        return Err(syn::Error::new(
+                            word.span(),
+                            format!("unknown `{word}` in #[error_label]: {USAGE}"),
+                        ));
+                    }
+                    items.push(Item::Expected(word.span()));
+                }
+                if !input.is_empty() {
+                    input.parse::<Token![,]>()?;
+                }
+            }
+            Ok(items)
+        });
+        let items = match parsed {
+            Ok(items) if !items.is_empty() => items,
+            Ok(_) => {
+                errors.add(syn::Error::new_spanned(attr, USAGE));
+                continue;
+            }
+            Err(e) => {
+                errors.add(e);
+                continue;
+            }
+        };
+        for item in items {
+            match item {
+                Item::Name(lit) => {
+                    let value = lit.value();
+                    if value.is_empty() || value.chars().any(|c| c.is_control()) {
+                        errors.push(
+                            lit.span(),
+                            "an error label must be non-empty printable text, e.g. \"payment_declined\"",
+                        );
+                    } else if name.replace(lit.clone()).is_some() {
+                        errors.push(lit.span(), "the label is given twice: give it once");
+                    }
+                }
+                Item::Expected(span) => {
+                    if expected.replace(span).is_some() {
+                        errors.push(span, "`expected` is given twice: give it once");
+                    }
+                }
+            }
+        }
+    }
+    errors.finish()?;
+    Ok(Label {
+        name: name.map_or_else(|| snake_case(ident), |lit| lit.value()),
+        expected: expected.is_some(),
+    })
+}
+
+enum Item {
+    Name(LitStr),
+    Expected(Span),
 }
 
 /// `#[<attribute>("name")]`, or `ident` in snake case.
@@ -73,7 +163,7 @@ pub(crate) fn renamed(attrs: &[Attribute], attribute: &str, ident: &str) -> syn:
         if value.is_empty() || value.chars().any(|c| c.is_control()) {
             return Err(syn::Error::new(
                 lit.span(),
-                "an error label must be non-empty printable text, e.g. \"payment_declined\"",
+                "a label must be non-empty printable text, e.g. \"eu_west\"",
             ));
         }
         if label.replace(value).is_some() {

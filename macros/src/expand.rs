@@ -246,10 +246,8 @@ impl<'a> Expansion<'a> {
             used.extend([success.as_str(), "info"]);
         }
         if log != "off" {
-            used.push("error");
-            if self.is_handler() {
-                used.push("warn");
-            }
+            // `warn`: an expected outcome's line, and a handler's 4xx.
+            used.extend(["error", "warn"]);
         }
         match VERBOSITY.iter().find(|v| used.contains(v)) {
             Some(level) => {
@@ -316,6 +314,8 @@ impl<'a> Expansion<'a> {
         let cancelled = (log == "all").then(|| event(info, quote!()));
         let error_fields = quote!(error_kind = #c.error_kind_str(), error = %#c.error_display(),);
         let failed = (log != "off").then(|| event(error, error_fields.clone()));
+        // An expected outcome (a declined card): worth a `warn` with its kind, not an error.
+        let expected = (log != "off").then(|| event(level("warn"), error_fields.clone()));
         // Handler mode: a 4xx is not a failure of the service, but it is worth a `warn` with its kind.
         let client_error = (self.is_handler() && log != "off").then(|| {
             let warn = level("warn");
@@ -329,6 +329,7 @@ impl<'a> Expansion<'a> {
                     #client_error
                     #p::CompletionResult::Ok => { #ok }
                     #p::CompletionResult::Error => { #failed }
+                    #p::CompletionResult::ExpectedError => { #expected }
                     #p::CompletionResult::Cancelled => { #cancelled }
                 }
             }
@@ -430,8 +431,9 @@ impl<'a> Expansion<'a> {
             |#r| {
                 #[allow(unused_imports)]
                 use #p::probe::{
-                    ErrIndex as _, ErrLabels as _, MessageDebug as _, MessageDisplay as _,
-                    MessageOpaque as _, NoErrIndex as _, NoErrLabels as _, NoStatus as _,
+                    ErrIndex as _, ErrLabels as _, MessageBoxedError as _, MessageDebug as _,
+                    MessageDisplay as _, MessageError as _, MessageOpaque as _,
+                    MessageSharedError as _, NoErrIndex as _, NoErrLabels as _, NoStatus as _,
                     NotResult as _, ResultErr as _, Status as _, StatusOkSide as _,
                 };
                 let #err = (&&#p::probe::Probe(#r)).__sl_err();
@@ -441,7 +443,7 @@ impl<'a> Expansion<'a> {
                         ::core::option::Option::Some(#e) => ::core::option::Option::Some(
                             #p::ErrorInfo::new(
                                 (&&#p::probe::Probe(#e)).__sl_index(),
-                                (&&&#p::probe::Probe(#e)).__sl_message(),
+                                (&&&&&&#p::probe::Probe(#e)).__sl_message(),
                             ),
                         ),
                         ::core::option::Option::None => ::core::option::Option::None,

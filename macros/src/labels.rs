@@ -2,7 +2,7 @@
 //! as a constant, and the label metadata of the call site.
 //!
 //! The macro sees expressions, not types, so the budget (the product of the labels' cardinalities and the
-//! three outcomes) is a constant of a generic impl over the labels' types: it is evaluated when the
+//! four outcomes) is a constant of a generic impl over the labels' types: it is evaluated when the
 //! function is compiled to code, which `cargo build` does and `cargo check` does not.
 
 use crate::attr::{LabelArg, ObserveArgs};
@@ -137,7 +137,7 @@ fn budget(
         message.push(card.clone());
         message.push(quote!(" x "));
     }
-    let outcomes = format!("{} 3), over max_series = ", args.mode.outcome_label());
+    let outcomes = format!("{} 4), over max_series = ", args.mode.outcome_label());
     message.push(quote!(#outcomes));
     message.push(quote!(#max));
     message.push(quote!(
@@ -151,7 +151,7 @@ fn budget(
         );
         impl<#(#params: #p::LabelValue + ?::core::marker::Sized),*> __SlSeriesBudget<#(#params),*> {
             const CHECK: () = {
-                let __sl_series = #p::series_product(&[#(#cardinalities,)* 3]);
+                let __sl_series = #p::series_product(&[#(#cardinalities,)* 4]);
                 if __sl_series > #max {
                     #p::const_panic::concat_panic!(#(#message),*);
                 }

@@ -68,10 +68,16 @@ fn info(site: &'static Site) -> SiteInfo {
                 .or_else(|| runtime_values.and_then(|v| v.get(i)).map(|v| v.to_vec()));
             labels.push(LabelInfo { name, values });
         }
-        ["_total", "_errors_total", "_duration_seconds", "_in_flight"]
-            .iter()
-            .map(|suffix| format!("{}{suffix}", custom.metric))
-            .collect()
+        [
+            "_total",
+            "_errors_total",
+            "_expected_errors_total",
+            "_duration_seconds",
+            "_in_flight",
+        ]
+        .iter()
+        .map(|suffix| format!("{}{suffix}", custom.metric))
+        .collect()
     } else {
         match meta.kind {
             SiteKind::Function { .. } => {
@@ -86,6 +92,7 @@ fn info(site: &'static Site) -> SiteInfo {
                 [
                     "function_calls_total",
                     "function_errors_total",
+                    "function_expected_errors_total",
                     "function_call_duration_seconds",
                     "function_calls_in_flight",
                 ]
@@ -100,6 +107,7 @@ fn info(site: &'static Site) -> SiteInfo {
                 [
                     "business_operations_total",
                     "business_operation_errors_total",
+                    "business_operation_expected_errors_total",
                     "business_operation_duration_seconds",
                     "business_operations_in_flight",
                 ]

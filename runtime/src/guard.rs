@@ -3,7 +3,7 @@
 //! thread is unwinding) or a cancellation (an async body's future was dropped mid-flight).
 
 use crate::metrics::series::ErrorKind;
-use crate::outcome::{ErrorMessage, Outcome};
+use crate::outcome::{ErrorLabels, ErrorMessage, Outcome};
 use crate::site::{CallMetrics, ResolvedSite, SiteKind};
 use std::cell::Cell;
 use std::fmt;
@@ -37,16 +37,15 @@ pub enum CompletionResult {
     Error = 1,
     /// An async call whose future was dropped before it completed.
     Cancelled = 2,
+    /// Returned an error its type marks as an expected outcome (`#[error_label(expected)]`): a business
+    /// outcome such as a declined card, not a fault.
+    ExpectedError = 3,
 }
 
 impl CompletionResult {
     /// The `result` label value.
     pub fn as_str(self) -> &'static str {
-        match self {
-            CompletionResult::Ok => "ok",
-            CompletionResult::Error => "error",
-            CompletionResult::Cancelled => "cancelled",
-        }
+        crate::metrics::series::OUTCOMES[self as usize]
     }
 }
 
@@ -146,9 +145,13 @@ impl<S: SpanHandle> CallGuard<S> {
         if self.done.replace(true) {
             return;
         }
+        let expected = outcome
+            .error
+            .as_ref()
+            .is_some_and(|e| outcome.labels.is_expected(e.index));
         let (status, failed) = match self.site.meta.kind {
             SiteKind::Function { .. } | SiteKind::Business { .. } => {
-                (None, outcome.error.is_some())
+                (None, outcome.error.is_some() && !expected)
             }
             SiteKind::Handler { .. } => {
                 let status =
@@ -169,6 +172,8 @@ impl<S: SpanHandle> CallGuard<S> {
         let counted = if failed { kind } else { None };
         let result = if failed {
             CompletionResult::Error
+        } else if expected && status.is_none() {
+            CompletionResult::ExpectedError
         } else {
             CompletionResult::Ok
         };
@@ -179,14 +184,14 @@ impl<S: SpanHandle> CallGuard<S> {
         &self,
         result: CompletionResult,
         status: Option<u16>,
-        labels: Option<&'static [&'static str]>,
+        labels: Option<ErrorLabels>,
         counted: Option<ErrorKind>,
         kind: Option<ErrorKind>,
         message: Option<ErrorMessage<'_>>,
     ) {
         let nanos = crate::clock::nanos_since(self.start);
         match self.metrics {
-            CallMetrics::Red(red) => red.finish(result as usize, nanos, labels, counted),
+            CallMetrics::Red(red) => red.finish(result as usize, nanos, labels, counted, kind),
             // A cancelled request never produced a status: 499, as nginx logs a client that left.
             CallMetrics::Http(h) => h.finish(status.unwrap_or(499), nanos),
             CallMetrics::None => {}
@@ -209,7 +214,7 @@ impl<S: SpanHandle> CallGuard<S> {
         &self,
         result: CompletionResult,
         status: Option<u16>,
-        labels: Option<&'static [&'static str]>,
+        labels: Option<ErrorLabels>,
         kind: Option<ErrorKind>,
         message: Option<ErrorMessage<'_>>,
         nanos: u64,
@@ -218,7 +223,9 @@ impl<S: SpanHandle> CallGuard<S> {
         let site = self.site;
         let error_kind = kind.map(|k| match k {
             ErrorKind::Panic => "panic",
-            ErrorKind::Index(i) => labels.and_then(|l| l.get(i).copied()).unwrap_or("error"),
+            ErrorKind::Index(i) => labels
+                .and_then(|l| l.labels.get(i).copied())
+                .unwrap_or("error"),
         });
         let span = self.span.span();
         if !span.is_disabled() {
@@ -234,6 +241,10 @@ impl<S: SpanHandle> CallGuard<S> {
                 }
                 CompletionResult::Ok => {
                     span.record("otel.status_code", "OK");
+                }
+                // A business outcome: its kind on the span, its status left unset (not an error).
+                CompletionResult::ExpectedError => {
+                    span.record("error.type", error_kind.unwrap_or("error"));
                 }
                 CompletionResult::Cancelled => {}
             }

@@ -8,6 +8,11 @@
 /// once per call site and a failed call only indexes into them.
 ///
 /// Error types that do not implement it are counted with `error_kind="error"`.
+///
+/// A variant marked `#[error_label(expected)]` (a declined card, a failed validation) is a business
+/// outcome, not a fault: its calls count as `result="expected_error"` and in
+/// `function_expected_errors_total{error_kind}` rather than `function_errors_total`, its completion line
+/// is a `warn`, and its span's status stays unset, so error-ratio and burn-rate alerts see only faults.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` has no bounded error label",
     label = "this error type does not implement `sightline::ErrorLabel`",
@@ -17,8 +22,20 @@ pub trait ErrorLabel {
     /// Every value `error_index` can point at.
     const LABELS: &'static [&'static str];
 
+    /// For each of [`LABELS`](Self::LABELS), whether it is an expected outcome rather than a fault; a
+    /// label past the end of the list is a fault. Default: none is expected.
+    const EXPECTED: &'static [bool] = &[];
+
     /// The position of this error's label in [`LABELS`](Self::LABELS).
     fn error_index(&self) -> usize;
+
+    /// Whether this error is an expected outcome (see [`EXPECTED`](Self::EXPECTED)).
+    fn is_expected(&self) -> bool {
+        Self::EXPECTED
+            .get(self.error_index())
+            .copied()
+            .unwrap_or(false)
+    }
 
     /// This error's label.
     fn error_label(&self) -> &'static str {

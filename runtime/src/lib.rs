@@ -45,7 +45,7 @@ pub mod __private {
     pub use crate::metrics::DEFAULT_BUCKETS;
     pub use crate::objective::{check_objective_latency, ObjectiveDef};
     pub use crate::outcome::probe;
-    pub use crate::outcome::{ErrorInfo, ErrorMessage, Outcome};
+    pub use crate::outcome::{ErrorInfo, ErrorLabels, ErrorMessage, Outcome};
     pub use crate::site::{CustomLabels, Resolved, Site, SiteKind, SiteMeta};
     pub use crate::traces::COMPLETION_EVENT;
     pub use crate::try_branch::{Branch, ControlFlow, FromResidual};

@@ -10,20 +10,36 @@ use std::fmt;
 
 /// What the expanded code learnt about a returned value.
 pub struct Outcome<'a> {
-    pub(crate) labels: &'static [&'static str],
+    pub(crate) labels: ErrorLabels,
     pub(crate) error: Option<ErrorInfo<'a>>,
     pub(crate) status: Option<u16>,
+}
+
+/// An error type's labels and which of them are expected outcomes (`ErrorLabel::EXPECTED`).
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorLabels {
+    pub(crate) labels: &'static [&'static str],
+    pub(crate) expected: &'static [bool],
+}
+
+impl ErrorLabels {
+    /// For the expanded code's probes.
+    #[inline]
+    pub const fn new(labels: &'static [&'static str], expected: &'static [bool]) -> Self {
+        ErrorLabels { labels, expected }
+    }
+
+    /// Whether the label at `index` is an expected outcome.
+    pub(crate) fn is_expected(&self, index: usize) -> bool {
+        self.expected.get(index).copied().unwrap_or(false)
+    }
 }
 
 impl<'a> Outcome<'a> {
     /// `labels` is the error type's full label list (known even on success), `error` the failure if there
     /// was one, `status` the HTTP status the value stands for when its type says so.
     #[inline]
-    pub fn new(
-        labels: &'static [&'static str],
-        error: Option<ErrorInfo<'a>>,
-        status: Option<u16>,
-    ) -> Self {
+    pub fn new(labels: ErrorLabels, error: Option<ErrorInfo<'a>>, status: Option<u16>) -> Self {
         Outcome {
             labels,
             error,
@@ -46,10 +62,13 @@ impl<'a> ErrorInfo<'a> {
     }
 }
 
-/// The text of an error for the log line and the span status: its `Display`, else its `Debug`, else its
-/// type name.
+/// The text of an error for the log line and the span status: for an error (`std::error::Error`, or what
+/// holds one: `anyhow::Error`, `Box<dyn Error>`), its `Display` and then each `source()`'s, joined by
+/// `: ` as anyhow's `{:#}` writes them; else its `Display`, else its `Debug`, else its type name.
 #[derive(Clone, Copy)]
 pub enum ErrorMessage<'a> {
+    /// An error with its chain of causes.
+    Chain(&'a (dyn std::error::Error + 'static)),
     /// The error implements `Display`.
     Display(&'a dyn fmt::Display),
     /// The error implements only `Debug`.
@@ -58,9 +77,31 @@ pub enum ErrorMessage<'a> {
     Opaque(&'static str),
 }
 
+/// Causes written after an error at most: a `source()` chain is usually a few levels, and a cycle must
+/// not loop.
+const MAX_CAUSES: usize = 16;
+
 impl fmt::Display for ErrorMessage<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            ErrorMessage::Chain(error) => {
+                let mut written = error.to_string();
+                let mut cause = error.source();
+                for _ in 0..MAX_CAUSES {
+                    let Some(current) = cause else {
+                        break;
+                    };
+                    let text = current.to_string();
+                    // An error that already quotes its cause (`read failed: No such file`) is not
+                    // followed by it a second time.
+                    if !text.is_empty() && !written.ends_with(&text) {
+                        written.push_str(": ");
+                        written.push_str(&text);
+                    }
+                    cause = current.source();
+                }
+                f.write_str(&written)
+            }
             ErrorMessage::Display(d) => fmt::Display::fmt(d, f),
             ErrorMessage::Debug(d) => fmt::Debug::fmt(d, f),
             ErrorMessage::Opaque(type_name) => f.write_str(type_name),
@@ -75,7 +116,7 @@ pub(crate) const DEFAULT_ERROR_LABELS: &[&str] = &["error"];
 /// (`&&&` for three levels) with the traits imported `as _`.
 #[allow(missing_docs)]
 pub mod probe {
-    use super::{ErrorMessage, DEFAULT_ERROR_LABELS};
+    use super::{ErrorLabels, ErrorMessage, DEFAULT_ERROR_LABELS};
     use crate::{ErrorLabel, HttpStatus};
     use std::fmt;
 
@@ -108,23 +149,24 @@ pub mod probe {
         }
     }
 
-    // `__sl_labels`, asked of the `Option<&E>` that `__sl_err` returned: the error type's label list.
+    // `__sl_labels`, asked of the `Option<&E>` that `__sl_err` returned: the error type's label list and
+    // which labels are expected outcomes.
     pub trait ErrLabels {
-        fn __sl_labels(&self) -> &'static [&'static str];
+        fn __sl_labels(&self) -> ErrorLabels;
     }
     impl<E: ErrorLabel> ErrLabels for &Probe<'_, Option<&E>> {
         #[inline]
-        fn __sl_labels(&self) -> &'static [&'static str] {
-            E::LABELS
+        fn __sl_labels(&self) -> ErrorLabels {
+            ErrorLabels::new(E::LABELS, E::EXPECTED)
         }
     }
     pub trait NoErrLabels {
-        fn __sl_labels(&self) -> &'static [&'static str];
+        fn __sl_labels(&self) -> ErrorLabels;
     }
     impl<T: ?Sized> NoErrLabels for Probe<'_, T> {
         #[inline]
-        fn __sl_labels(&self) -> &'static [&'static str] {
-            DEFAULT_ERROR_LABELS
+        fn __sl_labels(&self) -> ErrorLabels {
+            ErrorLabels::new(DEFAULT_ERROR_LABELS, &[])
         }
     }
 
@@ -148,7 +190,43 @@ pub mod probe {
         }
     }
 
-    // `__sl_message`: Display, else Debug, else the type name.
+    // `__sl_message`: an error's chain (the error itself, or what holds one), else Display, else Debug,
+    // else the type name.
+    pub trait MessageError<'a> {
+        fn __sl_message(&self) -> ErrorMessage<'a>;
+    }
+    impl<'a, E: std::error::Error + 'static> MessageError<'a> for &&&&&Probe<'a, E> {
+        #[inline]
+        fn __sl_message(&self) -> ErrorMessage<'a> {
+            ErrorMessage::Chain(self.0)
+        }
+    }
+    /// `anyhow::Error`, `eyre::Report`, `Box<dyn Error + Send + Sync>`.
+    pub trait MessageSharedError<'a> {
+        fn __sl_message(&self) -> ErrorMessage<'a>;
+    }
+    impl<'a, E> MessageSharedError<'a> for &&&&Probe<'a, E>
+    where
+        E: AsRef<dyn std::error::Error + Send + Sync + 'static> + ?Sized,
+    {
+        #[inline]
+        fn __sl_message(&self) -> ErrorMessage<'a> {
+            ErrorMessage::Chain(self.0.as_ref())
+        }
+    }
+    /// `Box<dyn Error>`, `Arc<dyn Error>`.
+    pub trait MessageBoxedError<'a> {
+        fn __sl_message(&self) -> ErrorMessage<'a>;
+    }
+    impl<'a, E> MessageBoxedError<'a> for &&&Probe<'a, E>
+    where
+        E: AsRef<dyn std::error::Error + 'static> + ?Sized,
+    {
+        #[inline]
+        fn __sl_message(&self) -> ErrorMessage<'a> {
+            ErrorMessage::Chain(self.0.as_ref())
+        }
+    }
     pub trait MessageDisplay<'a> {
         fn __sl_message(&self) -> ErrorMessage<'a>;
     }

@@ -119,6 +119,10 @@ impl CustomFamily {
                         format!("{m}_errors_total"),
                         format!("Failed calls of {m}, by error kind."),
                     ),
+                    expected_errors: (
+                        format!("{m}_expected_errors_total"),
+                        format!("Calls of {m} that ended in an expected outcome, by error kind."),
+                    ),
                     duration: (
                         format!("{m}_duration_seconds"),
                         format!("Duration of {m} in seconds."),

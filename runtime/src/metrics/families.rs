@@ -8,12 +8,13 @@ use prometheus::Registry;
 
 pub use sightline_names::DEFAULT_BUCKETS;
 
-fn names(pairs: [(&str, &str); 4]) -> RedNames {
-    let [calls, errors, duration, in_flight] =
+fn names(pairs: [(&str, &str); 5]) -> RedNames {
+    let [calls, errors, expected_errors, duration, in_flight] =
         pairs.map(|(name, help)| (name.to_owned(), help.to_owned()));
     RedNames {
         calls,
         errors,
+        expected_errors,
         duration,
         in_flight,
     }
@@ -30,6 +31,11 @@ pub(crate) static FUNCTION: Lazy<RedFamily> = Lazy::new(|| {
             (
                 "function_errors_total",
                 "Failed calls of observed functions, by error kind.",
+            ),
+            (
+                "function_expected_errors_total",
+                "Calls of observed functions that ended in an expected outcome (a business outcome, \
+                 not a fault), by error kind.",
             ),
             (
                 "function_call_duration_seconds",
@@ -56,6 +62,11 @@ pub(crate) static BUSINESS: Lazy<RedFamily> = Lazy::new(|| {
             (
                 "business_operation_errors_total",
                 "Failed business operations, by error kind.",
+            ),
+            (
+                "business_operation_expected_errors_total",
+                "Business operations that ended in an expected outcome (a business outcome, not a \
+                 fault), by error kind.",
             ),
             (
                 "business_operation_duration_seconds",

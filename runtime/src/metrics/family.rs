@@ -1,7 +1,7 @@
 //! Families as Prometheus sees them: each a `prometheus::core::Collector` over sightline's own series, so
 //! they register into the application's `Registry` and are read only when it is scraped.
 
-use super::series::{HistogramValues, HttpSeries, RedSeries, OUTCOMES};
+use super::series::{HistogramValues, HttpSeries, RedSeries, EXPECTED_OUTCOME, OUTCOMES};
 use once_cell::sync::Lazy;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::{
@@ -10,16 +10,18 @@ use prometheus::proto::{
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
-/// Names and help texts of the four families of one kind of call.
+/// Names and help texts of the five families of one kind of call.
 pub(crate) struct RedNames {
     pub calls: (String, String),
     pub errors: (String, String),
+    pub expected_errors: (String, String),
     pub duration: (String, String),
     pub in_flight: (String, String),
 }
 
-/// `<calls>{labels.., outcome}`, `<errors>{labels.., error_kind}`, `<duration>{labels.., outcome}` and
-/// `<in_flight>{labels..}` over every [`RedSeries`] created for them.
+/// `<calls>{labels.., outcome}`, `<errors>{labels.., error_kind}`, `<expected_errors>{labels..,
+/// error_kind}`, `<duration>{labels.., outcome}` and `<in_flight>{labels..}` over every [`RedSeries`]
+/// created for them.
 pub(crate) struct RedFamily {
     names: RedNames,
     labels: Vec<&'static str>,
@@ -50,6 +52,7 @@ impl RedFamily {
         let descs = vec![
             desc(&names.calls, with(outcome_label)),
             desc(&names.errors, with("error_kind")),
+            desc(&names.expected_errors, with("error_kind")),
             desc(&names.duration, with(outcome_label)),
             desc(
                 &names.in_flight,
@@ -99,6 +102,7 @@ impl Collector for RedFamily {
     fn collect(&self) -> Vec<MetricFamily> {
         let mut calls = Vec::new();
         let mut errors = Vec::new();
+        let mut expected_errors = Vec::new();
         let mut durations = Vec::new();
         let mut in_flight = Vec::new();
         for series in self.snapshot() {
@@ -114,7 +118,12 @@ impl Collector for RedFamily {
                 pairs.push((name, value));
                 pairs
             };
-            for (outcome, histogram) in OUTCOMES.iter().zip(&values.by_outcome) {
+            let outcomes = if values.has_expected {
+                OUTCOMES.len()
+            } else {
+                EXPECTED_OUTCOME
+            };
+            for (outcome, histogram) in OUTCOMES.iter().zip(&values.by_outcome).take(outcomes) {
                 let labels = with(self.outcome_label, outcome);
                 calls.push(counter(&labels, histogram.count()));
                 durations.push(histogram_metric(&labels, series.buckets.seconds, histogram));
@@ -122,11 +131,19 @@ impl Collector for RedFamily {
             for (kind, count) in &values.errors {
                 errors.push(counter(&with("error_kind", kind), *count));
             }
+            for (kind, count) in &values.expected_errors {
+                expected_errors.push(counter(&with("error_kind", kind), *count));
+            }
             in_flight.push(gauge(&base, values.in_flight));
         }
         vec![
             family(&self.names.calls, MetricType::COUNTER, calls),
             family(&self.names.errors, MetricType::COUNTER, errors),
+            family(
+                &self.names.expected_errors,
+                MetricType::COUNTER,
+                expected_errors,
+            ),
             family(&self.names.duration, MetricType::HISTOGRAM, durations),
             family(&self.names.in_flight, MetricType::GAUGE, in_flight),
         ]

@@ -7,13 +7,14 @@
 
 use super::per_thread::PerThread;
 use super::stripes::Striped;
-use crate::outcome::DEFAULT_ERROR_LABELS;
+use crate::outcome::{ErrorLabels, DEFAULT_ERROR_LABELS};
 use once_cell::sync::OnceCell;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// `ok`, `error`, `cancelled`: the `result` (or `outcome`) label values, in this order.
-pub(crate) const OUTCOMES: [&str; 3] = ["ok", "error", "cancelled"];
+/// `ok`, `error`, `cancelled`, `expected_error`: the `result` (or `outcome`) label values, in the order
+/// of `CompletionResult`.
+pub(crate) const OUTCOMES: [&str; 4] = ["ok", "error", "cancelled", "expected_error"];
 
 /// Histogram upper bounds, in seconds as exported and in nanoseconds as compared.
 pub(crate) struct Buckets {
@@ -83,6 +84,9 @@ const STARTED: usize = 0;
 const PANICS: usize = 1;
 const HISTOGRAMS: usize = 2;
 
+/// The index of `expected_error` in [`OUTCOMES`].
+pub(crate) const EXPECTED_OUTCOME: usize = 3;
+
 /// Calls of one label combination: a duration histogram per outcome, starts, and errors by kind.
 pub(crate) struct RedSeries {
     /// The family's base label values (`function`, `module`; `operation`; custom labels).
@@ -92,21 +96,32 @@ pub(crate) struct RedSeries {
     /// Error counters for the error type's labels, created at the first completion that reveals them
     /// (the labels come from the return type).
     errors: OnceCell<ErrorCounters>,
-    /// Kinds of other error types, for a generic function that fails with several (rare: a lock here).
+    /// Kinds of other error types, for a generic function that fails with several (rare: a lock here):
+    /// faults, then expected outcomes.
     other_errors: Mutex<HashMap<&'static str, u64>>,
+    other_expected: Mutex<HashMap<&'static str, u64>>,
 }
 
 struct ErrorCounters {
-    labels: &'static [&'static str],
+    labels: ErrorLabels,
+    /// Faults by label.
     cells: Striped,
+    /// Expected outcomes by label (only the labels the type marks expected are ever counted).
+    expected: Striped,
 }
 
 /// A scrape's view of one [`RedSeries`].
 pub(crate) struct RedValues {
-    pub(crate) by_outcome: [HistogramValues; 3],
+    pub(crate) by_outcome: [HistogramValues; 4],
     pub(crate) in_flight: u64,
     /// `(error_kind, count)`, `panic` first.
     pub(crate) errors: Vec<(&'static str, u64)>,
+    /// `(error_kind, count)` of expected outcomes, every expected label of the error type included.
+    pub(crate) expected_errors: Vec<(&'static str, u64)>,
+    /// Whether the `expected_error` outcome is exported: once the error type is known to have expected
+    /// outcomes (or one was counted). Most error types have none, and a histogram of zeros per site
+    /// would only weigh on every scrape.
+    pub(crate) has_expected: bool,
 }
 
 impl RedSeries {
@@ -118,6 +133,7 @@ impl RedSeries {
             buckets,
             errors: OnceCell::new(),
             other_errors: Mutex::new(HashMap::new()),
+            other_expected: Mutex::new(HashMap::new()),
         }
     }
 
@@ -127,14 +143,16 @@ impl RedSeries {
     }
 
     /// Records a finished call. `labels` is the error type's label list when the return value revealed
-    /// it (not after a panic or a cancellation).
+    /// it (not after a panic or a cancellation); `error` the fault to count, `kind` the error's kind
+    /// (counted as an expected outcome when the call's outcome is `expected_error`).
     #[inline]
     pub(crate) fn finish(
         &'static self,
         outcome: usize,
         nanos: u64,
-        labels: Option<&'static [&'static str]>,
+        labels: Option<ErrorLabels>,
         error: Option<ErrorKind>,
+        kind: Option<ErrorKind>,
     ) {
         let base = HISTOGRAMS + outcome * self.buckets.slots();
         let n = self.buckets.nanos.len();
@@ -146,20 +164,29 @@ impl RedSeries {
         let cached = labels.map(|labels| {
             self.errors.get_or_init(|| ErrorCounters {
                 labels,
-                cells: Striped::new(labels.len()),
+                cells: Striped::new(labels.labels.len()),
+                expected: Striped::new(labels.labels.len()),
             })
         });
-        match error {
+        let expected = outcome == EXPECTED_OUTCOME;
+        let counted = if expected { kind } else { error };
+        match counted {
             None => {}
             Some(ErrorKind::Panic) => self.cells.add(PANICS, 1),
             Some(ErrorKind::Index(index)) => {
-                let labels = labels.unwrap_or(DEFAULT_ERROR_LABELS);
-                match cached.filter(|c| same_labels(c.labels, labels)) {
-                    Some(counters) if index < labels.len() => counters.cells.add(index, 1),
+                let labels = labels.map_or(DEFAULT_ERROR_LABELS, |l| l.labels);
+                let counters = cached.filter(|c| same_labels(c.labels.labels, labels));
+                match counters {
+                    Some(c) if index < labels.len() && expected => c.expected.add(index, 1),
+                    Some(c) if index < labels.len() => c.cells.add(index, 1),
                     _ => {
                         let kind = labels.get(index).copied().unwrap_or("error");
-                        *self
-                            .other_errors
+                        let others = if expected {
+                            &self.other_expected
+                        } else {
+                            &self.other_errors
+                        };
+                        *others
                             .lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .entry(kind)
@@ -189,23 +216,37 @@ impl RedSeries {
         let in_flight = values[tail].saturating_sub(finished);
         let panics = values[tail + 1];
         let mut errors = vec![("panic", panics)];
+        let mut expected_errors = Vec::new();
         if let Some(counters) = self.errors.get() {
-            for (i, label) in counters.labels.iter().enumerate() {
+            for (i, label) in counters.labels.labels.iter().enumerate() {
+                // Every kind exists at 0 from the first call: faults all of them, expected outcomes those
+                // the type marks expected.
                 add_kind(&mut errors, label, counters.cells.read(i));
+                if counters.labels.is_expected(i) {
+                    add_kind(&mut expected_errors, label, counters.expected.read(i));
+                }
             }
         }
-        for (label, count) in self
-            .other_errors
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .iter()
-        {
-            add_kind(&mut errors, label, *count);
+        let lock = |m: &Mutex<HashMap<&'static str, u64>>| {
+            m.lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .iter()
+                .map(|(k, v)| (*k, *v))
+                .collect::<Vec<_>>()
+        };
+        for (label, count) in lock(&self.other_errors) {
+            add_kind(&mut errors, label, count);
         }
+        for (label, count) in lock(&self.other_expected) {
+            add_kind(&mut expected_errors, label, count);
+        }
+        let has_expected = !expected_errors.is_empty() || by_outcome[EXPECTED_OUTCOME].count() > 0;
         RedValues {
             by_outcome,
             in_flight,
             errors,
+            expected_errors,
+            has_expected,
         }
     }
 }
@@ -319,8 +360,14 @@ mod tests {
         for _ in 0..3 {
             s.start();
         }
-        s.finish(0, 5_000_000, None, None);
-        s.finish(1, 50_000_000, None, Some(ErrorKind::Panic));
+        s.finish(0, 5_000_000, None, None, None);
+        s.finish(
+            1,
+            50_000_000,
+            None,
+            Some(ErrorKind::Panic),
+            Some(ErrorKind::Panic),
+        );
         let v = s.read();
         assert_eq!(v.by_outcome[0].buckets, vec![1, 0, 0]);
         assert_eq!(v.by_outcome[1].buckets, vec![0, 1, 0]);
@@ -331,16 +378,39 @@ mod tests {
 
     #[test]
     fn error_kinds_of_a_second_type_are_counted_too() {
-        static A: &[&str] = &["timeout", "refused"];
-        static B: &[&str] = &["invalid"];
+        let a = ErrorLabels::new(&["timeout", "refused", "declined"], &[false, false, true]);
+        let b = ErrorLabels::new(&["invalid"], &[]);
         let s: &'static RedSeries = Box::leak(Box::new(RedSeries::new(vec!["f"], &[1.0])));
-        s.finish(1, 1, Some(A), Some(ErrorKind::Index(1)));
-        s.finish(1, 1, Some(B), Some(ErrorKind::Index(0)));
-        s.finish(1, 1, Some(A), Some(ErrorKind::Index(1)));
+        let refused = Some(ErrorKind::Index(1));
+        s.finish(1, 1, Some(a), refused, refused);
+        s.finish(
+            1,
+            1,
+            Some(b),
+            Some(ErrorKind::Index(0)),
+            Some(ErrorKind::Index(0)),
+        );
+        s.finish(1, 1, Some(a), refused, refused);
+        // An expected outcome: not a fault, counted by its own kind.
+        s.finish(
+            EXPECTED_OUTCOME,
+            1,
+            Some(a),
+            None,
+            Some(ErrorKind::Index(2)),
+        );
         let v = s.read();
         assert_eq!(
             v.errors,
-            vec![("panic", 0), ("timeout", 0), ("refused", 2), ("invalid", 1)]
+            vec![
+                ("panic", 0),
+                ("timeout", 0),
+                ("refused", 2),
+                ("declined", 0),
+                ("invalid", 1)
+            ]
         );
+        assert_eq!(v.expected_errors, vec![("declined", 1)]);
+        assert_eq!(v.by_outcome[EXPECTED_OUTCOME].count(), 1);
     }
 }

@@ -133,9 +133,17 @@ impl Rules<'_> {
         };
         let has_keys = separators && self.may_have_secret_key(text);
         let keyed = if has_keys {
-            self.keyed(text, depth, edits)
-                .and_then(|()| self.raw_values(text, edits))
-                .map(|()| true)
+            // The net runs over what the token pass read, up to where it could read no further.
+            let read = self.keyed(text, depth, edits);
+            let end = match read {
+                Err(Broken(at)) => at,
+                Ok(()) => text.len(),
+            };
+            match (read, self.raw_values(&text[..end], edits)) {
+                (Err(Broken(a)), Err(Broken(b))) => Err(Broken(a.min(b))),
+                (Err(broken), _) | (_, Err(broken)) => Err(broken),
+                (Ok(()), Ok(())) => Ok(true),
+            }
         } else {
             Ok(false)
         };

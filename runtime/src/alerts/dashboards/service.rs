@@ -312,7 +312,28 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             sum_rate("function, module, error_kind", "function_errors_total", ""),
             "{{function}} {{error_kind}}",
         )),
-        24,
+        12,
+        8,
+    );
+    board.add(
+        Panel::timeseries(
+            "Function expected outcomes by kind",
+            "Expected outcomes per second by kind (a declined card, a failed validation: variants marked \
+             #[error_label(expected)], business outcomes rather than faults, outside every error ratio): \
+             the per-second rate of function_expected_errors_total over $__rate_interval, by function, \
+             module and error_kind, stacked.",
+            "ops",
+        )
+        .stacked()
+        .target(target(
+            sum_rate(
+                "function, module, error_kind",
+                "function_expected_errors_total",
+                "",
+            ),
+            "{{function}} {{error_kind}}",
+        )),
+        12,
         8,
     );
 
@@ -324,7 +345,8 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         Panel::timeseries(
             "Business operations by outcome",
             "Business operations per second: the per-second rate of business_operations_total \
-                 over $__rate_interval, by operation and outcome (ok, error, cancelled), stacked.",
+                 over $__rate_interval, by operation and outcome (ok, error, cancelled, \
+                 expected_error), stacked.",
             "ops",
         )
         .stacked()
@@ -356,6 +378,28 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "{{operation}}",
         )),
         12,
+        8,
+    );
+
+    board.add(
+        Panel::timeseries(
+            "Business expected outcomes by kind",
+            "Expected outcomes of business operations per second by kind (variants marked \
+             #[error_label(expected)]: declines, refusals, outside every error ratio): the per-second \
+             rate of business_operation_expected_errors_total over $__rate_interval, by operation and \
+             error_kind, stacked.",
+            "ops",
+        )
+        .stacked()
+        .target(target(
+            sum_rate(
+                "operation, error_kind",
+                "business_operation_expected_errors_total",
+                "",
+            ),
+            "{{operation}} {{error_kind}}",
+        )),
+        24,
         8,
     );
 
