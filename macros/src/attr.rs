@@ -61,6 +61,9 @@ pub(crate) struct ObserveArgs {
     pub labels: Option<Labels>,
     pub max_series: Option<syn::LitInt>,
     pub objective: Option<crate::objective::ObjectiveArg>,
+    /// Arguments given with a mistake (reported by the parse): the checks that read them are skipped, so
+    /// that a bad `method` is not also reported as `route` without a `method`.
+    pub failed: Vec<String>,
 }
 
 /// `labels(provider = req.provider, region = "eu")`.
@@ -127,7 +130,10 @@ const BUSINESS_ARGUMENTS: &str = "a name literal first, then attrs(...), redact(
      buckets, skip_metrics, metric, labels(...), max_series, objective(...), crate";
 
 impl ObserveArgs {
-    pub fn parse(tokens: TokenStream, mode: Mode) -> syn::Result<Self> {
+    /// The arguments as far as they parse, and every mistake found on the way. `None` when the
+    /// attribute's structure itself is broken (two arguments without a comma between them): nothing
+    /// then can be checked.
+    pub fn parse(tokens: TokenStream, mode: Mode) -> (Option<Self>, Errors) {
         let mut args = ObserveArgs {
             mode,
             ..ObserveArgs::default()
@@ -135,11 +141,24 @@ impl ObserveArgs {
         let mut errors = Errors::default();
         let parser = |input: ParseStream| {
             if mode == Mode::Business && !input.is_empty() {
-                args.parse_operation(input)?;
+                if let Err(e) = args.parse_operation(input) {
+                    errors.add(e);
+                    args.failed.push("name".to_owned());
+                    while !input.is_empty() && !input.peek(Token![,]) {
+                        input.parse::<proc_macro2::TokenTree>()?;
+                    }
+                    if !input.is_empty() {
+                        input.parse::<Token![,]>()?;
+                    }
+                }
             }
             while !input.is_empty() {
+                let key = input.fork().call(Ident::parse_any).ok();
                 if let Err(e) = args.parse_one(input) {
                     errors.add(e);
+                    if let Some(key) = key {
+                        args.failed.push(key.to_string());
+                    }
                     // Skip to the next argument so that later mistakes are reported too.
                     while !input.is_empty() && !input.peek(Token![,]) {
                         input.parse::<proc_macro2::TokenTree>()?;
@@ -153,9 +172,18 @@ impl ObserveArgs {
             Ok(())
         };
         let end = end_span(&tokens);
-        parse_ending_at(parser, tokens, end)?;
-        errors.finish()?;
-        Ok(args)
+        match parse_ending_at(parser, tokens, end) {
+            Ok(()) => (Some(args), errors),
+            Err(e) => {
+                errors.add(e);
+                (None, errors)
+            }
+        }
+    }
+
+    /// Whether `name` was given with a mistake.
+    pub fn failed(&self, name: &str) -> bool {
+        self.failed.iter().any(|f| f == name)
     }
 
     /// The operation name of `#[business_span("process-order", ..)]`, when given.

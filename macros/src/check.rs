@@ -46,7 +46,10 @@ pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
     check_labels(args, &mut errors);
     check_operation(args, &mut errors);
     if let Some(crate::objective::ObjectiveArg::Inline(parsed)) = &args.objective {
-        crate::objective::check_latency(parsed, &site_buckets(args), &mut errors);
+        // Against the buckets given, not the defaults, when `buckets` itself had a mistake.
+        if !args.failed("buckets") {
+            crate::objective::check_latency(parsed, &site_buckets(args), &mut errors);
+        }
     }
     errors.finish()
 }
@@ -96,6 +99,34 @@ fn check_handler(args: &ObserveArgs, errors: &mut Errors) {
                     "`route` is a template such as \"/api/v1/orders/{id}\": no spaces, query or fragment",
                 );
             }
+            // axum 0.7's `/:id` and `/*rest`: axum 0.8 panics on them when the router is built.
+            let old_style: Vec<String> = r
+                .split('/')
+                .filter_map(|segment| {
+                    let name = segment.strip_prefix(':').map(|n| (n, ""))
+                        .or_else(|| segment.strip_prefix('*').map(|n| (n, "*")))?;
+                    Some(format!("`{{{}{}}}` for `{segment}`", name.1, name.0))
+                })
+                .collect();
+            if !old_style.is_empty() {
+                let fixed: String = r
+                    .split('/')
+                    .map(|segment| match segment.as_bytes().first() {
+                        Some(b':') => format!("{{{}}}", &segment[1..]),
+                        Some(b'*') => format!("{{*{}}}", &segment[1..]),
+                        _ => segment.to_owned(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join("/");
+                errors.push(
+                    route.span(),
+                    format!(
+                        "axum 0.8 writes path parameters in braces: {}, i.e. route = \"{fixed}\" (axum \
+                         0.8 panics on a `:` or `*` segment when the router is built)",
+                        old_style.join(", ")
+                    ),
+                );
+            }
             let m = method.value();
             if !METHODS.contains(&m.as_str()) {
                 let hint = if METHODS.contains(&m.to_ascii_uppercase().as_str()) {
@@ -106,14 +137,15 @@ fn check_handler(args: &ObserveArgs, errors: &mut Errors) {
                 errors.push(method.span(), format!("unknown HTTP method \"{m}\"; {hint}"));
             }
         }
-        (Some(route), None) => errors.push(
+        (Some(route), None) if !args.failed("method") => errors.push(
             route.span(),
             "handler mode needs both `route` and `method`, e.g. #[observe(route = \"/api/v1/orders\", method = \"POST\")]",
         ),
-        (None, Some(method)) => errors.push(
+        (None, Some(method)) if !args.failed("route") => errors.push(
             method.span(),
             "handler mode needs both `route` and `method`, e.g. #[observe(route = \"/api/v1/orders\", method = \"POST\")]",
         ),
+        (Some(_), None) | (None, Some(_)) => {}
         (None, None) => {}
     }
     if let Some(name) = &args.name {
@@ -345,7 +377,7 @@ fn check_labels(args: &ObserveArgs, errors: &mut Errors) {
             ),
             Ok(_) => {}
         }
-        if args.labels.is_none() {
+        if args.labels.is_none() && !args.failed("labels") {
             errors.push(
                 max.span(),
                 "`max_series` bounds the series of custom `labels(...)`; this function has none",
@@ -355,7 +387,7 @@ fn check_labels(args: &ObserveArgs, errors: &mut Errors) {
     let Some(labels) = &args.labels else {
         return;
     };
-    if args.metric.is_none() {
+    if args.metric.is_none() && !args.failed("metric") {
         errors.push(
             labels.span,
             "`labels(...)` needs `metric = \"...\"`: a Prometheus family has one label set, so a function with \

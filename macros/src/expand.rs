@@ -27,14 +27,17 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, mode: Mode) -> TokenS
         Ok(f) => f,
         Err(e) => return not_a_function(e, item, mode),
     };
-    let checked = ObserveArgs::parse(args, mode).and_then(|args| {
-        check::check(&args, &f)?;
-        Ok(args)
-    });
-    match checked {
-        Ok(args) => Expansion::new(&args, &f).function(),
-        Err(e) => {
-            let error = e.to_compile_error();
+    // Every mistake at once: what the parse found, and what the checks find in whatever parsed.
+    let (args, mut errors) = ObserveArgs::parse(args, mode);
+    if let Some(args) = &args {
+        if let Err(e) = check::check(args, &f) {
+            errors.add(e);
+        }
+    }
+    match (args, errors.finish()) {
+        (Some(args), Ok(())) => Expansion::new(&args, &f).function(),
+        (_, result) => {
+            let error = result.err().map(|e| e.to_compile_error());
             quote!(#error #item)
         }
     }

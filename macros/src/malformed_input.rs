@@ -195,7 +195,10 @@ const CASES: &[Case] = &[
     err(Observe, r#"#[observe(42, name = 7)] fn f() {}"#, &[("42", "expected an argument of #[observe]"), ("7", "must be a string literal")]),
     err(Observe, r#"#[observe((name = "a"))] fn f() {}"#, &[("(name", "expected an argument of #[observe]")]),
     ok(Observe, r#"#[observe(name = "a",)] fn f() {}"#),
-    err(Observe, r#"#[observe(nmae = "x", log = 1, buckets = [])] fn f() {}"#, &[("nmae", "did you mean `name`?"), ("1,", "must be a string literal")]),
+    // An unknown key hides neither a bad value nor a mistake the checks find.
+    err(Observe, r#"#[observe(nmae = "x", log = 1, buckets = [])] fn f() {}"#, &[("nmae", "did you mean `name`?"), ("1,", "must be a string literal"), ("[]", "at least one bound")]),
+    err(Observe, r#"#[observe(route = "/refunds/:id/*rest", method = "POST")] fn f() {}"#, &[(r#""/refunds"#, "`{id}` for `:id`, `{*rest}` for `*rest`, i.e. route = \"/refunds/{id}/{*rest}\"")]),
+    err(Observe, r#"#[observe(route = "/x", method = 5)] fn f() {}"#, &[("5", "`method` must be a string literal")]),
     // items that are not functions
     err(Observe, r#"#[observe] struct S;"#, &[("struct", "#[observe] goes on a function, not on a struct")]),
     err(Observe, r#"#[observe] pub struct S { a: u8 }"#, &[("pub", "not on a struct")]),
@@ -619,4 +622,94 @@ fn cut_up_attributes_never_panic_and_errors_are_spanned() {
             },
         )
         .unwrap();
+}
+
+/// One mistake in an attribute, alone in its argument: what to write, what the error says, the arguments
+/// it names, and the arguments whose absence it relies on (a pair sharing either is not combined).
+struct Mistake {
+    snippet: &'static str,
+    says: &'static str,
+    keys: &'static [&'static str],
+    needs_absent: &'static [&'static str],
+}
+
+const fn mistake(
+    snippet: &'static str,
+    says: &'static str,
+    keys: &'static [&'static str],
+    needs_absent: &'static [&'static str],
+) -> Mistake {
+    Mistake {
+        snippet,
+        says,
+        keys,
+        needs_absent,
+    }
+}
+
+#[rustfmt::skip]
+const MISTAKES: &[Mistake] = &[
+    mistake(r#"nmae = "x""#, "did you mean `name`?", &["nmae"], &[]),
+    mistake("log = 1", "`log` must be a string literal", &["log"], &[]),
+    mistake(r#"level = "verbose""#, "unknown level", &["level"], &["log"]),
+    mistake("buckets = []", "at least one bound", &["buckets"], &["skip_metrics", "objective"]),
+    mistake("buckets = [1.0, 0.5]", "strictly increasing", &["buckets"], &["skip_metrics", "objective"]),
+    mistake("fields(password = x)", "looks like a secret", &["fields"], &[]),
+    mistake("redact(result = x)", "written by sightline", &["redact"], &[]),
+    mistake(r#"route = "/x", method = "FETCH""#, "unknown HTTP method", &["route", "method"], &["labels"]),
+    mistake(r#"route = "/r/:id", method = "GET""#, "braces", &["route", "method"], &["labels"]),
+    mistake(r#"metric = "9bad""#, "not a valid Prometheus metric name", &["metric"], &[]),
+    mistake(r#"labels(region = "eu")"#, "needs `metric", &["labels"], &["metric", "route", "skip_metrics"]),
+    mistake("max_series = 0", "a positive number of series", &["max_series"], &[]),
+    mistake(r#"objective(latency = "3s")"#, "bucket", &["objective"], &["buckets"]),
+    mistake(r#"name = """#, "must not be empty", &["name"], &[]),
+    mistake(r#"log = "all", log = "off""#, "duplicate argument `log`", &["log"], &["level"]),
+    mistake("fields(a = 1, a = 2)", "given twice", &["fields"], &[]),
+    mistake("skip_metric", "did you mean `skip_metrics`?", &["skip_metric"], &[]),
+];
+
+/// Every mistake is reported whatever else is wrong in the same attribute: each pair of [`MISTAKES`]
+/// that do not touch the same arguments, in both orders, gives both errors.
+#[test]
+fn every_mistake_is_reported_in_every_combination() {
+    let mut failures = Vec::new();
+    let mut combined = 0;
+    for a in MISTAKES {
+        for b in MISTAKES {
+            let touches = |x: &Mistake, y: &Mistake| {
+                x.keys
+                    .iter()
+                    .any(|k| y.keys.contains(k) || y.needs_absent.contains(k))
+            };
+            if std::ptr::eq(a, b) || touches(a, b) || touches(b, a) {
+                continue;
+            }
+            combined += 1;
+            let args = TokenStream::from_str(&format!("{}, {}", a.snippet, b.snippet)).unwrap();
+            let item = TokenStream::from_str("fn f() -> u8 { 1 }").unwrap();
+            let output = catch_unwind(AssertUnwindSafe(|| {
+                crate::expand::expand(args, item, Mode::Observe)
+            }));
+            let Ok(output) = output else {
+                failures.push(format!("{} + {}: panicked", a.snippet, b.snippet));
+                continue;
+            };
+            let errors = compile_errors(&output);
+            for m in [a, b] {
+                if !errors.iter().any(|e| e.message.contains(m.says)) {
+                    failures.push(format!(
+                        "#[observe({}, {})]: no error saying {:?} among {errors:?}",
+                        a.snippet, b.snippet, m.says
+                    ));
+                }
+            }
+        }
+    }
+    assert!(combined > 150, "{combined} combinations");
+    assert!(
+        failures.is_empty(),
+        "{} of {combined} combinations lost an error:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
