@@ -79,9 +79,10 @@
 //!
 //! ## Labels
 //!
-//! A label value is a string literal, a `bool`, or a [`LabelValue`] (derive it on a fieldless enum);
-//! `String`, numbers, ids and `Option`s do not compile. Names such as `user_id`, `path` or `email` are
-//! refused whatever their type. The product of the labels' cardinalities times the three outcomes must
+//! A label value is a string literal, a `bool`, or a [`LabelValue`] (derive it on a fieldless enum), or an
+//! `Option` of one (its values and `none`); `String`, numbers and ids do not compile. Names such as
+//! `user_id`, `path` or `email` are refused whatever their type. The product of the labels'
+//! cardinalities times the four outcomes must
 //! not exceed `max_series`: that check is a constant evaluated when the function is compiled to code, so
 //! `cargo build` reports it and `cargo check` / rust-analyzer do not; a generic function is checked when
 //! it is instantiated. Sites sharing a `metric` must declare the same label names: `install()` returns

@@ -223,3 +223,57 @@ fn the_catalogue_lists_every_site() {
     assert!(catalog.iter().any(|s| s.function == "lookup"));
     assert!(catalog.iter().any(|s| s.function == "plain_never_called"));
 }
+
+/// A label type with its own `none` value: `Option::None` shares it rather than adding a second one.
+#[derive(Clone, Copy, LabelValue)]
+enum Coupon {
+    None,
+    Percent,
+}
+
+#[observe(metric = "optional_labels", labels(tier = tier, coupon = coupon, provider = provider.as_ref()))]
+fn optional_labels(tier: Option<Tier>, coupon: Option<Coupon>, provider: Option<Provider>) {}
+
+#[test]
+fn an_option_of_a_label_value_is_its_values_and_none() {
+    telemetry();
+    optional_labels(Some(Tier::Pro), Some(Coupon::Percent), None);
+    optional_labels(None, None, Some(Provider::Adyen));
+    optional_labels(None, Some(Coupon::None), Some(Provider::Adyen));
+
+    let ok = |tier, coupon, provider| {
+        value(
+            "optional_labels_total",
+            &[
+                ("tier", tier),
+                ("coupon", coupon),
+                ("provider", provider),
+                ("result", "ok"),
+            ],
+        )
+    };
+    assert_eq!(ok("pro", "percent", "none"), Some(1.0));
+    assert_eq!(
+        ok("none", "none", "adyen_eu"),
+        Some(2.0),
+        "None and Coupon::None are one value"
+    );
+    // (3 tiers + none) x (2 coupons, none shared) x (2 providers + none) x 3 outcomes.
+    assert_eq!(
+        scrape().find("optional_labels_total", &[]).count(),
+        4 * 2 * 3 * 3
+    );
+    let catalog = sightline::catalog();
+    let site = catalog
+        .iter()
+        .find(|s| s.function == "optional_labels")
+        .unwrap();
+    assert_eq!(
+        site.labels[0].values.as_deref(),
+        Some(&["free", "pro", "enterprise", "none"][..])
+    );
+    assert_eq!(
+        site.labels[1].values.as_deref(),
+        Some(&["none", "percent"][..])
+    );
+}

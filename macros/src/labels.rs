@@ -80,7 +80,7 @@ pub(crate) fn label_code(args: &ObserveArgs, private: &TokenStream, function: &s
                 let at = Span::mixed_site().located_at(value.span());
                 let binding = Ident::new(&format!("__sl_label_{i}"), at);
                 bindings.push(quote_spanned!(at=> let #binding = &(#value);));
-                indexes.push(quote_spanned!(at=> #p::LabelIndex::of(#binding)));
+                indexes.push(quote_spanned!(at=> #p::LabelValue::__label_index(#binding)));
                 typed.push((label, binding));
             }
         }

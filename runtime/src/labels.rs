@@ -130,8 +130,9 @@ mod axum_impls {
 ///
 /// `#[derive(sightline::LabelValue)]` implements it for fieldless enums (variant names in snake case,
 /// `#[label("...")]` to rename). sightline implements it for `bool`, `http::Method` (extension methods
-/// are `other`) and [`StatusClass`]. Free text (`String`, a non-literal `&str`), numbers, ids and
-/// `Option`s are not label values: each distinct value would be a new time series.
+/// are `other`), [`StatusClass`], and `Option<T>` of any of them: `T`'s values and `none` (shared with
+/// `T`'s own `none` value if it has one). Free text (`String`, a non-literal `&str`), numbers and ids are
+/// not label values: each distinct value would be a new time series.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a bounded label value: each distinct value would create a new time series",
     label = "this label could take unboundedly many values",
@@ -140,14 +141,85 @@ mod axum_impls {
 pub trait LabelValue {
     /// Every value, in index order.
     const VALUES: &'static [&'static str];
+    /// Whether one more value, `none`, follows [`VALUES`](Self::VALUES) at index `VALUES.len()` (as for
+    /// `Option<T>`, whose `VALUES` are `T`'s).
+    const NONE: bool = false;
     /// How many values there are.
-    const CARDINALITY: usize = Self::VALUES.len();
-    /// This value's position in [`VALUES`](Self::VALUES).
+    const CARDINALITY: usize = Self::VALUES.len() + Self::NONE as usize;
+    /// This value's position in [`VALUES`](Self::VALUES), or `VALUES.len()` for `none`.
     fn index(&self) -> usize;
     /// This value.
     fn label_value(&self) -> &'static str {
-        Self::VALUES.get(self.index()).copied().unwrap_or("other")
+        let index = self.index();
+        match Self::VALUES.get(index) {
+            Some(value) => value,
+            None if Self::NONE && index == Self::VALUES.len() => NONE,
+            None => "other",
+        }
     }
+    /// This value as the expanded code hands it over. A method of the trait, so a type that does not
+    /// implement it is reported against this trait rather than a helper's bound.
+    #[doc(hidden)]
+    #[inline]
+    fn __label_index(&self) -> LabelIndex {
+        LabelIndex {
+            index: self.index(),
+            values: LabelValues {
+                listed: Self::VALUES,
+                none: Self::NONE,
+            },
+        }
+    }
+}
+
+/// The value `Option::None` takes as a label.
+const NONE: &str = "none";
+
+impl<T: LabelValue> LabelValue for Option<T> {
+    const VALUES: &'static [&'static str] = T::VALUES;
+    const NONE: bool = T::NONE || position(T::VALUES, NONE).is_none();
+    fn index(&self) -> usize {
+        match self {
+            Some(value) => value.index(),
+            None => NoneAt::<T>::INDEX,
+        }
+    }
+}
+
+/// Where `None` points for an `Option<T>`: `T`'s own `none` value, or one past `T`'s values.
+struct NoneAt<T>(core::marker::PhantomData<T>);
+
+impl<T: LabelValue> NoneAt<T> {
+    const INDEX: usize = match position(T::VALUES, NONE) {
+        Some(at) => at,
+        None => T::VALUES.len(),
+    };
+}
+
+const fn position(values: &[&str], wanted: &str) -> Option<usize> {
+    let mut i = 0;
+    while i < values.len() {
+        if same_str(values[i], wanted) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+const fn same_str(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
 }
 
 impl LabelValue for bool {
@@ -159,6 +231,7 @@ impl LabelValue for bool {
 
 impl<T: LabelValue + ?Sized> LabelValue for &T {
     const VALUES: &'static [&'static str] = T::VALUES;
+    const NONE: bool = T::NONE;
     const CARDINALITY: usize = T::CARDINALITY;
     fn index(&self) -> usize {
         (**self).index()
@@ -222,23 +295,49 @@ impl LabelValue for StatusClass {
 #[derive(Clone, Copy, Debug)]
 pub struct LabelIndex {
     pub(crate) index: usize,
-    pub(crate) values: &'static [&'static str],
+    pub(crate) values: LabelValues,
 }
 
 impl LabelIndex {
-    /// A value of a [`LabelValue`] type.
-    #[inline]
-    pub fn of<T: LabelValue + ?Sized>(value: &T) -> Self {
-        LabelIndex {
-            index: value.index(),
-            values: T::VALUES,
-        }
-    }
-
     /// A string literal: `values` is the one-element list `&["eu"]`.
     #[inline]
     pub const fn literal(values: &'static [&'static str]) -> Self {
-        LabelIndex { index: 0, values }
+        LabelIndex {
+            index: 0,
+            values: LabelValues {
+                listed: values,
+                none: false,
+            },
+        }
+    }
+}
+
+/// A label type's values: its [`LabelValue::VALUES`], then `none` when [`LabelValue::NONE`].
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug)]
+pub struct LabelValues {
+    listed: &'static [&'static str],
+    none: bool,
+}
+
+impl LabelValues {
+    pub(crate) fn len(&self) -> usize {
+        self.listed.len() + usize::from(self.none)
+    }
+
+    pub(crate) fn get(&self, index: usize) -> &'static str {
+        self.listed.get(index).copied().unwrap_or(NONE)
+    }
+
+    pub(crate) fn to_vec(self) -> Vec<&'static str> {
+        (0..self.len()).map(|i| self.get(i)).collect()
+    }
+
+    /// Whether both are the values of one label type.
+    pub(crate) fn same(&self, other: &LabelValues) -> bool {
+        // Associated consts may be duplicated per codegen unit, so equal contents count as the same list.
+        self.none == other.none
+            && (std::ptr::eq(self.listed, other.listed) || self.listed == other.listed)
     }
 }
 

@@ -2,9 +2,9 @@
 //! resolved on the first call so that every later call only indexes and increments.
 
 use crate::guard::{CallGuard, Completion, SpanHandle};
-use crate::labels::LabelIndex;
+use crate::labels::{LabelIndex, LabelValues};
 use crate::metrics::custom::{self, SiteName};
-use crate::metrics::series::{same_labels, HttpSeries, RedSeries};
+use crate::metrics::series::{HttpSeries, RedSeries};
 use crate::metrics::{BUSINESS, FUNCTION, HTTP};
 use crate::warn::{warn_rate_limited, LABEL};
 use once_cell::sync::OnceCell;
@@ -204,7 +204,7 @@ enum SiteMetrics {
 /// Series for every combination of the custom labels' values, in mixed radix (the first label is the
 /// most significant digit).
 struct CustomSeries {
-    values: Vec<&'static [&'static str]>,
+    values: Vec<LabelValues>,
     combos: Box<[&'static RedSeries]>,
 }
 
@@ -273,7 +273,7 @@ impl ResolvedSite {
     }
 
     /// The custom labels' values, once known.
-    pub(crate) fn label_values(&self) -> Option<&[&'static [&'static str]]> {
+    pub(crate) fn label_values(&self) -> Option<&[LabelValues]> {
         match &self.metrics {
             Some(SiteMetrics::Custom(c)) => Some(&c.values),
             _ => None,
@@ -304,13 +304,13 @@ fn custom_children(
         | SiteKind::Business { buckets, .. }
         | SiteKind::Handler { buckets, .. } => buckets,
     };
-    let values: Vec<&'static [&'static str]> = labels.iter().map(|l| l.values).collect();
+    let values: Vec<LabelValues> = labels.iter().map(|l| l.values).collect();
     let total: usize = values.iter().map(|v| v.len()).product();
     let combos = (0..total)
         .map(|mut combo| {
             let mut base = vec![""; values.len()];
             for (slot, vals) in base.iter_mut().zip(&values).rev() {
-                *slot = vals[combo % vals.len()];
+                *slot = vals.get(combo % vals.len());
                 combo /= vals.len();
             }
             family.family.series(base, buckets)
@@ -327,7 +327,7 @@ impl CustomSeries {
         }
         let mut combo = 0usize;
         for (label, values) in labels.iter().zip(&self.values) {
-            if !same_labels(label.values, values) || label.index >= values.len() {
+            if !label.values.same(values) || label.index >= values.len() {
                 return None;
             }
             combo = combo * values.len() + label.index;
