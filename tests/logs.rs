@@ -61,6 +61,14 @@ fn outer_with_record() {
 #[observe]
 fn inner_plain() {
     tracing::warn!(detail = "inside", "nested event");
+    Ledger.post();
+}
+
+struct Ledger;
+
+impl Ledger {
+    #[observe]
+    fn post(&self) {}
 }
 
 const SECRETS: &[&str] = &[
@@ -292,6 +300,11 @@ fn without_a_collector_completed_spans_are_summarised_with_their_ids() {
     };
     let outer = summary("outer_with_record");
     let inner = summary("inner_plain");
+    let method = summary("Ledger::post");
+    assert_eq!(
+        method["parent_span_id"], inner["span_id"],
+        "a method's span is named as its function label"
+    );
     assert_eq!(outer["level"], "debug");
     assert_eq!(outer["target"], "sightline::spans");
     assert_eq!(outer["status"], "OK");

@@ -28,6 +28,7 @@ fn checkout(order: u64) -> Result<u64, PaymentError> {
     // A user's event inside the span becomes a span event; its secret field must not leave.
     let card_token = SECRET;
     tracing::info!(card_token, "charging card");
+    PaymentRepo.save(order);
     match charge_card(order) {
         Ok(()) => Ok(order),
         Err(_) => {
@@ -42,6 +43,15 @@ fn checkout(order: u64) -> Result<u64, PaymentError> {
 fn charge_card(order: u64) -> Result<(), PaymentError> {
     let _ = order;
     Err(PaymentError::Declined)
+}
+
+struct PaymentRepo;
+
+impl PaymentRepo {
+    #[observe]
+    fn save(&self, order: u64) -> u64 {
+        order
+    }
 }
 
 /// OTLP span kinds.
@@ -83,6 +93,13 @@ fn a_handler_calling_a_failing_business_span_is_exported_as_one_trace() {
     assert_eq!(child.parent_span_id(), parent.span_id());
     assert_eq!(parent.parent_span_id(), "");
     assert_ne!(child.span_id(), parent.span_id());
+
+    // A method's span is named as its `function` label, as its log line and metrics are.
+    let save = receiver.span("PaymentRepo::save");
+    assert_eq!(save.parent_span_id(), parent.span_id());
+    assert_eq!(save.attributes()["code.function"], "PaymentRepo::save");
+    assert_eq!(logs.for_function("PaymentRepo::save").len(), 1);
+    assert!(spans.iter().all(|s| s.span.name != "save"), "{spans:?}");
 
     // Attributes.
     let attrs = parent.attributes();

@@ -384,6 +384,10 @@ impl<'a> Expansion<'a> {
         ];
         if self.args.mode == Mode::Business {
             fields.push(quote!(operation = #name));
+        } else if self.f.sig.receiver().is_some() || self.args.name.is_some() {
+            // The span's static name is the fn's; a method's `function` label (`PaymentRepo::save`) or a
+            // `name = ..` is known only at run time, and `otel.name` is what exporters name the span by.
+            fields.push(quote!(otel.name = #site.function()));
         }
         if let (Some(route), Some(method)) = (&self.args.route, &self.args.method) {
             // Read by tracing-opentelemetry only at creation: it must be declared with its value.

@@ -263,7 +263,7 @@ where
             target: SUMMARY_TARGET,
             parent: None,
             tracing::Level::DEBUG,
-            span.name = span.name(),
+            span.name = timing.name.as_deref().unwrap_or(span.name()),
             trace_id = ids.trace_id.as_str(),
             span_id = ids.span_id.as_str(),
             parent_span_id = ids.parent_span_id.as_deref(),
@@ -321,6 +321,8 @@ fn summaries_enabled() -> bool {
 #[derive(Clone)]
 struct SpanTiming {
     start: std::time::Instant,
+    /// `otel.name`, the span's name when it is set (a method's `Type::method`, the HTTP layer's route).
+    name: Option<String>,
     status: Option<String>,
     description: Option<String>,
 }
@@ -329,6 +331,7 @@ impl SpanTiming {
     fn new() -> Self {
         SpanTiming {
             start: std::time::Instant::now(),
+            name: None,
             status: None,
             description: None,
         }
@@ -338,6 +341,7 @@ impl SpanTiming {
 impl tracing_core::field::Visit for SpanTiming {
     fn record_str(&mut self, field: &tracing_core::Field, value: &str) {
         match field.name() {
+            "otel.name" => self.name = Some(value.to_owned()),
             "otel.status_code" => self.status = Some(value.to_owned()),
             "otel.status_description" => self.description = Some(value.to_owned()),
             _ => {}
@@ -345,7 +349,10 @@ impl tracing_core::field::Visit for SpanTiming {
     }
 
     fn record_debug(&mut self, field: &tracing_core::Field, value: &dyn std::fmt::Debug) {
-        if matches!(field.name(), "otel.status_code" | "otel.status_description") {
+        if matches!(
+            field.name(),
+            "otel.name" | "otel.status_code" | "otel.status_description"
+        ) {
             self.record_str(field, &format!("{value:?}"));
         }
     }
