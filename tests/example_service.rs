@@ -272,4 +272,16 @@ fn server_mode_serves_orders_metrics_and_health() {
         created["user_id"].is_u64(),
         "`sightline::record` on the line: {created}"
     );
+    // The scrape endpoint is left out (`skip_paths`): no access line, no series; health checks are kept.
+    assert!(
+        lines.iter().all(|l| l["path"] != "/metrics"),
+        "an access line for /metrics"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l["message"] == "request completed" && l["path"] == "/healthz"));
+    assert!(
+        metrics.lines().all(|l| !l.contains(r#"route="/metrics""#)),
+        "/metrics counted"
+    );
 }

@@ -1536,3 +1536,271 @@ async fn route_label_is_the_matched_template_and_methods_are_bounded() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------------------------------
+// 7. Paths left out
+// ---------------------------------------------------------------------------------------------------
+
+async fn t16_health() -> &'static str {
+    tracing::info!(marker = "t16_health", "probed");
+    "ok"
+}
+
+#[tokio::test]
+async fn skipped_paths_have_no_access_line_metrics_or_span_but_keep_their_id() {
+    let out = telemetry();
+    let layer = sightline::http::HttpLayer::builder()
+        .skip_paths(["/t16/healthz", "/t16/internal/*"])
+        .skip_paths(["t16-no-slash", "/t16/*/bad"])
+        .build();
+    let app = Router::new()
+        .route("/t16/healthz", get(t16_health))
+        .route("/t16/internal/debug", get(echo_ids))
+        .route("/t16/orders", get(|| async { "orders" }))
+        .layer(layer);
+    let (addr, server) = serve(app).await;
+    let mut skipped_ids = Vec::new();
+    for n in 0..3 {
+        let header = format!("x-request-id: t16-health-{n}");
+        let response = call(addr, "GET", "/t16/healthz", &[header.as_bytes()]).await;
+        assert_eq!(response.status, 200);
+        assert_eq!(
+            response.header("x-request-id"),
+            Some(format!("t16-health-{n}"))
+        );
+        skipped_ids.push(format!("t16-health-{n}"));
+    }
+    let internal = call(addr, "GET", "/t16/internal/debug", &[]).await;
+    let id = internal.header("x-request-id").expect("a generated id");
+    assert!(is_generated_id(&id), "{id}");
+    assert_eq!(
+        seen_ids(&internal),
+        (id.clone(), id.clone()),
+        "the handler still sees its request id"
+    );
+    skipped_ids.push(id);
+    let recorded = call(addr, "GET", "/t16/orders", &[b"x-request-id: t16-orders"]).await;
+    server.abort();
+
+    check_access_line(
+        &access_line("t16-orders").await,
+        "GET",
+        "/t16/orders",
+        "/t16/orders",
+        200,
+    );
+    assert_eq!(recorded.status, 200);
+    assert_eq!(
+        settled_requests_total("GET", "/t16/orders", "200", 1.0).await,
+        Some(1.0)
+    );
+    for route in ["/t16/healthz", "/t16/internal/debug"] {
+        assert!(
+            scrape_has_route(route).is_none(),
+            "{route} left out of the http_* families"
+        );
+    }
+    let lines = out.lines();
+    for id in &skipped_ids {
+        assert!(
+            lines.iter().all(|l| l["request_id"] != id.as_str()),
+            "no line of the skipped request {id}"
+        );
+    }
+    assert!(lines
+        .iter()
+        .filter(|l| is_span_summary(l))
+        .all(|l| !l["span.name"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("GET /t16/h")));
+    assert!(
+        lines
+            .iter()
+            .any(|l| is_span_summary(l) && l["span.name"] == "GET /t16/orders"),
+        "a recorded request has its span"
+    );
+    // The handler's own lines are still written.
+    assert_eq!(
+        lines.iter().filter(|l| l["marker"] == "t16_health").count(),
+        3
+    );
+    // The two patterns that are not ones, each named in a warning.
+    for refused in [
+        "skip_paths(\"t16-no-slash\") refused",
+        "skip_paths(\"/t16/*/bad\") refused",
+    ] {
+        assert!(
+            lines.iter().any(|l| l["target"] == "sightline"
+                && l["level"] == "warn"
+                && l["message"].as_str().is_some_and(|m| m.contains(refused))),
+            "no warning {refused:?}"
+        );
+    }
+}
+
+/// A sample of any `http_*` family with this route.
+fn scrape_has_route(route: &str) -> Option<common::exposition::Sample> {
+    common::scrape()
+        .samples
+        .into_iter()
+        .find(|s| s.name.starts_with("http_") && s.labels.get("route").is_some_and(|r| r == route))
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 8. Why a request failed, on its access line
+// ---------------------------------------------------------------------------------------------------
+
+#[derive(Debug, sightline::ErrorLabel)]
+enum T17Error {
+    OutOfStock,
+    Database(std::io::Error),
+}
+
+impl std::fmt::Display for T17Error {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            T17Error::OutOfStock => f.write_str("sku-7 is out of stock"),
+            T17Error::Database(_) => f.write_str("saving the order failed"),
+        }
+    }
+}
+
+impl std::error::Error for T17Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            T17Error::Database(e) => Some(e),
+            T17Error::OutOfStock => None,
+        }
+    }
+}
+
+impl axum::response::IntoResponse for T17Error {
+    fn into_response(self) -> axum::response::Response {
+        let status = match self {
+            T17Error::OutOfStock => StatusCode::CONFLICT,
+            T17Error::Database(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        (status, "sorry").into_response()
+    }
+}
+
+impl sightline::HttpStatus for T17Error {
+    fn status_code(&self) -> u16 {
+        match self {
+            T17Error::OutOfStock => 409,
+            T17Error::Database(_) => 500,
+        }
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct T17Order {
+    sku: String,
+    quantity: u32,
+}
+
+#[observe(route = "/t17/orders", method = "POST")]
+async fn t17_create(axum::Json(order): axum::Json<T17Order>) -> Result<String, T17Error> {
+    match order.sku.as_str() {
+        "sku-7" => Err(T17Error::OutOfStock),
+        "sku-db" => Err(T17Error::Database(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused",
+        ))),
+        _ => Ok(format!("{} x {}", order.quantity, order.sku)),
+    }
+}
+
+#[tokio::test]
+async fn the_access_line_says_why_the_handler_failed_or_the_request_was_rejected() {
+    telemetry();
+    let app = Router::new()
+        .route("/t17/orders", post(t17_create))
+        .layer(sightline::http::layer());
+    let (addr, server) = serve(app).await;
+    let send = |id: &'static str, content_type: &'static str, body: &'static str| async move {
+        let raw = http_client::build_request(
+            "POST",
+            "/t17/orders",
+            &[
+                format!("x-request-id: {id}").as_bytes(),
+                format!("content-type: {content_type}").as_bytes(),
+            ],
+            body.as_bytes(),
+        );
+        http_client::send_raw(addr, &raw).await.expect("a response")
+    };
+    let json = "application/json";
+    let ok = send("t17-ok", json, r#"{"sku":"sku-1","quantity":2}"#).await;
+    let conflict = send("t17-conflict", json, r#"{"sku":"sku-7","quantity":1}"#).await;
+    let failed = send("t17-failed", json, r#"{"sku":"sku-db","quantity":1}"#).await;
+    let missing = send("t17-missing", json, r#"{"quantity":1}"#).await;
+    let syntax = send("t17-syntax", json, r#"{"sku": "#).await;
+    let media = send("t17-media", "text/plain", r#"{"sku":"sku-1","quantity":1}"#).await;
+    let card = send(
+        "t17-card",
+        json,
+        r#"{"sku":"sku-1","quantity":"4111 1111 1111 1111"}"#,
+    )
+    .await;
+    server.abort();
+
+    assert_eq!(ok.status, 200);
+    let line = access_line("t17-ok").await;
+    assert!(
+        line.get("error_kind").is_none() && line.get("error").is_none(),
+        "{line}"
+    );
+
+    assert_eq!(conflict.status, 409);
+    assert_eq!(
+        conflict.body_text(),
+        "sorry",
+        "the response is the handler's"
+    );
+    let line = access_line("t17-conflict").await;
+    assert_eq!(line["level"], "warn");
+    assert_eq!(line["error_kind"], "out_of_stock", "{line}");
+    assert_eq!(line["error"], "sku-7 is out of stock");
+
+    assert_eq!(failed.status, 500);
+    let line = access_line("t17-failed").await;
+    assert_eq!(line["level"], "error");
+    assert_eq!(line["error_kind"], "database", "{line}");
+    assert_eq!(line["error"], "saving the order failed: connection refused");
+
+    // Rejected by an extractor: the handler never ran; axum's reason, and the body still reaches the
+    // client unchanged.
+    for (id, response, status, reason) in [
+        ("t17-missing", &missing, 422, "missing field `sku`"),
+        (
+            "t17-syntax",
+            &syntax,
+            400,
+            "Failed to parse the request body as JSON",
+        ),
+        ("t17-media", &media, 415, "Content-Type: application/json"),
+    ] {
+        assert_eq!(response.status, status, "{id}: {response:?}");
+        let line = access_line(id).await;
+        assert_eq!(line["status_code"], status);
+        assert_eq!(line["error_kind"], "rejected", "{line}");
+        let error = line["error"].as_str().unwrap_or_default();
+        assert!(error.contains(reason), "{id}: {error:?}");
+        assert_eq!(
+            error,
+            response.body_text(),
+            "the reason is the body the client got"
+        );
+    }
+    // A rejection that quotes a secret is redacted like any other text.
+    assert_eq!(card.status, 422);
+    assert!(card.body_text().contains("4111 1111 1111 1111"));
+    let line = access_line("t17-card").await;
+    let error = line["error"].as_str().unwrap_or_default();
+    assert!(
+        error.contains("[REDACTED]") && !error.contains("4111"),
+        "{error:?}"
+    );
+}

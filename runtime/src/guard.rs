@@ -112,7 +112,8 @@ pub struct CallGuard<S: SpanHandle> {
     start: u64,
     span: S,
     done: Cell<bool>,
-    /// Writes no completion line (another component writes the line for this call).
+    /// Writes no completion line: a handler-mode site under the HTTP layer, whose access line is the
+    /// call's line (the guard tells the layer why the call failed).
     quiet: bool,
 }
 
@@ -196,6 +197,12 @@ impl<S: SpanHandle> CallGuard<S> {
             CallMetrics::Http(h) => h.finish(status.unwrap_or(499), nanos),
             CallMetrics::None => {}
         }
+        if self.quiet && kind.is_some() {
+            crate::http::record_failure(
+                kind_label(kind, labels).unwrap_or("error"),
+                message.as_ref().map(ToString::to_string),
+            );
+        }
         // The metrics path ends here: no span to record on, no line any subscriber could want.
         let line = !self.quiet
             && matches!(
@@ -221,12 +228,7 @@ impl<S: SpanHandle> CallGuard<S> {
         line: bool,
     ) {
         let site = self.site;
-        let error_kind = kind.map(|k| match k {
-            ErrorKind::Panic => "panic",
-            ErrorKind::Index(i) => labels
-                .and_then(|l| l.labels.get(i).copied())
-                .unwrap_or("error"),
-        });
+        let error_kind = kind_label(kind, labels);
         let span = self.span.span();
         if !span.is_disabled() {
             match result {
@@ -275,6 +277,16 @@ impl<S: SpanHandle> CallGuard<S> {
             http,
         });
     }
+}
+
+/// The `error_kind` value of a failed call.
+fn kind_label(kind: Option<ErrorKind>, labels: Option<ErrorLabels>) -> Option<&'static str> {
+    kind.map(|k| match k {
+        ErrorKind::Panic => "panic",
+        ErrorKind::Index(i) => labels
+            .and_then(|l| l.labels.get(i).copied())
+            .unwrap_or("error"),
+    })
 }
 
 impl<S: SpanHandle> Drop for CallGuard<S> {

@@ -61,6 +61,8 @@ pub(crate) static LABEL: RateLimited = RateLimited::new(10_000);
 pub(crate) static EXPORT: RateLimited = RateLimited::new(10_000);
 /// Buffered log lines could not be written at shutdown.
 pub(crate) static SHUTDOWN: RateLimited = RateLimited::new(10_000);
+/// A setting was refused (each is said: they are few and happen at start-up).
+pub(crate) static SETTING: RateLimited = RateLimited::new(0);
 
 /// Writes one warning (its message and how many similar ones were suppressed before it) as a line of the
 /// installed log writer; says whether the writer took it.

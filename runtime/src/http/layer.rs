@@ -1,9 +1,11 @@
 //! The tower layer and its service.
 
 use super::request_id::{self, RequestId};
-use super::scope::Scope;
+use super::scope::{Failure, Request as RequestScope, Scope};
+use super::skip::SkipPaths;
 use crate::metrics::series::HttpSeries;
 use crate::metrics::{DEFAULT_BUCKETS, HTTP};
+use crate::warn::{warn_rate_limited, SETTING};
 use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 use pin_project_lite::pin_project;
@@ -17,7 +19,7 @@ use tracing::field::Empty;
 use tracing::Span;
 
 /// The layer with its defaults: `x-request-id`, generated IDs `req_` + 26 base32 characters, no request
-/// headers on the access line.
+/// headers on the access line, every path recorded.
 pub fn layer() -> HttpLayer {
     HttpLayer::builder().build()
 }
@@ -32,13 +34,16 @@ struct Config {
     header: HeaderName,
     generate: Arc<dyn Fn() -> String + Send + Sync>,
     log_headers: Vec<HeaderName>,
+    skip: SkipPaths,
 }
 
-/// Configures an [`HttpLayer`].
+/// Configures an [`HttpLayer`]. A refused setting (an invalid header name, a path pattern that is not
+/// one) is said in a `sightline` warning line naming it, and the rest of the configuration stands.
 pub struct HttpLayerBuilder {
     header: HeaderName,
     generate: Arc<dyn Fn() -> String + Send + Sync>,
     log_headers: Vec<HeaderName>,
+    skip: SkipPaths,
 }
 
 impl HttpLayer {
@@ -48,16 +53,24 @@ impl HttpLayer {
             header: HeaderName::from_static("x-request-id"),
             generate: Arc::new(request_id::generate),
             log_headers: Vec::new(),
+            skip: SkipPaths::default(),
         }
     }
 }
 
 impl HttpLayerBuilder {
     /// The request ID header, read from requests and set on responses. Default `x-request-id`; an
-    /// invalid header name keeps the default.
+    /// invalid header name is refused with a warning and keeps the default.
     pub fn request_id_header(mut self, name: &str) -> Self {
-        if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
-            self.header = name;
+        match HeaderName::from_bytes(name.as_bytes()) {
+            Ok(name) => self.header = name,
+            Err(_) => warn_rate_limited(
+                &SETTING,
+                format_args!(
+                    "request_id_header({name:?}) refused: not a valid header name; keeping {}",
+                    self.header
+                ),
+            ),
         }
         self
     }
@@ -85,6 +98,28 @@ impl HttpLayerBuilder {
         self
     }
 
+    /// Paths left out of access lines, the `http_*` families and spans (health checks, the metrics
+    /// endpoint), so a probe every second does not flood the log: `"/healthz"` is that exact path,
+    /// `"/internal/*"` is `/internal` and every path below it. Their responses still carry the request
+    /// ID. A pattern that does not start with `/`, or has a `*` anywhere but a final `/*`, is refused with
+    /// a warning. Called again, adds to the list.
+    pub fn skip_paths<I, S>(mut self, patterns: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for pattern in patterns {
+            let pattern = pattern.as_ref();
+            if let Err(reason) = self.skip.add(pattern) {
+                warn_rate_limited(
+                    &SETTING,
+                    format_args!("skip_paths({pattern:?}) refused: {reason}; the path is recorded"),
+                );
+            }
+        }
+        self
+    }
+
     /// The layer.
     pub fn build(self) -> HttpLayer {
         HttpLayer {
@@ -92,6 +127,7 @@ impl HttpLayerBuilder {
                 header: self.header,
                 generate: self.generate,
                 log_headers: self.log_headers,
+                skip: self.skip,
             }),
         }
     }
@@ -125,7 +161,7 @@ const METHODS: &[&str] = &[
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for HttpService<S>
 where
     S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
-    ResBody: Default,
+    ResBody: Default + 'static,
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
@@ -136,6 +172,23 @@ where
     }
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
+        if self.config.skip.matches(req.uri().path()) {
+            let id = self.request_id(&req);
+            req.extensions_mut().insert(RequestId(id.to_string()));
+            let request = RequestScope::new(id);
+            let inner = {
+                let _scope = Scope::enter(&request);
+                self.inner.call(req)
+            };
+            return ResponseFuture {
+                inner,
+                state: Some(RequestState {
+                    request,
+                    header: self.config.header.clone(),
+                    recorded: None,
+                }),
+            };
+        }
         let start = Instant::now();
         let method = METHODS
             .iter()
@@ -178,26 +231,29 @@ where
             })
             .collect();
         req.extensions_mut().insert(RequestId(id.to_string()));
+        let request = RequestScope::new(id);
 
         let children = children(method, route);
         children.start();
         let inner = {
-            let _scope = Scope::enter(&id);
+            let _scope = Scope::enter(&request);
             let _entered = span.enter();
             self.inner.call(req)
         };
         ResponseFuture {
             inner,
             state: Some(RequestState {
-                start,
-                method,
-                route,
-                path,
-                id,
+                request,
                 header: self.config.header.clone(),
-                headers,
-                children,
-                span,
+                recorded: Some(Recorded {
+                    start,
+                    method,
+                    route,
+                    path,
+                    headers,
+                    children,
+                    span,
+                }),
             }),
         }
     }
@@ -263,12 +319,18 @@ fn children(method: &'static str, route: &'static str) -> &'static HttpSeries {
 }
 
 struct RequestState {
+    request: Arc<RequestScope>,
+    header: HeaderName,
+    /// `None` for a path left out by `skip_paths`.
+    recorded: Option<Recorded>,
+}
+
+/// What a recorded request's access line, series and span need.
+struct Recorded {
     start: Instant,
     method: &'static str,
     route: &'static str,
     path: String,
-    id: Arc<str>,
-    header: HeaderName,
     headers: Vec<(String, String)>,
     children: &'static HttpSeries,
     span: Span,
@@ -296,7 +358,7 @@ pin_project! {
 impl<F, ResBody, E> Future for ResponseFuture<F>
 where
     F: Future<Output = Result<Response<ResBody>, E>>,
-    ResBody: Default,
+    ResBody: Default + 'static,
 {
     type Output = Result<Response<ResBody>, E>;
 
@@ -307,35 +369,44 @@ where
             return Poll::Pending;
         };
         let polled = {
-            let _scope = Scope::enter(&state.id);
-            let _entered = state.span.enter();
+            let _scope = Scope::enter(&state.request);
+            let _entered = state.recorded.as_ref().map(|r| r.span.enter());
             let inner = this.inner;
             std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
         };
-        let (result, status, panic) = match polled {
+        let (result, status, failure) = match polled {
             Ok(Poll::Pending) => return Poll::Pending,
             Ok(Poll::Ready(Ok(mut response))) => {
                 let status = response.status().as_u16();
                 set_id(&mut response, state);
-                (Ok(response), status, None)
+                let failure = match state.request.take_failure() {
+                    Some(failure) => Some(failure),
+                    None if state.recorded.is_some() => super::rejection::reason(&mut response),
+                    None => None,
+                };
+                (Ok(response), status, failure)
             }
-            Ok(Poll::Ready(Err(e))) => (Err(e), 500, None),
+            Ok(Poll::Ready(Err(e))) => (Err(e), 500, state.request.take_failure()),
             Err(payload) => {
                 let mut response = Response::new(ResBody::default());
                 *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
                 set_id(&mut response, state);
-                (Ok(response), 500, Some(panic_message(&*payload)))
+                let panic = Failure {
+                    kind: "panic",
+                    error: Some(panic_message(&*payload)),
+                };
+                (Ok(response), 500, Some(panic))
             }
         };
         if let Some(state) = this.state.take() {
-            state.finish(status, panic);
+            state.finish(status, failure);
         }
         Poll::Ready(result)
     }
 }
 
 fn set_id<B>(response: &mut Response<B>, state: &RequestState) {
-    if let Ok(value) = HeaderValue::from_str(&state.id) {
+    if let Ok(value) = HeaderValue::from_str(&state.request.id) {
         response.headers_mut().insert(state.header.clone(), value);
     }
 }
@@ -349,8 +420,16 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl RequestState {
-    /// Counts the request and writes its access line, inside its span.
-    fn finish(self, status: u16, panic: Option<String>) {
+    /// Counts the request and writes its access line, inside its span, unless its path is left out.
+    fn finish(self, status: u16, failure: Option<Failure>) {
+        if let Some(recorded) = self.recorded {
+            recorded.finish(status, failure);
+        }
+    }
+}
+
+impl Recorded {
+    fn finish(self, status: u16, failure: Option<Failure>) {
         let elapsed = self.start.elapsed();
         self.children.finish(status, elapsed.as_nanos() as u64);
         let span = &self.span;
@@ -358,7 +437,11 @@ impl RequestState {
         if status >= 500 {
             span.record("otel.status_code", "ERROR");
         }
-        if let Some(message) = &panic {
+        let panic = failure
+            .as_ref()
+            .filter(|f| f.kind == "panic")
+            .and_then(|f| f.error.as_deref());
+        if let Some(message) = panic {
             crate::traces::record_exception(span, "panic", message);
         }
         let _entered = span.enter();
@@ -381,8 +464,8 @@ impl RequestState {
                     status_code = status,
                     duration_ms,
                     headers = headers.as_deref(),
-                    error_kind = panic.as_ref().map(|_| "panic"),
-                    error = panic.as_deref(),
+                    error_kind = failure.as_ref().map(|f| f.kind),
+                    error = failure.as_ref().and_then(|f| f.error.as_deref()),
                     "request completed"
                 )
             };

@@ -17,8 +17,10 @@
 
 mod layer;
 mod propagation;
+mod rejection;
 mod request_id;
 mod scope;
+mod skip;
 
 pub use layer::{layer, HttpLayer, HttpLayerBuilder, HttpService, ResponseFuture};
 pub use propagation::inject;
@@ -27,4 +29,4 @@ pub use propagation::RequestBuilderExt;
 pub use request_id::RequestId;
 pub use scope::current_request_id;
 
-pub(crate) use scope::under_layer;
+pub(crate) use scope::{record_failure, under_layer};
