@@ -253,6 +253,202 @@ async fn async_panics() -> u32 {
     panic!("async boom")
 }
 
+// Non-`async` functions that return futures: the call is the future's whole life.
+
+async fn pause() {
+    tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+}
+
+#[observe]
+fn fails_later(fail: bool) -> impl std::future::Future<Output = Result<u32, ShapeError>> + Send {
+    tracing::info!(marker = "fails_later", "making the future");
+    async move {
+        pause().await;
+        if fail {
+            Err(ShapeError::PaymentDeclined)
+        } else {
+            Ok(1)
+        }
+    }
+}
+
+#[observe]
+fn boxed_without_move(
+    code: String,
+) -> futures::future::BoxFuture<'static, Result<usize, ShapeError>> {
+    Box::pin(async {
+        let code = code;
+        pause().await;
+        if code.is_empty() {
+            Err(ShapeError::Timeout(15))
+        } else {
+            Ok(code.len())
+        }
+    })
+}
+
+#[observe]
+fn boxed_from_a_binding(
+    n: u32,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ShapeError>> + Send>> {
+    let fut = async move {
+        pause().await;
+        if n == 0 {
+            Err(ShapeError::OutOfStock {
+                sku: "sku-0".into(),
+            })
+        } else {
+            Ok(n)
+        }
+    };
+    Box::pin(fut)
+}
+
+#[observe]
+fn boxed_with_early_return(
+    n: u32,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ShapeError>> + Send>> {
+    if n == 0 {
+        return Box::pin(async { Err(ShapeError::PaymentDeclined) });
+    }
+    use futures::FutureExt as _;
+    async move {
+        pause().await;
+        Ok(n)
+    }
+    .boxed()
+}
+
+#[observe]
+fn future_that_panics() -> impl std::future::Future<Output = u32> {
+    async {
+        pause().await;
+        panic!("boom later")
+    }
+}
+
+#[observe]
+fn future_never_ready() -> impl std::future::Future<Output = Result<(), ShapeError>> {
+    async {
+        std::future::pending::<()>().await;
+        Ok(())
+    }
+}
+
+impl Repo {
+    #[observe]
+    fn later(
+        &self,
+        fail: bool,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<u32, ShapeError>> + Send + '_>>
+    {
+        Box::pin(async move {
+            pause().await;
+            if fail {
+                Err(ShapeError::Timeout(1))
+            } else {
+                Ok(self.hits)
+            }
+        })
+    }
+}
+
+/// Every one of these was timed at construction (0 ms) and counted `ok` whatever its future returned.
+#[tokio::test]
+async fn functions_returning_futures_are_timed_and_judged_by_their_future() {
+    let out = telemetry();
+    let pending = fails_later(true);
+    assert_eq!(
+        in_flight("fails_later"),
+        Some(1.0),
+        "the call started when made"
+    );
+    assert_eq!(
+        calls("fails_later", "error"),
+        0.0,
+        "not over before it is awaited"
+    );
+    assert!(pending.await.is_err());
+    assert_eq!(fails_later(false).await.unwrap(), 1);
+    assert_eq!(
+        boxed_without_move(String::new())
+            .await
+            .unwrap_err()
+            .to_string(),
+        "timed out after 15 ms"
+    );
+    assert_eq!(boxed_without_move("abc".into()).await.unwrap(), 3);
+    assert!(boxed_from_a_binding(0).await.is_err());
+    assert_eq!(boxed_from_a_binding(4).await.unwrap(), 4);
+    assert!(boxed_with_early_return(0).await.is_err());
+    assert_eq!(boxed_with_early_return(2).await.unwrap(), 2);
+    let repo = Repo { hits: 9 };
+    assert!(repo.later(true).await.is_err());
+    assert_eq!(repo.later(false).await.unwrap(), 9);
+
+    for (function, kind) in [
+        ("fails_later", "payment_declined"),
+        ("boxed_without_move", "gateway_timeout"),
+        ("boxed_from_a_binding", "out_of_stock"),
+        ("boxed_with_early_return", "payment_declined"),
+        ("Repo::later", "gateway_timeout"),
+    ] {
+        assert_eq!(calls(function, "error"), 1.0, "{function}");
+        assert_eq!(errors(function, kind), 1.0, "{function}");
+        assert_eq!(calls(function, "ok"), 1.0, "{function}");
+        assert_eq!(in_flight(function), Some(0.0), "{function}");
+        // The future sleeps 15 ms before it is ready: that is the call's duration, not 0.
+        let b = buckets(
+            "function_call_duration_seconds",
+            &[("function", function), ("result", "ok")],
+        )
+        .unwrap();
+        let under_10ms = b.iter().find(|(le, _)| *le == 0.01).unwrap().1;
+        assert_eq!(under_10ms, 0.0, "{function} timed to completion: {b:?}");
+        let line = out
+            .for_function(function)
+            .into_iter()
+            .find(|l| l["result"] == "ok")
+            .unwrap_or_else(|| panic!("{function}: a completion line"));
+        assert!(line["duration_ms"].as_f64().unwrap() >= 15.0, "{line}");
+    }
+    // The future's construction runs inside the call's span: its line carries the call's trace ids, as
+    // the completion line does.
+    let made = out
+        .lines()
+        .into_iter()
+        .find(|l| l["marker"] == "fails_later")
+        .expect("the line written while making the future");
+    let completion = out
+        .for_function("fails_later")
+        .into_iter()
+        .find(|l| l["result"] == "error")
+        .unwrap();
+    assert_eq!(completion["error"], "payment declined");
+    assert_eq!(completion["level"], "error");
+    assert!(
+        made["span_id"].is_string() && made["trace_id"].is_string(),
+        "{made}"
+    );
+}
+
+#[tokio::test]
+async fn a_returned_future_that_is_dropped_or_panics_is_recorded_so() {
+    telemetry();
+    let r = tokio::time::timeout(std::time::Duration::from_millis(5), future_never_ready()).await;
+    assert!(r.is_err());
+    assert_eq!(calls("future_never_ready", "cancelled"), 1.0);
+    assert_eq!(calls("future_never_ready", "ok"), 0.0);
+    assert_eq!(in_flight("future_never_ready"), Some(0.0));
+
+    let handle = tokio::spawn(future_that_panics());
+    assert!(handle.await.expect_err("the task panicked").is_panic());
+    assert_eq!(calls("future_that_panics", "error"), 1.0);
+    assert_eq!(errors("future_that_panics", "panic"), 1.0);
+    assert_eq!(calls("future_that_panics", "ok"), 0.0);
+    assert_eq!(in_flight("future_that_panics"), Some(0.0));
+}
+
 #[test]
 fn free_function_counts_ok_and_timing() {
     telemetry();

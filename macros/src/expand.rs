@@ -16,9 +16,11 @@ use crate::check;
 use crate::exits::{mentions_impl_trait, Exits};
 use crate::item::{describe_non_fn, Body, ObservedFn};
 use crate::labels::{label_code, LabelCode};
+use crate::returns::{future_return, surely_not_a_future, FutureKind, FutureReturn};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote, ToTokens};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
+use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, ReturnType, Stmt};
 
@@ -116,7 +118,8 @@ impl<'a> Expansion<'a> {
         let Body::Block { inner_attrs, block } = body else {
             unreachable!("`check` refuses functions without a body")
         };
-        let site_items = self.site_items(sig.asyncness.is_none());
+        let future = future_return(&sig.output).filter(|_| sig.asyncness.is_none());
+        let site_items = self.site_items(sig.asyncness.is_none() && future.is_none());
         let new_body = if sig.asyncness.is_some() {
             let inner = quote!(async move #block);
             self.async_body(inner, self.ret_annotation())
@@ -124,6 +127,8 @@ impl<'a> Expansion<'a> {
             // `#[async_trait]` expanded first: instrument the boxed future, not its construction.
             let observed = self.async_body(future.to_token_stream(), quote!());
             quote!(#(#rest)* #func(async move { #observed }))
+        } else if let Some(future) = &future {
+            self.future_body(block, future)
         } else {
             self.sync_body(block)
         };
@@ -486,6 +491,7 @@ impl<'a> Expansion<'a> {
         let finished = self.finish(quote!(#value));
         let annotation = self.ret_annotation();
         let labels = &self.labels.prologue;
+        let not_a_future = self.not_a_future(&value);
         // The body is bound first (typed by the return type, so inference inside it is unchanged), and
         // only the generated tail is exempt from `unreachable_code`: a body that always panics must not
         // warn about sightline's code, and the user's own unreachable code must still warn.
@@ -499,8 +505,95 @@ impl<'a> Expansion<'a> {
             let #value #annotation = #block;
             #[allow(unreachable_code)]
             {
+                #not_a_future
                 #finished
             }
+        }
+    }
+
+    /// Refuses, at the return type, a sync body whose value is a future the signature does not show
+    /// (`-> MyFuture`): the call would be timed when the future is made and its error counted as `ok`.
+    fn not_a_future(&self, value: &Ident) -> TokenStream {
+        let output = &self.f.sig.output;
+        if surely_not_a_future(output) {
+            return quote!();
+        }
+        let p = &self.private;
+        let at = match output {
+            ReturnType::Type(_, ty) => ty.span(),
+            ReturnType::Default => Span::call_site(),
+        };
+        let at = Span::mixed_site().located_at(at);
+        quote_spanned! {at=>
+            #[allow(unused_imports)]
+            use #p::probe::{ValueIsFuture as _, ValueNotFuture as _};
+            #p::probe::SyncReturn::__sl_sync_return((&&#p::probe::Probe(&#value)).__sl_future());
+        }
+    }
+
+    /// A non-`async` function whose signature returns a future: the call starts when the function is
+    /// called (in-flight, clock, span, entered while the future is made) and ends when the future it
+    /// returns completes, is dropped, or panics. Every exit hands its future to an `ObservedFuture`.
+    fn future_body(&self, block: &Block, future: &FutureReturn<'_>) -> TokenStream {
+        let site = local("__sl_site");
+        let span = local("__sl_span");
+        let guard = local("__sl_guard");
+        let entered = local("__sl_entered");
+        let resolve = self.resolve_site();
+        let make_span = self.span(&site);
+        let labels = &self.labels.prologue;
+        let wrap = |value: TokenStream| self.observed_future(value, future);
+        let mut block = block.clone();
+        let mut exits = Exits {
+            private: &self.private,
+            finish: &wrap,
+            rewritten: 0,
+        };
+        exits.visit_block_mut(&mut block);
+        if let Some(Stmt::Expr(tail, None)) = block.stmts.last_mut() {
+            *tail = Expr::Verbatim(wrap(tail.to_token_stream()));
+        }
+        quote! {
+            #labels
+            let #site = #resolve;
+            let #span = #make_span;
+            let #guard = #site.enter(::core::clone::Clone::clone(&#span));
+            let #entered = ::core::clone::Clone::clone(&#span).entered();
+            #block
+        }
+    }
+
+    /// `value`, a future the body returns, instrumented (and boxed again, for a boxed return type).
+    fn observed_future(&self, value: TokenStream, future: &FutureReturn<'_>) -> TokenStream {
+        let p = &self.private;
+        let guard = local("__sl_guard");
+        let span = local("__sl_span");
+        let outcome = self.outcome();
+        let output = match future.output {
+            Some(ty) => ty.to_token_stream(),
+            None => quote!(_),
+        };
+        let observed = |inner: TokenStream| quote!(#p::ObservedFuture::<_>::new_with::<#output>(#inner, #guard, #span, #outcome));
+        match future.kind {
+            FutureKind::Impl => observed(value),
+            FutureKind::Boxed => match box_pin_argument(&value) {
+                // `Box::pin(future)`: the future goes inside the one box.
+                Some(inner) => {
+                    let observed = observed(inner);
+                    quote!(::std::boxed::Box::pin(#observed))
+                }
+                None => {
+                    let boxed = local("__sl_boxed");
+                    let ReturnType::Type(_, ty) = &self.f.sig.output else {
+                        unreachable!("a boxed future is a return type")
+                    };
+                    let observed = observed(quote!(#boxed));
+                    quote!({
+                        let #boxed: #ty = #value;
+                        ::std::boxed::Box::pin(#observed)
+                    })
+                }
+            },
         }
     }
 
@@ -549,6 +642,20 @@ fn field_name(f: &FieldArg) -> TokenStream {
     quote!(#(#segments).*)
 }
 
+/// `x` when `value` is `Box::pin(x)`.
+fn box_pin_argument(value: &TokenStream) -> Option<TokenStream> {
+    let Ok(Expr::Call(call)) = syn::parse2::<Expr>(value.clone()) else {
+        return None;
+    };
+    let Expr::Path(func) = &*call.func else {
+        return None;
+    };
+    let mut names = func.path.segments.iter().rev().map(|s| s.ident.to_string());
+    let is_box_pin =
+        names.next().as_deref() == Some("pin") && names.next().as_deref() == Some("Box");
+    (is_box_pin && call.args.len() == 1).then(|| call.args[0].to_token_stream())
+}
+
 /// `#[async_trait]` leaves a sync method whose body ends in `Box::pin(async move { .. })`.
 struct AsyncTraitPin<'a> {
     /// The statements before it (none in the versions seen so far).
@@ -577,9 +684,35 @@ fn async_trait_body(block: &Block) -> Option<AsyncTraitPin<'_>> {
         return None;
     };
     future.capture?;
+    // A `return` before the tail would leave without the instrumented future.
+    if rest.iter().any(has_return) {
+        return None;
+    }
     Some(AsyncTraitPin {
         rest,
         func: &call.func,
         future,
     })
+}
+
+/// Whether a statement can `return` from the function (closures, async blocks and items return from
+/// themselves).
+fn has_return(stmt: &Stmt) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_expr(&mut self, expr: &'ast Expr) {
+            match expr {
+                Expr::Closure(_) | Expr::Async(_) | Expr::Const(_) => {}
+                Expr::Return(_) | Expr::Try(_) => self.0 = true,
+                _ => syn::visit::visit_expr(self, expr),
+            }
+        }
+        fn visit_item(&mut self, _: &'ast syn::Item) {}
+        fn visit_macro(&mut self, _: &'ast syn::Macro) {
+            // A macro's tokens may hide one; too rare in an `#[async_trait]` prologue to parse.
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_stmt(&mut finder, stmt);
+    finder.0
 }

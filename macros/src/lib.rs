@@ -21,6 +21,7 @@ mod labels;
 #[cfg(test)]
 mod malformed_input;
 mod objective;
+mod returns;
 
 use proc_macro::TokenStream;
 

@@ -19,6 +19,7 @@ pub mod logs;
 mod loss;
 pub mod metrics;
 mod objective;
+mod observed_future;
 mod outcome;
 mod record;
 mod redact;
@@ -44,6 +45,7 @@ pub mod __private {
     pub use crate::labels::{series_product, LabelIndex, LabelValue};
     pub use crate::metrics::DEFAULT_BUCKETS;
     pub use crate::objective::{check_objective_latency, ObjectiveDef};
+    pub use crate::observed_future::ObservedFuture;
     pub use crate::outcome::probe;
     pub use crate::outcome::{ErrorInfo, ErrorLabels, ErrorMessage, Outcome};
     pub use crate::site::{CustomLabels, Resolved, Site, SiteKind, SiteMeta};

@@ -285,6 +285,41 @@ pub mod probe {
         }
     }
 
+    // `__sl_future`: whether a synchronous body's value is a future, which the call's guard would time
+    // when it is made rather than when it completes. A signature that says so (`impl Future`, a boxed
+    // `dyn Future`) has its future instrumented; any other is refused through `SyncReturn`.
+    pub struct IsFuture;
+    pub struct NotFuture;
+    pub trait ValueIsFuture {
+        fn __sl_future(&self) -> IsFuture;
+    }
+    impl<T: std::future::Future + ?Sized> ValueIsFuture for &Probe<'_, T> {
+        #[inline]
+        fn __sl_future(&self) -> IsFuture {
+            IsFuture
+        }
+    }
+    pub trait ValueNotFuture {
+        fn __sl_future(&self) -> NotFuture;
+    }
+    impl<T: ?Sized> ValueNotFuture for Probe<'_, T> {
+        #[inline]
+        fn __sl_future(&self) -> NotFuture {
+            NotFuture
+        }
+    }
+    /// A method of the trait rather than a bounded function, so the error names no helper.
+    #[diagnostic::on_unimplemented(
+        message = "this function returns a future that its signature does not show: `#[observe]` would time the call when the future is made, and count its errors as `ok`",
+        label = "a future, behind this return type",
+        note = "write the return type as `impl Future<Output = T>`, `Pin<Box<dyn Future<Output = T> + Send>>` or `BoxFuture<'_, T>`, so the returned future is instrumented, or make the function `async fn`"
+    )]
+    pub trait SyncReturn: Sized {
+        #[inline(always)]
+        fn __sl_sync_return(self) {}
+    }
+    impl SyncReturn for NotFuture {}
+
     // `__sl_field`: how a `fields(name = expr)` value is recorded: as a typed `tracing` value (numbers
     // stay numbers in the JSON line), else through `Display`, else through `Debug`.
     pub trait FieldValue<'a, T: ?Sized> {

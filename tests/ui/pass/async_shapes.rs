@@ -1,6 +1,7 @@
 #![deny(warnings, unused, rust_2018_idioms, nonstandard_style)]
 //! Async: free functions, methods, `?` and `return` inside, inference of the tail, and `#[async_trait]`
-//! both on trait impls and on default methods. The futures stay `Send`.
+//! both on trait impls and on default methods; non-`async` functions that return `impl Future`, a boxed
+//! `dyn Future` or a `BoxFuture`, borrowing or not, generic or not. The futures stay `Send`.
 
 use sightline::observe;
 
@@ -58,6 +59,47 @@ impl Store for Svc {
     }
 }
 
+#[observe]
+pub fn later(n: u8) -> impl std::future::Future<Output = Result<u8, E>> + Send {
+    async move {
+        if n == 0 {
+            return Err(E);
+        }
+        Ok(n)
+    }
+}
+
+#[observe]
+pub fn later_generic<T: Send + 'static>(value: T) -> impl std::future::Future<Output = T> + Send {
+    async move { value }
+}
+
+#[observe]
+pub fn later_borrowing<'a>(s: &'a str) -> impl std::future::Future<Output = &'a str> + 'a {
+    async move { s.trim() }
+}
+
+impl Svc {
+    #[observe]
+    pub fn boxed(&self, n: u32) -> std::pin::Pin<Box<dyn std::future::Future<Output = u32> + Send + '_>> {
+        if n == 0 {
+            return Box::pin(async { 0 });
+        }
+        Box::pin(async move { n + 1 })
+    }
+
+    #[observe]
+    pub fn boxed_alias(&self) -> futures::future::BoxFuture<'static, Result<(), E>> {
+        let fut = async { Ok(()) };
+        Box::pin(fut)
+    }
+
+    #[observe]
+    pub fn unit_future(&self) -> impl std::future::Future<Output = ()> {
+        async {}
+    }
+}
+
 fn assert_send<T: Send>(t: T) -> T {
     t
 }
@@ -69,4 +111,12 @@ async fn main() {
     assert_eq!(assert_send(Svc.call(1)).await, Some(2));
     assert_eq!(Svc.load_twice(2).await.unwrap(), 4);
     assert!(Svc.load(0).await.is_err());
+    assert_eq!(assert_send(later(3)).await.unwrap(), 3);
+    assert!(later(0).await.is_err());
+    assert_eq!(assert_send(later_generic("x")).await, "x");
+    assert_eq!(later_borrowing(" b ").await, "b");
+    assert_eq!(assert_send(Svc.boxed(1)).await, 2);
+    assert_eq!(Svc.boxed(0).await, 0);
+    assert!(Svc.boxed_alias().await.is_ok());
+    Svc.unit_future().await;
 }
