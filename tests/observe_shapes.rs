@@ -449,6 +449,99 @@ async fn a_returned_future_that_is_dropped_or_panics_is_recorded_so() {
     assert_eq!(in_flight("future_that_panics"), Some(0.0));
 }
 
+/// A default method: one call site shared by every type that implements the trait.
+trait Handler {
+    fn fail(&self) -> bool;
+
+    #[observe]
+    fn handle(&self) -> Result<(), ShapeError> {
+        if self.fail() {
+            Err(ShapeError::PaymentDeclined)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+macro_rules! handlers {
+    ($($name:ident),*) => {$(
+        struct $name(bool);
+        impl Handler for $name {
+            fn fail(&self) -> bool {
+                self.0
+            }
+        }
+    )*};
+}
+handlers!(Alpha, Beta, Gamma, Delta, Epsilon, Zeta, Eta, Theta, Iota, Kappa);
+
+struct Generic<T>(T);
+impl<T> Handler for Generic<T> {
+    fn fail(&self) -> bool {
+        false
+    }
+}
+
+#[test]
+fn a_default_method_is_named_after_each_type_that_calls_it() {
+    let out = telemetry();
+    Alpha(false).handle().unwrap();
+    Beta(true).handle().unwrap_err();
+    Beta(false).handle().unwrap();
+    Alpha(false).handle().unwrap();
+    Generic(1u8).handle().unwrap();
+    Generic("s").handle().unwrap();
+    assert_eq!(calls("Alpha::handle", "ok"), 2.0);
+    assert_eq!(
+        calls("Alpha::handle", "error"),
+        0.0,
+        "Beta's error is Beta's"
+    );
+    assert_eq!(calls("Beta::handle", "ok"), 1.0);
+    assert_eq!(calls("Beta::handle", "error"), 1.0);
+    assert_eq!(errors("Beta::handle", "payment_declined"), 1.0);
+    assert_eq!(
+        calls("Generic::handle", "ok"),
+        2.0,
+        "generic instances share a name"
+    );
+    assert_eq!(
+        out.for_function("Beta::handle")
+            .iter()
+            .filter(|l| l["result"] == "error")
+            .count(),
+        1
+    );
+    // Alpha, Beta and Generic, then five more names; the ninth type on is counted as `*::handle`, said
+    // once in a warning.
+    Gamma(false).handle().unwrap();
+    Delta(false).handle().unwrap();
+    Epsilon(false).handle().unwrap();
+    Zeta(false).handle().unwrap();
+    Eta(false).handle().unwrap();
+    Theta(true).handle().unwrap_err();
+    Iota(false).handle().unwrap();
+    Kappa(false).handle().unwrap();
+    for name in ["Gamma", "Delta", "Epsilon", "Zeta", "Eta"] {
+        assert_eq!(calls(&format!("{name}::handle"), "ok"), 1.0, "{name}");
+    }
+    assert_eq!(calls("Theta::handle", "error"), 0.0);
+    assert_eq!(calls("*::handle", "error"), 1.0);
+    assert_eq!(calls("*::handle", "ok"), 2.0);
+    let warnings: Vec<_> = out
+        .lines()
+        .into_iter()
+        .filter(|l| {
+            l["target"] == "sightline"
+                && l["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("`handle` is called with more than 8 `Self` types"))
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0]["message"].as_str().unwrap().contains("name = "));
+}
+
 #[test]
 fn free_function_counts_ok_and_timing() {
     telemetry();

@@ -23,6 +23,7 @@ mod observed_future;
 mod outcome;
 mod record;
 mod redact;
+mod self_types;
 mod site;
 mod traces;
 mod try_branch;

@@ -6,7 +6,8 @@ use crate::labels::{LabelIndex, LabelValues};
 use crate::metrics::custom::{self, SiteName};
 use crate::metrics::series::{HttpSeries, RedSeries};
 use crate::metrics::{BUSINESS, FUNCTION, HTTP};
-use crate::warn::{warn_rate_limited, LABEL};
+use crate::self_types::{same_type_name, SelfTypes, MAX_NAMES};
+use crate::warn::{warn_rate_limited, LABEL, SETTING};
 use once_cell::sync::OnceCell;
 
 /// What the macro knew about a call site.
@@ -76,6 +77,10 @@ pub struct CustomLabels {
 pub struct Site {
     meta: SiteMeta,
     resolved: OnceCell<ResolvedSite>,
+    /// A method's other `Self` types (a trait's default method), each with its own name.
+    other_types: SelfTypes<ResolvedSite>,
+    /// Where calls from types past [`MAX_NAMES`] are counted: `*::method`.
+    overflow: OnceCell<ResolvedSite>,
 }
 
 impl Site {
@@ -84,6 +89,8 @@ impl Site {
         Site {
             meta,
             resolved: OnceCell::new(),
+            other_types: SelfTypes::new(),
+            overflow: OnceCell::new(),
         }
     }
 
@@ -95,13 +102,67 @@ impl Site {
         self_type: Option<fn() -> &'static str>,
         labels: &[LabelIndex],
     ) -> Resolved {
-        let site = self
+        let first = self
             .resolved
-            .get_or_init(|| ResolvedSite::new(&self.meta, self_type, labels));
+            .get_or_init(|| ResolvedSite::new(&self.meta, self_type.map(|t| t()), labels));
+        let site = match (self_type, first.self_type) {
+            (Some(type_name), Some(first_type)) => {
+                let type_name = type_name();
+                if same_type_name(first_type, type_name) {
+                    first
+                } else {
+                    self.for_other_type(first, type_name, labels)
+                }
+            }
+            _ => first,
+        };
         Resolved {
             site,
             metrics: site.metrics_for(labels),
         }
+    }
+
+    /// A call whose `Self` is not the first call's: its own name, up to [`MAX_NAMES`] names.
+    #[cold]
+    #[inline(never)]
+    fn for_other_type(
+        &'static self,
+        first: &'static ResolvedSite,
+        type_name: &'static str,
+        labels: &[LabelIndex],
+    ) -> &'static ResolvedSite {
+        if let Some(resolved) = self.other_types.get(type_name) {
+            return resolved;
+        }
+        let function = type_function(type_name, self.meta.fn_name);
+        let named = self.other_types.resolved();
+        let existing = std::iter::once(first)
+            .chain(named.iter().copied())
+            .find(|s| s.function == function);
+        let resolved: &'static ResolvedSite = match existing {
+            // Another instance of a generic type already named (`Wrap<u8>`, `Wrap<u16>`: `Wrap::get`).
+            Some(site) => site,
+            None if named.len() + 1 < MAX_NAMES => Box::leak(Box::new(ResolvedSite::named(
+                &self.meta,
+                Some(type_name),
+                leak(function),
+                labels,
+            ))),
+            None => self.overflow.get_or_init(|| {
+                let shared = leak(format!("*::{}", self.meta.fn_name));
+                warn_rate_limited(
+                    &SETTING,
+                    format_args!(
+                        "`{}` is called with more than {MAX_NAMES} `Self` types (a trait's default \
+                         method?); calls from `{function}` and later types are counted as `{shared}`: \
+                         give the method `#[observe(name = \"..\")]`",
+                        self.meta.fn_name
+                    ),
+                );
+                ResolvedSite::named(&self.meta, None, shared, labels)
+            }),
+        };
+        self.other_types.remember(type_name, resolved)
     }
 
     pub(crate) fn meta(&self) -> &SiteMeta {
@@ -191,6 +252,8 @@ pub(crate) enum CallMetrics {
 /// A site after its first call.
 pub struct ResolvedSite {
     pub(crate) function: &'static str,
+    /// `type_name::<Self>()` of the calls this names, for a method named after its type.
+    self_type: Option<&'static str>,
     pub(crate) meta: &'static SiteMeta,
     metrics: Option<SiteMetrics>,
 }
@@ -211,18 +274,24 @@ struct CustomSeries {
 impl ResolvedSite {
     fn new(
         meta: &'static SiteMeta,
-        self_type: Option<fn() -> &'static str>,
+        self_type: Option<&'static str>,
         labels: &[LabelIndex],
     ) -> Self {
         let function = match (meta.function, self_type) {
             (Some(name), _) => name,
-            (None, Some(type_name)) => leak(format!(
-                "{}::{}",
-                short_type_name(type_name()),
-                meta.fn_name
-            )),
+            (None, Some(type_name)) => leak(type_function(type_name, meta.fn_name)),
             (None, None) => meta.fn_name,
         };
+        let self_type = self_type.filter(|_| meta.function.is_none());
+        Self::named(meta, self_type, function, labels)
+    }
+
+    fn named(
+        meta: &'static SiteMeta,
+        self_type: Option<&'static str>,
+        function: &'static str,
+        labels: &[LabelIndex],
+    ) -> Self {
         let metrics = if !meta.metrics {
             None
         } else if let Some(custom) = meta.custom {
@@ -244,6 +313,7 @@ impl ResolvedSite {
         };
         ResolvedSite {
             function,
+            self_type,
             meta,
             metrics,
         }
@@ -334,6 +404,11 @@ impl CustomSeries {
         }
         self.combos.get(combo).copied()
     }
+}
+
+/// `Type::method`.
+fn type_function(type_name: &str, fn_name: &str) -> String {
+    format!("{}::{}", short_type_name(type_name), fn_name)
 }
 
 fn leak(s: String) -> &'static str {

@@ -151,8 +151,9 @@ impl Redactor {
     /// Redacts what is secret inside `value`, the value of the top-level key `key`, leaving `value` itself.
     pub(crate) fn redact_inside(&self, key: &str, value: &mut Value) {
         if let Value::String(text) = value {
-            // A line's message is free text, never read as JSON.
-            let redacted_text = if key == "message" {
+            // A line's message, and a call's error (prose: `declined: ..`, as the span's status has it),
+            // are free text, never read as JSON: what cannot be read is cut from where it starts.
+            let redacted_text = if key == "message" || key == "error" {
                 self.redact_text(text, TextKind::Message)
             } else {
                 self.redact_string(key, text)
@@ -378,6 +379,20 @@ mod tests {
     fn redact(redactor: &Redactor, key: &str, mut value: Value) -> Value {
         redactor.redact_value(key, &mut value);
         value
+    }
+
+    /// Found by the property tests: a token followed by `=` reads as a secret key (`..SSNTq..`), and the
+    /// unpaired quote after it made the whole error `[REDACTED]`; an error is prose, cut where it cannot
+    /// be read, with its secrets before that replaced.
+    #[test]
+    fn an_error_that_cannot_be_read_keeps_what_comes_before() {
+        let r = Redactor::default();
+        let error = "declined:  SG.aaaaaaaaaaaaaaaaaaaaaa.aaaaaaaaaaaaaaaaaaaaa5SSNTqJGxXDC2ZZmZ_sar5<\u{b}=\u{9d}$\u{202e}`'(glpat-AFVO-MmsioUvuw-w2K3o>";
+        let out = redact(&r, "error", json!(error));
+        let out = out.as_str().unwrap();
+        assert!(out.starts_with("declined:  "), "{out}");
+        assert!(!out.contains("SG.aaaa") && !out.contains("glpat-"), "{out}");
+        assert!(out.ends_with(REDACTED), "{out}");
     }
 
     #[test]
