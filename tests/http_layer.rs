@@ -501,6 +501,12 @@ async fn request_id_on_404_and_on_panic() {
             "a 5xx access line is an error: {line}"
         );
         assert_eq!(line["error_kind"], "panic", "{line}");
+        let error = line["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("panicked at tests/http_layer.rs:")
+                && error.ends_with(": t4 handler panics on purpose"),
+            "the panic's message and location: {error:?}"
+        );
     }
 
     assert_eq!(

@@ -814,4 +814,15 @@ async fn async_panics_are_errors_not_cancellations() {
     assert_eq!(calls("async_panics", "cancelled"), 0.0);
     assert_eq!(errors("async_panics", "panic"), 1.0);
     assert_eq!(in_flight("async_panics"), Some(0.0));
+    let line = telemetry()
+        .for_function("async_panics")
+        .into_iter()
+        .next()
+        .expect("a completion line");
+    let error = line["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("panicked at tests/observe_shapes.rs:")
+            && error.ends_with(": async boom"),
+        "the panic's message and location: {error:?}"
+    );
 }

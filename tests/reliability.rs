@@ -150,9 +150,16 @@ fn check_panicked_call(function: &str, span_name: &str, line_key: &str) {
     assert_eq!(lines.len(), 1, "one completion line: {lines:?}");
     assert_eq!(lines[0]["level"], "error");
     assert_eq!(lines[0]["error_kind"], "panic");
+    // As the default hook prints it: where, and what (a payload that is not text is `Box<dyn Any>`).
+    let error = lines[0]["error"].as_str().unwrap_or_default();
+    assert!(
+        error.starts_with("panicked at tests/reliability.rs:") && error.ends_with(": Box<dyn Any>"),
+        "{function}: {error:?}"
+    );
 
     let span = exported(span_name);
     assert_eq!(span.status().0, STATUS_ERROR, "{span_name} ends with ERROR");
+    assert_eq!(span.status().1, error, "the span's status says the same");
 }
 
 #[test]

@@ -295,7 +295,11 @@ impl<S: SpanHandle> Drop for CallGuard<S> {
             return;
         }
         if std::thread::panicking() {
-            let panicked = ErrorMessage::Opaque("panicked");
+            let said = crate::panics::current();
+            let panicked = match &said {
+                Some(message) => ErrorMessage::Display(message),
+                None => ErrorMessage::Opaque("panicked"),
+            };
             let status = matches!(self.site.meta.kind, SiteKind::Handler { .. }).then_some(500);
             self.record(
                 CompletionResult::Error,

@@ -179,7 +179,10 @@ impl TelemetryBuilder {
             .and_then(|parts| {
                 let subscriber = tracing_subscriber::registry().with(parts.layer);
                 match tracing::subscriber::set_global_default(subscriber) {
-                    Ok(()) => Ok(parts.guard),
+                    Ok(()) => {
+                        crate::panics::install_hook();
+                        Ok(parts.guard)
+                    }
                     Err(_) => {
                         parts.registration.roll_back();
                         Err(Error::AlreadyInstalled)
@@ -199,7 +202,10 @@ impl TelemetryBuilder {
     where
         S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        self.build().map(|parts| (parts.layer, parts.guard))
+        self.build().map(|parts| {
+            crate::panics::install_hook();
+            (parts.layer, parts.guard)
+        })
     }
 
     /// Every setting is checked before anything starts or is registered, so that an error leaves the

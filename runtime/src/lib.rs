@@ -21,6 +21,7 @@ pub mod metrics;
 mod objective;
 mod observed_future;
 mod outcome;
+mod panics;
 mod record;
 mod redact;
 mod self_types;

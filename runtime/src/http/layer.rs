@@ -411,12 +411,9 @@ fn set_id<B>(response: &mut Response<B>, state: &RequestState) {
     }
 }
 
+/// The panic as its hook saw it (message and location), else its payload's text.
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "panic".to_owned())
+    crate::panics::caught(payload)
 }
 
 impl RequestState {
