@@ -6,6 +6,7 @@ use super::scope::Failure;
 use http::Response;
 
 /// Bodies longer than this are the application's own pages, not a rejection's sentence.
+#[cfg(feature = "axum")]
 const LONGEST: u64 = 1024;
 
 /// The reason a 4xx response carries as its plain-text body, when the body is axum's, already complete

@@ -302,14 +302,23 @@ impl Rules<'_> {
                     end
                 }
                 Some(_) => {
-                    start
+                    let end = start
                         + bytes[start..]
                             .iter()
                             .take_while(|&&b| {
                                 !b.is_ascii_whitespace()
                                     && !matches!(b, b',' | b';' | b'&' | b')' | b']' | b'}' | b'"')
                             })
-                            .count()
+                            .count();
+                    // `ApiKey("..")`, `Some("..")`: a value that opens parentheses runs to where they
+                    // close, whatever quotes it holds.
+                    match text[start..end].find('(') {
+                        Some(open) => match paren_end(bytes, start + open) {
+                            Some(close) => close,
+                            None => return Err(Broken(start)),
+                        },
+                        None => end,
+                    }
                 }
                 None => start,
             };
@@ -697,6 +706,35 @@ fn lex(text: &str) -> Vec<Tok> {
     tokens
 }
 
+/// Just past the `)` that closes the `(` at `open`, skipping quoted strings and nested parentheses;
+/// `None` when it is never closed.
+fn paren_end(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut at = open;
+    while at < bytes.len() {
+        match bytes[at] {
+            b'(' => depth += 1,
+            b')' => {
+                depth -= 1;
+                if depth == 0 {
+                    return Some(at + 1);
+                }
+            }
+            quote @ (b'"' | b'\'') => {
+                let (end, closed) = string_end(bytes, at, quote, usize::MAX);
+                if !closed {
+                    return None;
+                }
+                at = end;
+                continue;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    None
+}
+
 /// Where the string opened by the quote at `open` ends (after its closing quote), and whether it is
 /// closed within `limit` bytes.
 fn string_end(bytes: &[u8], open: usize, quote: u8, limit: usize) -> (usize, bool) {
@@ -978,6 +1016,18 @@ mod tests {
         let out = redact(&text);
         assert!(!out.contains("\\\"x\\\""), "{out}");
         assert!(out.contains("REDACTED"), "{out}");
+    }
+
+    /// Found by the fuzz target: a stray quote before a `Debug` struct pairs its quotes wrongly, so only
+    /// the net under the token pass sees `api_key: ApiKey("..")`; the value runs to its `)`.
+    #[test]
+    fn a_tuple_value_is_replaced_to_its_closing_parenthesis() {
+        let text = "# 4111 \" ghp_x\n Payment { customer: \"#\", card_number: \"S3CR3T3\", note: \"\", api_key: ApiKey(\"S3CR3T4\") }";
+        let out = redact(text);
+        assert!(!out.contains("S3CR3T"), "{out}");
+        let text = "oops \" then password: Some(\"hunter2\") and more";
+        let out = redact(text);
+        assert!(!out.contains("hunter2"), "{out}");
     }
 
     #[test]
