@@ -644,7 +644,13 @@ fn field_name(f: &FieldArg) -> TokenStream {
 
 /// `x` when `value` is `Box::pin(x)`.
 fn box_pin_argument(value: &TokenStream) -> Option<TokenStream> {
-    let Ok(Expr::Call(call)) = syn::parse2::<Expr>(value.clone()) else {
+    let expr = syn::parse2::<Expr>(value.clone()).ok()?;
+    box_pin_call(&expr).map(|call| call.args[0].to_token_stream())
+}
+
+/// `expr` as a call of `Box::pin` (however its path is written) with one argument.
+fn box_pin_call(expr: &Expr) -> Option<&syn::ExprCall> {
+    let Expr::Call(call) = expr else {
         return None;
     };
     let Expr::Path(func) = &*call.func else {
@@ -653,7 +659,7 @@ fn box_pin_argument(value: &TokenStream) -> Option<TokenStream> {
     let mut names = func.path.segments.iter().rev().map(|s| s.ident.to_string());
     let is_box_pin =
         names.next().as_deref() == Some("pin") && names.next().as_deref() == Some("Box");
-    (is_box_pin && call.args.len() == 1).then(|| call.args[0].to_token_stream())
+    (is_box_pin && call.args.len() == 1).then_some(call)
 }
 
 /// `#[async_trait]` leaves a sync method whose body ends in `Box::pin(async move { .. })`.
@@ -668,18 +674,10 @@ struct AsyncTraitPin<'a> {
 
 fn async_trait_body(block: &Block) -> Option<AsyncTraitPin<'_>> {
     let (last, rest) = block.stmts.split_last()?;
-    let Stmt::Expr(Expr::Call(call), None) = last else {
+    let Stmt::Expr(tail, None) = last else {
         return None;
     };
-    let Expr::Path(func) = &*call.func else {
-        return None;
-    };
-    let mut names = func.path.segments.iter().rev().map(|s| s.ident.to_string());
-    let is_box_pin =
-        names.next().as_deref() == Some("pin") && names.next().as_deref() == Some("Box");
-    if !is_box_pin || call.args.len() != 1 {
-        return None;
-    }
+    let call = box_pin_call(tail)?;
     let Some(Expr::Async(future)) = call.args.first() else {
         return None;
     };

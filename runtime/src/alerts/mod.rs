@@ -11,6 +11,7 @@
 mod config;
 mod dashboards;
 mod naming;
+mod promql;
 mod rules;
 
 pub use config::{AlertConfig, Objective, ObjectiveSite};

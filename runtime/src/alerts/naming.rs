@@ -43,7 +43,7 @@ pub(crate) fn rename(expr: &str, naming: &MetricNaming) -> String {
                     for (label, value) in &naming.const_labels {
                         out.push_str(label);
                         out.push('=');
-                        out.push_str(&super::rules::promql_str(value));
+                        out.push_str(&super::promql::promql_str(value));
                         out.push(',');
                     }
                     at += 1;

@@ -38,7 +38,6 @@ mod slo;
 mod telemetry;
 
 use super::{AlertConfig, Objective};
-pub(super) use format::promql_str;
 use model::{Clock, Group, Rule};
 
 /// The four files, as (name, content): `alert_rules.yml`, `alert_rules.test.yml`, `alertmanager.yml`,

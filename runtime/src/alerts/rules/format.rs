@@ -2,6 +2,8 @@
 //! PromQL and for YAML, and Go's `humanize*` template functions, so that a test can state exactly what
 //! Prometheus prints when it expands an annotation (promtool compares annotations verbatim).
 
+pub(super) use crate::alerts::promql::promql_str;
+
 /// A number for PromQL or YAML: Rust's shortest round-trip text after rounding to 12 significant digits,
 /// so binary noise does not leak into a rule (`(100.0 - 99.9) / 100.0` is written `0.001`).
 pub(super) fn num(v: f64) -> String {
@@ -28,25 +30,6 @@ pub(super) fn duration(secs: u64) -> String {
         }
     }
     format!("{secs}s")
-}
-
-/// A PromQL string literal: double-quoted, with the escapes PromQL (Go's `strconv.Unquote`) reads.
-pub(in crate::alerts) fn promql_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// The matcher `name="value"`.
@@ -310,7 +293,6 @@ mod tests {
 
     #[test]
     fn quoting() {
-        assert_eq!(promql_str(r#"a"b\c"#), r#""a\"b\\c""#);
         assert_eq!(yaml_str("it's {x}"), "'it''s {x}'");
         assert_eq!(yaml_str("two\nlines"), r#""two\nlines""#);
         assert_eq!(yaml_block("a\n  b", 4), "|-\n    a\n      b");
