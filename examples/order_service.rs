@@ -433,10 +433,11 @@ fn export(args: &[String]) -> Result<(), Box<dyn Error>> {
         .position(|a| a == "--target")
         .and_then(|i| args.get(i + 1).cloned())
         .unwrap_or_else(|| format!("127.0.0.1:{port}"));
-    let mut config = sightline::alerts::AlertConfig::new("order-service", target);
+    let catalog = sightline::alerts::catalog()?;
+    let mut config = catalog.alert_config("order-service", target);
     config.drill = args.iter().any(|a| a == "--drill");
-    let objectives = sightline::alerts::objectives();
-    for path in sightline::alerts::export(std::path::Path::new(dir), &config, &objectives)? {
+    for path in sightline::alerts::export(std::path::Path::new(dir), &config, &catalog.objectives)?
+    {
         eprintln!("wrote {}", path.display());
     }
     Ok(())

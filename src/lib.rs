@@ -111,12 +111,32 @@
 
 pub use sightline_macros::{business_span, objective, observe, ErrorLabel, LabelValue};
 pub use sightline_runtime::{
-    catalog, http, init, logs, metrics, record, Error, ErrorLabel, HttpStatus, LabelConflict,
-    LabelValue, ObjectiveDef, RecordValue, SiteName, StatusClass, Telemetry, TelemetryBuilder,
-    TelemetryGuard,
+    catalog, catalog_json, http, init, logs, metrics, record, Error, ErrorLabel, HttpStatus,
+    LabelConflict, LabelInfo, LabelValue, ObjectiveDef, RecordValue, SiteInfo, SiteName,
+    StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard, Undelivered,
 };
 
-pub use sightline_runtime::alerts;
+/// Alert rules with their promtool tests, an Alertmanager route, a Prometheus scrape config and Grafana
+/// dashboards, generated from this binary's catalogue ([`alerts::catalog`]); the `sightline-alerts`
+/// binary generates the same files from the catalogue file a service writes.
+///
+/// ```no_run
+/// let catalog = sightline::alerts::catalog()?;
+/// let config = catalog.alert_config("order-service", "127.0.0.1:3000");
+/// sightline::alerts::export(std::path::Path::new("observability"), &config, &catalog.objectives)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[cfg(feature = "alerts")]
+pub mod alerts {
+    pub use sightline_alerts::*;
+
+    /// This binary's catalogue, as the generators read it: its sites' objectives, the service name
+    /// (after `install()`), and the names the installed registry gives the families. Read through the
+    /// same JSON [`catalog_json`](crate::catalog_json) writes, so a catalogue file gives the same files.
+    pub fn catalog() -> Result<Catalog, CatalogError> {
+        Catalog::from_json(&crate::catalog_json())
+    }
+}
 
 #[doc(hidden)]
 pub use sightline_runtime::__private;

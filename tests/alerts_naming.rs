@@ -265,7 +265,10 @@ fn every_generated_selector_matches_the_prefixed_registry() {
         "the registry renames and labels every series"
     );
 
-    let config = AlertConfig::new(JOB, TARGET);
+    // The catalogue carries the installed registry's names; the configuration made from it uses them.
+    let catalog = sightline::alerts::catalog().expect("the catalogue reads back");
+    assert_eq!(catalog.service.as_deref(), Some("payments"));
+    let config = catalog.alert_config(JOB, TARGET);
     assert_eq!(config.naming.prefix, "payments_");
     let objectives = [
         Objective {

@@ -124,7 +124,7 @@ fn drill_config_passes_promtool() {
 #[test]
 fn prefixed_registry_config_passes_promtool() {
     let mut config = AlertConfig::new("order-service", "127.0.0.1:3000");
-    config.naming = sightline::metrics::MetricNaming {
+    config.naming = sightline::alerts::MetricNaming {
         prefix: "payments_".into(),
         const_labels: vec![("region".into(), "eu".into())],
     };

@@ -49,10 +49,10 @@ fn logs() -> &'static Logs {
 }
 
 fn is_sensitive(key: &str) -> bool {
-    sightline_names::is_sensitive_key(key)
+    sightline_conventions::is_sensitive_key(key)
         || key
             .split('.')
-            .any(|segment| EXTRA_PATHS.contains(&sightline_names::normalize(segment).as_str()))
+            .any(|segment| EXTRA_PATHS.contains(&sightline_conventions::normalize(segment).as_str()))
 }
 
 /// The oracle's redaction of `value` as it reads back from a line: serde_json's float parsing is not

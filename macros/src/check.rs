@@ -205,7 +205,7 @@ fn check_sensitive(field: &FieldArg, mode: Mode, errors: &mut Errors) {
         Mode::Observe => "fields are written in clear to logs and spans",
         Mode::Business => "attributes are exported in clear with the span and written to logs",
     };
-    if let Some(fragment) = sightline_names::sensitive_fragment(&name) {
+    if let Some(fragment) = sightline_conventions::sensitive_fragment(&name) {
         errors.push(
             field.name.span(),
             format!(
@@ -220,7 +220,7 @@ fn check_sensitive(field: &FieldArg, mode: Mode, errors: &mut Errors) {
 pub(crate) fn site_buckets(args: &ObserveArgs) -> Vec<f64> {
     match &args.buckets {
         Some(b) => b.bounds.iter().map(|(v, _)| *v).collect(),
-        None => sightline_names::DEFAULT_BUCKETS.to_vec(),
+        None => sightline_conventions::DEFAULT_BUCKETS.to_vec(),
     }
 }
 
@@ -418,15 +418,15 @@ fn check_labels(args: &ObserveArgs, errors: &mut Errors) {
         }
         if !is_label_name(&name) {
             errors.push(span, format!("`{name}` is not a valid Prometheus label name: letters, digits and `_`, not starting with `__`"));
-        } else if sightline_names::BUILT_IN_LABELS.contains(&name.as_str()) {
+        } else if sightline_conventions::BUILT_IN_LABELS.contains(&name.as_str()) {
             errors.push(
                 span,
                 format!(
                     "label `{name}` shadows a label sightline sets itself; choose another name"
                 ),
             );
-        } else if let Some(noun) = sightline_names::unbounded_label(&name) {
-            let instead = if sightline_names::sensitive_fragment(&name).is_some() {
+        } else if let Some(noun) = sightline_conventions::unbounded_label(&name) {
+            let instead = if sightline_conventions::sensitive_fragment(&name).is_some() {
                 format!("redact({name} = ...)")
             } else {
                 format!("fields({name} = ...)")

@@ -3,6 +3,9 @@
 
 use crate::metrics::custom::{self, LabelConflict};
 use crate::site::{Site, SiteKind};
+use serde_json::{json, Value};
+use sightline_conventions::{self as conventions, Family};
+use std::sync::{PoisonError, RwLock};
 
 /// The call sites, one entry per `#[observe]` in the binary.
 #[doc(hidden)]
@@ -68,16 +71,10 @@ fn info(site: &'static Site) -> SiteInfo {
                 .or_else(|| runtime_values.and_then(|v| v.get(i)).map(|v| v.to_vec()));
             labels.push(LabelInfo { name, values });
         }
-        [
-            "_total",
-            "_errors_total",
-            "_expected_errors_total",
-            "_duration_seconds",
-            "_in_flight",
-        ]
-        .iter()
-        .map(|suffix| format!("{}{suffix}", custom.metric))
-        .collect()
+        conventions::CUSTOM
+            .iter()
+            .map(|family| family.name(custom.metric))
+            .collect()
     } else {
         match meta.kind {
             SiteKind::Function { .. } => {
@@ -89,30 +86,14 @@ fn info(site: &'static Site) -> SiteInfo {
                     name: "module",
                     values: Some(vec![meta.module]),
                 });
-                [
-                    "function_calls_total",
-                    "function_errors_total",
-                    "function_expected_errors_total",
-                    "function_call_duration_seconds",
-                    "function_calls_in_flight",
-                ]
-                .map(String::from)
-                .to_vec()
+                names(&conventions::FUNCTION.all())
             }
             SiteKind::Business { operation, .. } => {
                 labels.push(LabelInfo {
                     name: "operation",
                     values: Some(vec![operation]),
                 });
-                [
-                    "business_operations_total",
-                    "business_operation_errors_total",
-                    "business_operation_expected_errors_total",
-                    "business_operation_duration_seconds",
-                    "business_operations_in_flight",
-                ]
-                .map(String::from)
-                .to_vec()
+                names(&conventions::BUSINESS.all())
             }
             SiteKind::Handler { method, route, .. } => {
                 labels.push(LabelInfo {
@@ -123,13 +104,7 @@ fn info(site: &'static Site) -> SiteInfo {
                     name: "route",
                     values: Some(vec![route]),
                 });
-                [
-                    "http_requests_total",
-                    "http_request_duration_seconds",
-                    "http_requests_in_flight",
-                ]
-                .map(String::from)
-                .to_vec()
+                names(&conventions::HTTP.all())
             }
         }
     };
@@ -144,36 +119,92 @@ fn info(site: &'static Site) -> SiteInfo {
     }
 }
 
-/// The objectives of every site linked into the binary, for generated alert rules.
-pub(crate) fn objectives() -> Vec<crate::alerts::Objective> {
-    use crate::alerts::{Objective, ObjectiveSite};
-    SITES
-        .iter()
-        .filter_map(|site| {
-            let meta = site.meta();
-            let def = meta.objective?;
-            let info = info(site);
-            let site = match meta.kind {
-                SiteKind::Function { .. } => ObjectiveSite::Function {
-                    function: info.function.to_string(),
-                    module: info.module.to_string(),
-                },
-                SiteKind::Handler { method, route, .. } => ObjectiveSite::Handler {
-                    method: method.to_string(),
-                    route: route.to_string(),
-                },
-                SiteKind::Business { operation, .. } => ObjectiveSite::Business {
-                    operation: operation.to_string(),
-                },
-            };
-            Some(Objective {
-                site,
-                latency_seconds: def.latency_seconds(),
-                percentile: def.percentile(),
-                error_rate_percent: def.error_rate_percent(),
-            })
+fn names(families: &[Family]) -> Vec<String> {
+    families.iter().map(|f| f.name.to_owned()).collect()
+}
+
+/// The catalogue format [`catalog_json`] writes (read by `sightline-alerts`).
+pub const CATALOG_VERSION: u64 = 1;
+
+/// The service name given at `install()`, for the catalogue.
+static SERVICE: RwLock<Option<String>> = RwLock::new(None);
+
+/// Every instrumented site of this binary, its objectives, and the names the installed registry gives
+/// the families, as JSON: what `sightline-alerts export --catalog` generates alert rules and dashboards
+/// from. Written at `install()` to the file `SIGHTLINE_CATALOG_OUT` names, when it is set.
+pub fn catalog_json() -> String {
+    let naming = crate::metrics::naming();
+    let service = SERVICE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let sites: Vec<Value> = SITES.iter().map(|site| site_json(site)).collect();
+    let json = json!({
+        "sightline_catalog": CATALOG_VERSION,
+        "service": service,
+        "naming": {
+            "prefix": naming.prefix,
+            "const_labels": naming
+                .const_labels
+                .iter()
+                .map(|(name, value)| json!({"name": name, "value": value}))
+                .collect::<Vec<_>>(),
+        },
+        "sites": sites,
+    });
+    let mut text = serde_json::to_string_pretty(&json).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+fn site_json(site: &'static Site) -> Value {
+    let meta = site.meta();
+    let info = info(site);
+    let operation = match meta.kind {
+        SiteKind::Business { operation, .. } => Some(operation),
+        _ => None,
+    };
+    let objective = meta.objective.map(|def| {
+        json!({
+            "latency_seconds": def.latency_seconds(),
+            "percentile": def.percentile(),
+            "error_rate_percent": def.error_rate_percent(),
         })
-        .collect()
+    });
+    json!({
+        "kind": info.kind,
+        "function": info.function,
+        "function_resolved": info.function_resolved,
+        "module": info.module,
+        "operation": operation,
+        "http": info.http.map(|(method, route)| json!({"method": method, "route": route})),
+        "families": info.families,
+        "labels": info
+            .labels
+            .iter()
+            .map(|label| json!({"name": label.name, "values": label.values}))
+            .collect::<Vec<_>>(),
+        "objective": objective,
+    })
+}
+
+/// At a successful `install()`: the service's name for the catalogue, and the catalogue written where
+/// `SIGHTLINE_CATALOG_OUT` says. A file that cannot be written is a warning; the service runs on.
+pub(crate) fn installed(service: &str) {
+    *SERVICE.write().unwrap_or_else(PoisonError::into_inner) = Some(service.to_owned());
+    let Some(path) = std::env::var_os("SIGHTLINE_CATALOG_OUT").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let path = std::path::PathBuf::from(path);
+    if let Err(error) = std::fs::write(&path, catalog_json()) {
+        crate::warn::warn_rate_limited(
+            &crate::warn::SETTING,
+            format_args!(
+                "SIGHTLINE_CATALOG_OUT={} was not written: {error}",
+                path.display()
+            ),
+        );
+    }
 }
 
 /// At `install()`: declares every custom family of the catalogue (reporting two sites that disagree on

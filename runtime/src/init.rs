@@ -250,12 +250,14 @@ impl TelemetryBuilder {
         let writer = SharedWriter(Arc::new(writer));
         let redactor = Arc::new(redactor);
         let sink = warning_sink(&self.service, &redactor, &writer, handoff.clone());
+        let service = self.service.clone();
         let layer = LogLayer::with_shared(self.service, redactor, writer)
             .with_span_summaries(!traces.exporting() && summaries);
         // A second filter from the same directives: in local mode the trace layer follows the log level.
         let traces_layer = traces.layer(traces_filter);
         let layer = layer.with_filter(filter).and_then(traces_layer).boxed();
         crate::warn::set_sink(Some(Arc::clone(&sink)));
+        crate::catalog::installed(&service);
         let pipelines = Arc::new(Pipelines {
             traces,
             logs: handoff,

@@ -239,9 +239,7 @@ impl<T: LabelValue + ?Sized> LabelValue for &T {
 }
 
 impl LabelValue for http::Method {
-    const VALUES: &'static [&'static str] = &[
-        "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "CONNECT", "PATCH", "TRACE", "other",
-    ];
+    const VALUES: &'static [&'static str] = sightline_conventions::METHOD_LABEL_VALUES;
     fn index(&self) -> usize {
         Self::VALUES[..Self::VALUES.len() - 1]
             .iter()

@@ -6,13 +6,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod alerts;
-pub mod catalog;
+mod catalog;
 mod clock;
 mod error;
 mod guard;
 pub mod http;
-pub mod init;
+mod init;
 mod kill_switch;
 mod labels;
 pub mod logs;
@@ -30,9 +29,9 @@ mod traces;
 mod try_branch;
 mod warn;
 
-pub use catalog::catalog;
+pub use catalog::{catalog, catalog_json, LabelInfo, SiteInfo, CATALOG_VERSION};
 pub use error::Error;
-pub use init::{init, Telemetry, TelemetryBuilder, TelemetryGuard};
+pub use init::{init, Telemetry, TelemetryBuilder, TelemetryGuard, Undelivered};
 pub use labels::{ErrorLabel, HttpStatus, LabelValue, StatusClass};
 pub use metrics::custom::{LabelConflict, SiteName};
 pub use objective::ObjectiveDef;

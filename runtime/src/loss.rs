@@ -5,6 +5,7 @@
 
 use once_cell::sync::Lazy;
 use prometheus::{IntCounter, IntCounterVec, Opts};
+use sightline_conventions as conventions;
 
 /// Why a finished span did not reach the collector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,16 +35,9 @@ impl SpanLoss {
         SpanLoss::Failed,
     ];
 
-    /// The `reason` label.
+    /// The `reason` label: the table's, in [`SpanLoss::ALL`]'s order.
     pub(crate) fn label(self) -> &'static str {
-        match self {
-            SpanLoss::QueueFull => "queue_full",
-            SpanLoss::Unreachable => "unreachable",
-            SpanLoss::Timeout => "timeout",
-            SpanLoss::Rejected => "rejected",
-            SpanLoss::Shutdown => "shutdown",
-            SpanLoss::Failed => "failed",
-        }
+        conventions::SPAN_LOSS_REASONS[self as usize]
     }
 }
 
@@ -65,24 +59,19 @@ impl LineLoss {
         LineLoss::Shutdown,
     ];
 
-    /// The `reason` label.
+    /// The `reason` label: the table's, in [`LineLoss::ALL`]'s order.
     pub(crate) fn label(self) -> &'static str {
-        match self {
-            LineLoss::BufferFull => "buffer_full",
-            LineLoss::WriteFailed => "write_failed",
-            LineLoss::Shutdown => "shutdown",
-        }
+        conventions::LINE_LOSS_REASONS[self as usize]
     }
 }
 
 pub(crate) static SPANS_DROPPED: Lazy<IntCounterVec> = Lazy::new(|| {
     let family = IntCounterVec::new(
         Opts::new(
-            "sightline_spans_dropped_total",
-            "Finished spans that did not reach the collector, by reason: queue_full, unreachable, \
-             timeout, rejected, shutdown, failed.",
+            conventions::SPANS_DROPPED.name,
+            conventions::SPANS_DROPPED.help,
         ),
-        &["reason"],
+        conventions::SPANS_DROPPED.labels,
     )
     .expect("static metric definition is valid");
     for reason in SpanLoss::ALL {
@@ -93,8 +82,8 @@ pub(crate) static SPANS_DROPPED: Lazy<IntCounterVec> = Lazy::new(|| {
 
 pub(crate) static SPANS_EXPORTED: Lazy<IntCounter> = Lazy::new(|| {
     IntCounter::new(
-        "sightline_spans_exported_total",
-        "Finished spans the collector accepted.",
+        conventions::SPANS_EXPORTED.name,
+        conventions::SPANS_EXPORTED.help,
     )
     .expect("static metric definition is valid")
 });
@@ -102,10 +91,10 @@ pub(crate) static SPANS_EXPORTED: Lazy<IntCounter> = Lazy::new(|| {
 pub(crate) static LINES_DROPPED: Lazy<IntCounterVec> = Lazy::new(|| {
     let family = IntCounterVec::new(
         Opts::new(
-            "sightline_log_lines_dropped_total",
-            "Log lines that did not reach the log writer, by reason: buffer_full, write_failed, shutdown.",
+            conventions::LOG_LINES_DROPPED.name,
+            conventions::LOG_LINES_DROPPED.help,
         ),
-        &["reason"],
+        conventions::LOG_LINES_DROPPED.labels,
     )
     .expect("static metric definition is valid");
     for reason in LineLoss::ALL {

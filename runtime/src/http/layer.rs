@@ -93,7 +93,7 @@ impl HttpLayerBuilder {
         self.log_headers = names
             .into_iter()
             .filter_map(|n| HeaderName::from_bytes(n.as_ref().as_bytes()).ok())
-            .filter(|n| !sightline_names::is_sensitive_key(n.as_str()))
+            .filter(|n| !sightline_conventions::is_sensitive_key(n.as_str()))
             .collect();
         self
     }
@@ -154,10 +154,6 @@ pub struct HttpService<S> {
 /// The route label of requests that matched no route: a scanner's random paths must not create series.
 const UNMATCHED: &str = "unmatched";
 
-const METHODS: &[&str] = &[
-    "GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "CONNECT", "PATCH", "TRACE",
-];
-
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for HttpService<S>
 where
     S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -190,11 +186,11 @@ where
             };
         }
         let start = Instant::now();
-        let method = METHODS
+        let method = sightline_conventions::HTTP_METHODS
             .iter()
             .copied()
             .find(|m| *m == req.method().as_str())
-            .unwrap_or("other");
+            .unwrap_or(sightline_conventions::OTHER_METHOD);
         let route = matched_route(&req);
         let path = req.uri().path().to_owned();
         let id = self.request_id(&req);

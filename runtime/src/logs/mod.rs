@@ -39,18 +39,18 @@ const SPAN_FIELDS_NOT_LOGGED: &[&str] = &[
 /// Keys the layer writes itself at the start of every line. A field with one of these names is dropped
 /// rather than written twice: the header is what log pipelines index on, so it must not be overridable.
 /// An event's own `message` is the exception: it is the header's `message`.
-const LINE_HEADER_KEYS: &[&str] = &["timestamp", "level", "service", "target", "message"];
+use sightline_conventions::HEADER_KEYS as LINE_HEADER_KEYS;
 
 /// Written from the OpenTelemetry ids of the innermost span: a span field of that name would contradict
 /// them. An event may still carry its own (a span summary names the span it summarises).
-const SPAN_ID_KEYS: &[&str] = &["trace_id", "span_id"];
+use sightline_conventions::SPAN_ID_KEYS;
 
 /// The field that marks a span as created by sightline's instrumentation: only such spans receive values
 /// from [`record_on_observed_span`].
 const OBSERVED_SPAN_FIELD: &str = "code.function";
 
 /// The field that marks the HTTP layer's request span, which also receives recorded values.
-const REQUEST_SPAN_FIELD: &str = "request_id";
+use sightline_conventions::REQUEST_ID as REQUEST_SPAN_FIELD;
 
 #[cfg(test)]
 mod tests;

@@ -2,7 +2,7 @@
 //! `<metric>_duration_seconds` and `<metric>_in_flight`, shared by every site that declares the same
 //! metric with the same label names.
 
-use super::family::{RedFamily, RedNames};
+use super::family::RedFamily;
 use crate::site::CustomLabels;
 use once_cell::sync::Lazy;
 use prometheus::Registry;
@@ -113,22 +113,9 @@ impl CustomFamily {
         CustomFamily {
             names: labels.names,
             family: RedFamily::new(
-                RedNames {
-                    calls: (format!("{m}_total"), format!("Calls of {m}, by outcome.")),
-                    errors: (
-                        format!("{m}_errors_total"),
-                        format!("Failed calls of {m}, by error kind."),
-                    ),
-                    expected_errors: (
-                        format!("{m}_expected_errors_total"),
-                        format!("Calls of {m} that ended in an expected outcome, by error kind."),
-                    ),
-                    duration: (
-                        format!("{m}_duration_seconds"),
-                        format!("Duration of {m} in seconds."),
-                    ),
-                    in_flight: (format!("{m}_in_flight"), format!("Calls of {m} running.")),
-                },
+                sightline_conventions::CUSTOM
+                    .map(|family| (family.name(m), family.help(m)))
+                    .into(),
                 labels.names,
                 labels.outcome_label,
             ),

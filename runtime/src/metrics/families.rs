@@ -5,81 +5,32 @@ use once_cell::sync::Lazy;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
 use prometheus::Registry;
+use sightline_conventions::RedFamilies;
 
-pub use sightline_names::DEFAULT_BUCKETS;
+pub use sightline_conventions::DEFAULT_BUCKETS;
 
-fn names(pairs: [(&str, &str); 5]) -> RedNames {
-    let [calls, errors, expected_errors, duration, in_flight] =
-        pairs.map(|(name, help)| (name.to_owned(), help.to_owned()));
-    RedNames {
-        calls,
-        errors,
-        expected_errors,
-        duration,
-        in_flight,
-    }
+fn red_names(families: &RedFamilies) -> RedNames {
+    families
+        .all()
+        .map(|family| (family.name.to_owned(), family.help.to_owned()))
+        .into()
+}
+
+/// The labels of a table entry's series before the outcome or `error_kind`: those of its gauge.
+fn site_labels(families: &RedFamilies) -> &'static [&'static str] {
+    families.in_flight.labels
 }
 
 /// `function_*`: what `#[observe]` records on ordinary functions.
 pub(crate) static FUNCTION: Lazy<RedFamily> = Lazy::new(|| {
-    RedFamily::new(
-        names([
-            (
-                "function_calls_total",
-                "Calls of observed functions, by outcome.",
-            ),
-            (
-                "function_errors_total",
-                "Failed calls of observed functions, by error kind.",
-            ),
-            (
-                "function_expected_errors_total",
-                "Calls of observed functions that ended in an expected outcome (a business outcome, \
-                 not a fault), by error kind.",
-            ),
-            (
-                "function_call_duration_seconds",
-                "Duration of observed function calls in seconds.",
-            ),
-            (
-                "function_calls_in_flight",
-                "Observed function calls currently running.",
-            ),
-        ]),
-        &["function", "module"],
-        "result",
-    )
+    let table = &sightline_conventions::FUNCTION;
+    RedFamily::new(red_names(table), site_labels(table), table.outcome_label)
 });
 
 /// `business_operation*`: what `#[business_span]` records.
 pub(crate) static BUSINESS: Lazy<RedFamily> = Lazy::new(|| {
-    RedFamily::new(
-        names([
-            (
-                "business_operations_total",
-                "Business operations, by outcome.",
-            ),
-            (
-                "business_operation_errors_total",
-                "Failed business operations, by error kind.",
-            ),
-            (
-                "business_operation_expected_errors_total",
-                "Business operations that ended in an expected outcome (a business outcome, not a \
-                 fault), by error kind.",
-            ),
-            (
-                "business_operation_duration_seconds",
-                "Duration of business operations in seconds.",
-            ),
-            (
-                "business_operations_in_flight",
-                "Business operations currently running.",
-            ),
-        ]),
-        &["operation"],
-        "outcome",
-    )
+    let table = &sightline_conventions::BUSINESS;
+    RedFamily::new(red_names(table), site_labels(table), table.outcome_label)
 });
 
 /// A family living for the whole process, as the registry's boxed collector.

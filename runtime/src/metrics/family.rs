@@ -7,6 +7,7 @@ use prometheus::core::{Collector, Desc};
 use prometheus::proto::{
     Bucket, Counter, Gauge, Histogram, LabelPair, Metric, MetricFamily, MetricType,
 };
+use sightline_conventions::{self as conventions, Family};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
@@ -17,6 +18,19 @@ pub(crate) struct RedNames {
     pub expected_errors: (String, String),
     pub duration: (String, String),
     pub in_flight: (String, String),
+}
+
+/// In the table's order: calls, errors, expected errors, duration, in flight.
+impl From<[(String, String); 5]> for RedNames {
+    fn from([calls, errors, expected_errors, duration, in_flight]: [(String, String); 5]) -> Self {
+        RedNames {
+            calls,
+            errors,
+            expected_errors,
+            duration,
+            in_flight,
+        }
+    }
 }
 
 /// `<calls>{labels.., outcome}`, `<errors>{labels.., error_kind}`, `<expected_errors>{labels..,
@@ -157,32 +171,22 @@ pub(crate) struct HttpFamily {
     series: Mutex<HashMap<(&'static str, &'static str), &'static HttpSeries>>,
 }
 
-const HTTP_REQUESTS: (&str, &str) = ("http_requests_total", "Total number of HTTP requests.");
-const HTTP_DURATION: (&str, &str) = (
-    "http_request_duration_seconds",
-    "Duration of HTTP requests in seconds.",
-);
-const HTTP_IN_FLIGHT: (&str, &str) = (
-    "http_requests_in_flight",
-    "HTTP requests currently being served.",
-);
-
 impl HttpFamily {
     fn new() -> Self {
-        let desc = |(name, help): (&str, &str), labels: &[&str]| {
+        let desc = |family: Family| {
             Desc::new(
-                name.to_owned(),
-                help.to_owned(),
-                labels.iter().map(|l| l.to_string()).collect(),
+                family.name.to_owned(),
+                family.help.to_owned(),
+                family.labels.iter().map(|l| l.to_string()).collect(),
                 HashMap::new(),
             )
             .expect("static family definition is valid")
         };
         HttpFamily {
             descs: vec![
-                desc(HTTP_REQUESTS, &["method", "route", "status_code"]),
-                desc(HTTP_DURATION, &["method", "route", "status_code"]),
-                desc(HTTP_IN_FLIGHT, &["method", "route"]),
+                desc(conventions::HTTP.requests),
+                desc(conventions::HTTP.duration),
+                desc(conventions::HTTP.in_flight),
             ],
             series: Mutex::new(HashMap::new()),
         }
@@ -231,11 +235,23 @@ impl Collector for HttpFamily {
             }
             in_flight.push(gauge(&base, values.in_flight));
         }
-        let owned = |(name, help): (&str, &str)| (name.to_owned(), help.to_owned());
+        let owned = |family: Family| (family.name.to_owned(), family.help.to_owned());
         vec![
-            family(&owned(HTTP_REQUESTS), MetricType::COUNTER, requests),
-            family(&owned(HTTP_DURATION), MetricType::HISTOGRAM, durations),
-            family(&owned(HTTP_IN_FLIGHT), MetricType::GAUGE, in_flight),
+            family(
+                &owned(conventions::HTTP.requests),
+                MetricType::COUNTER,
+                requests,
+            ),
+            family(
+                &owned(conventions::HTTP.duration),
+                MetricType::HISTOGRAM,
+                durations,
+            ),
+            family(
+                &owned(conventions::HTTP.in_flight),
+                MetricType::GAUGE,
+                in_flight,
+            ),
         ]
     }
 }

@@ -14,7 +14,7 @@ use std::sync::Mutex;
 
 /// `ok`, `error`, `cancelled`, `expected_error`: the `result` (or `outcome`) label values, in the order
 /// of `CompletionResult`.
-pub(crate) const OUTCOMES: [&str; 4] = ["ok", "error", "cancelled", "expected_error"];
+pub(crate) use sightline_conventions::OUTCOMES;
 
 /// Histogram upper bounds, in seconds as exported and in nanoseconds as compared.
 pub(crate) struct Buckets {

@@ -7,12 +7,12 @@ mod text;
 mod values;
 
 use serde_json::Value;
-use sightline_names::{is_pii_key, is_sensitive_key, normalize};
+use sightline_conventions::{is_pii_key, is_sensitive_key, normalize};
 use text::Rules;
 pub(crate) use text::TextKind;
 
 /// What a redacted value is replaced with. The key stays, so a reader still sees that a value was there.
-pub const REDACTED: &str = "[REDACTED]";
+pub use sightline_conventions::REDACTED;
 
 /// Nesting depth past which a value is replaced whole instead of inspected: it keeps the walk's recursion
 /// bounded for hand-built values, and a value that cannot be inspected must not be printed either.
@@ -51,7 +51,7 @@ impl Segment {
 
 /// Decides which values of a log line are secret and replaces them with [`REDACTED`], at any depth.
 ///
-/// A value is redacted whole when its key is sensitive by [`sightline_names::is_sensitive_key`]
+/// A value is redacted whole when its key is sensitive by [`sightline_conventions::is_sensitive_key`]
 /// (`password`, `x-api-key`, `Set-Cookie`, `pin`, ...), when its path matches one of the extra paths given
 /// to [`Redactor::new`], or, with [`pii`](Self::pii), when its key names personal data (`email`,
 /// `phone`). Inside text (every string, and a line's message) secrets are replaced where they stand:

@@ -883,7 +883,7 @@ mod tests {
 
     fn rules(values: bool) -> Rules<'static> {
         Rules {
-            is_secret: &|key| sightline_names::is_sensitive_key(key),
+            is_secret: &|key| sightline_conventions::is_sensitive_key(key),
             values,
             pii: false,
         }

@@ -14,7 +14,7 @@ use super::model::{
     counter, Alert, Clock, Group, Labels, Phase, Plan, Recording, Rule, Series, Severity, Template,
     TestGroup, DAY, EVALUATION, HOUR, MINUTE,
 };
-use crate::alerts::{AlertConfig, Objective, ObjectiveSite};
+use crate::{AlertConfig, Objective, ObjectiveSite};
 
 /// A burn-rate condition: the ratio above `factor` times the budget over both windows.
 struct Burn {

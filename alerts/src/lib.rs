@@ -1,20 +1,36 @@
-//! Alerts and dashboards generated from what the code instruments: Prometheus rule groups with their
+//! Alerts and dashboards generated from what a service instruments: Prometheus rule groups with their
 //! promtool unit tests, an Alertmanager route, a Prometheus scrape config, and Grafana dashboards.
 //!
+//! In the service, through `sightline::alerts` (the default `alerts` feature of `sightline`), or in CI
+//! from the catalogue file any sightline service writes (`SIGHTLINE_CATALOG_OUT=catalog.json`):
+//!
+//! ```sh
+//! sightline-alerts export --catalog catalog.json --out observability/ --target 127.0.0.1:3000
+//! ```
+//!
 //! ```no_run
-//! let config = sightline_runtime::alerts::AlertConfig::new("order-service", "127.0.0.1:3000");
-//! for (path, content) in sightline_runtime::alerts::render(&config, &sightline_runtime::alerts::objectives()) {
+//! let text = std::fs::read_to_string("catalog.json")?;
+//! let catalog = sightline_alerts::Catalog::from_json(&text)?;
+//! let config = catalog.alert_config("order-service", "127.0.0.1:3000");
+//! for (path, content) in sightline_alerts::render(&config, &catalog.objectives) {
 //!     println!("{path}: {} bytes", content.len());
 //! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod catalog;
+pub mod cli;
 mod config;
 mod dashboards;
 mod naming;
 mod promql;
 mod rules;
 
-pub use config::{AlertConfig, Objective, ObjectiveSite};
+pub use catalog::{Catalog, CatalogError, MetricNaming, Objective, ObjectiveSite, CATALOG_VERSION};
+pub use config::AlertConfig;
 
 /// The artefacts, as (path relative to the output directory, content): `alert_rules.yml`,
 /// `alert_rules.test.yml`, `alertmanager.yml`, `prometheus.yml`, and `dashboards/service-overview.json`,
@@ -41,9 +57,4 @@ pub fn export(
         written.push(target);
     }
     Ok(written)
-}
-
-/// The objectives declared with `#[observe(objective(..))]` on every site linked into the binary.
-pub fn objectives() -> Vec<Objective> {
-    crate::catalog::objectives()
 }

@@ -9,20 +9,20 @@ use super::model::{
     MINUTE,
 };
 use super::service::held_tests;
-use crate::alerts::AlertConfig;
-use crate::loss::{LineLoss, SpanLoss};
+use crate::AlertConfig;
+use sightline_conventions as conventions;
 
 /// The counters of lost telemetry.
-const SPANS: &str = "sightline_spans_dropped_total";
-const LINES: &str = "sightline_log_lines_dropped_total";
+const SPANS: &str = conventions::SPANS_DROPPED.name;
+const LINES: &str = conventions::LOG_LINES_DROPPED.name;
 const COUNTERS: [&str; 2] = [SPANS, LINES];
 
 /// Every `reason` of `counter`.
 fn reasons(counter: &str) -> Vec<&'static str> {
     if counter == SPANS {
-        SpanLoss::ALL.iter().map(|r| r.label()).collect()
+        conventions::SPAN_LOSS_REASONS.to_vec()
     } else {
-        LineLoss::ALL.iter().map(|r| r.label()).collect()
+        conventions::LINE_LOSS_REASONS.to_vec()
     }
 }
 

@@ -7,7 +7,7 @@ use super::model::{
     counter, gauge, labels, spike_share, Alert, Clock, Group, Labels, Phase, Plan, Series,
     Severity, Template, TestGroup, EVALUATION, MINUTE,
 };
-use crate::alerts::AlertConfig;
+use crate::AlertConfig;
 
 /// The rate window of the error-ratio and latency alerts.
 const WINDOW: u64 = 5 * MINUTE;

@@ -1,7 +1,7 @@
 //! PromQL's own syntax that both the rules and the renaming of selectors write.
 
 /// A PromQL string literal: double-quoted, with the escapes PromQL (Go's `strconv.Unquote`) reads.
-pub(in crate::alerts) fn promql_str(s: &str) -> String {
+pub(crate) fn promql_str(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

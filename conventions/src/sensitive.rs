@@ -1,7 +1,5 @@
-//! The name lists sightline applies in two places: the macros refuse these names at compile time, and the
-//! JSON log layer redacts them at run time. One list, so the two can never disagree.
-
-#![forbid(unsafe_code)]
+//! Names whose values are secrets or personal data, and the kinds of secret recognised by shape: the
+//! macros refuse such fields at compile time, the log and span redaction replaces their values.
 
 /// Fragments that mark a field name as secret. A name matches when, lower-cased with `-` read as `_`, it
 /// contains one of them (`x-api-key`, `Authorization` and `db_password_hash` all match); a fragment of
@@ -70,78 +68,8 @@ pub const SECRET_VALUE_KINDS: &[&str] = &[
     "password in a URL (`scheme://user:password@host`)",
 ];
 
-/// Default histogram buckets, in seconds: the classic set plus 200 ms and 2 s, the thresholds latency
-/// alerts are written against. The macros check latency objectives against them.
-pub const DEFAULT_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0];
-
-/// Metric label names refused outright: each value is an identity, so each would be its own series.
-pub const REFUSED_LABELS: &[&str] = &[
-    "id",
-    "uuid",
-    "guid",
-    "email",
-    "username",
-    "session",
-    "token",
-    "ip",
-    "ip_address",
-    "url",
-    "uri",
-    "path",
-    "query",
-    "timestamp",
-];
-
-/// Suffixes that mark a label name as an identity (`user_id`, `request_id`, `client_ip`).
-pub const REFUSED_LABEL_SUFFIXES: &[&str] = &["_id", "_uuid", "_email", "_token", "_ip"];
-
-/// Label names sightline's own families use; a custom label may not shadow them.
-pub const BUILT_IN_LABELS: &[&str] = &[
-    "function",
-    "module",
-    "result",
-    "outcome",
-    "operation",
-    "error_kind",
-    "method",
-    "route",
-    "status_code",
-    "le",
-    "quantile",
-    "job",
-    "instance",
-];
-
-/// What one series per value of a refused label name would be one series per (`user_id` -> `user`),
-/// or `None` when the name is acceptable.
-pub fn unbounded_label(name: &str) -> Option<String> {
-    let lower = name.to_ascii_lowercase();
-    let exact = match lower.as_str() {
-        "id" | "uuid" | "guid" => Some("ID"),
-        "email" => Some("email address"),
-        "username" => Some("user"),
-        "session" => Some("session"),
-        "token" => Some("token"),
-        "ip" | "ip_address" => Some("IP address"),
-        "url" | "uri" => Some("URL"),
-        "path" => Some("path"),
-        "query" => Some("query string"),
-        "timestamp" => Some("timestamp"),
-        _ => None,
-    };
-    if let Some(noun) = exact {
-        return Some(noun.to_string());
-    }
-    REFUSED_LABEL_SUFFIXES.iter().find_map(|suffix| {
-        let stem = lower.strip_suffix(suffix)?.replace('_', " ");
-        Some(match *suffix {
-            "_email" => format!("{stem} email address"),
-            "_token" => format!("{stem} token"),
-            "_ip" => format!("{stem} IP address"),
-            _ => stem,
-        })
-    })
-}
+/// What replaces a secret, in log lines, span attributes and exported span events alike.
+pub const REDACTED: &str = "[REDACTED]";
 
 /// The fragment of [`SENSITIVE_FRAGMENTS`] that `name` contains, or the word of [`SENSITIVE_WORDS`] it
 /// has, if any: what the macros name when they refuse a field.
@@ -408,18 +336,5 @@ mod tests {
         for name in ["emailed_at_count", "telephone_count", "sku"] {
             assert!(!is_pii_key(name), "{name}");
         }
-    }
-
-    #[test]
-    fn identity_labels_are_refused_by_name() {
-        assert_eq!(unbounded_label("user_id").as_deref(), Some("user"));
-        assert_eq!(unbounded_label("request_id").as_deref(), Some("request"));
-        assert_eq!(
-            unbounded_label("client_ip").as_deref(),
-            Some("client IP address")
-        );
-        assert_eq!(unbounded_label("path").as_deref(), Some("path"));
-        assert_eq!(unbounded_label("provider"), None);
-        assert_eq!(unbounded_label("valid"), None);
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::format::{self, Humanize};
-use crate::alerts::AlertConfig;
+use crate::AlertConfig;
 
 pub(super) const MINUTE: u64 = 60;
 pub(super) const HOUR: u64 = 60 * MINUTE;

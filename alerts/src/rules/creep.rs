@@ -6,7 +6,7 @@ use super::model::{
     counter, gauge, labels, line, spike_share, Alert, Clock, Group, Phase, Plan, Series, Severity,
     Template, TestGroup, DAY, EVALUATION, HOUR, MINUTE,
 };
-use crate::alerts::AlertConfig;
+use crate::AlertConfig;
 
 /// p95 over this window now is compared with the same window a week earlier.
 const CREEP_WINDOW: u64 = HOUR;

@@ -70,7 +70,7 @@ pub(crate) fn render(config: &AlertConfig) -> Vec<(String, String)> {
 
 /// Every query of `board` (panel targets, variables) in the names the registry exposes (see
 /// [`super::naming`]).
-fn rename(board: &mut Value, naming: &crate::metrics::MetricNaming) {
+fn rename(board: &mut Value, naming: &crate::MetricNaming) {
     match board {
         Value::Object(map) => {
             for (key, value) in map.iter_mut() {

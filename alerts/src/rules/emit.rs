@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use super::format::{num, yaml_block, yaml_str};
 use super::model::{Alert, Clock, Group, Labels, Rule, TestGroup, EVALUATION, MINUTE};
-use crate::alerts::AlertConfig;
+use crate::AlertConfig;
 
 /// `# line` for every line of `text`, at `indent`.
 fn comment(out: &mut String, indent: usize, text: &str) {

@@ -88,7 +88,7 @@ fn rename(group: &mut Group, config: &AlertConfig) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alerts::ObjectiveSite;
+    use crate::ObjectiveSite;
 
     fn objectives() -> Vec<Objective> {
         vec![

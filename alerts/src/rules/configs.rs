@@ -1,7 +1,7 @@
 //! `alertmanager.yml` and `prometheus.yml`.
 
 use super::format::yaml_str;
-use crate::alerts::AlertConfig;
+use crate::AlertConfig;
 
 /// Where the receivers post until someone configures real ones: port 9 (discard) on the loopback, so a
 /// forgotten placeholder fails loudly in Alertmanager's logs and reaches no one.

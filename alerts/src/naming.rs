@@ -8,7 +8,7 @@
 //! `:`) or Prometheus's own `ALERTS`. The constant labels go into the same braces: a Prometheus that
 //! scrapes two registries apart by those labels gets rules for this one.
 
-use crate::metrics::MetricNaming;
+use crate::MetricNaming;
 
 /// `expr` with every family prefixed and scoped to the registry's constant labels.
 pub(crate) fn rename(expr: &str, naming: &MetricNaming) -> String {

@@ -2,7 +2,7 @@
 //! PromQL and for YAML, and Go's `humanize*` template functions, so that a test can state exactly what
 //! Prometheus prints when it expands an annotation (promtool compares annotations verbatim).
 
-pub(super) use crate::alerts::promql::promql_str;
+pub(super) use crate::promql::promql_str;
 
 /// A number for PromQL or YAML: Rust's shortest round-trip text after rounding to 12 significant digits,
 /// so binary noise does not leak into a rule (`(100.0 - 99.9) / 100.0` is written `0.001`).

@@ -1,4 +1,6 @@
-//! What the generated artefacts are built from.
+//! The thresholds and names the generated artefacts are written with.
+
+use crate::catalog::MetricNaming;
 
 /// Thresholds and names for the generated artefacts. Every default is the one the issue of record
 /// chose, and every field is public to override.
@@ -24,14 +26,14 @@ pub struct AlertConfig {
     /// minutes) so a live fire drill fits in a test. Never for production.
     pub drill: bool,
     /// The prefix and constant labels of the registry the families are exposed from, used in every
-    /// selector. Default: the installed registry's ([`crate::metrics::naming`]), so a registry made with
+    /// selector: [`Catalog::alert_config`](crate::Catalog::alert_config) takes the service's, so a registry made with
     /// `Registry::new_custom(Some("payments"), ..)` gets rules for `payments_http_requests_total`.
-    pub naming: crate::metrics::MetricNaming,
+    /// Default: plain names.
+    pub naming: MetricNaming,
 }
 
 impl AlertConfig {
-    /// Defaults: 1 % errors, 2 s p99, 100 in flight, 1 GiB memory, creep factor 1.5, the installed
-    /// registry's names.
+    /// Defaults: 1 % errors, 2 s p99, 100 in flight, 1 GiB memory, creep factor 1.5, plain names.
     pub fn new(job: impl Into<String>, target: impl Into<String>) -> Self {
         AlertConfig {
             job: job.into(),
@@ -43,44 +45,7 @@ impl AlertConfig {
             creep_factor: 1.5,
             runbook_base: "https://runbooks.example.com/".to_string(),
             drill: false,
-            naming: crate::metrics::naming(),
+            naming: MetricNaming::default(),
         }
     }
-}
-
-/// A service level objective declared on a site.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Objective {
-    /// Which series the objective is about.
-    pub site: ObjectiveSite,
-    /// Latency threshold in seconds (a bucket bound of the site), if any.
-    pub latency_seconds: Option<f64>,
-    /// The share of calls that must be faster than `latency_seconds`, in percent (e.g. 99).
-    pub percentile: f64,
-    /// The error budget in percent (e.g. 1 for 99 % success), if any.
-    pub error_rate_percent: Option<f64>,
-}
-
-/// The series an objective is computed from.
-#[derive(Clone, Debug, PartialEq)]
-pub enum ObjectiveSite {
-    /// `function_*{function, module}`.
-    Function {
-        /// The `function` label.
-        function: String,
-        /// The `module` label.
-        module: String,
-    },
-    /// `http_*{method, route}`.
-    Handler {
-        /// The `method` label.
-        method: String,
-        /// The `route` label.
-        route: String,
-    },
-    /// `business_operation*{operation}`.
-    Business {
-        /// The `operation` label.
-        operation: String,
-    },
 }
