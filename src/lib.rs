@@ -112,7 +112,7 @@
 pub use sightline_macros::{business_span, objective, observe, ErrorLabel, LabelValue};
 pub use sightline_runtime::{
     catalog, catalog_json, http, init, logs, metrics, record, Error, ErrorLabel, HttpStatus,
-    LabelConflict, LabelInfo, LabelValue, ObjectiveDef, RecordValue, SiteInfo, SiteName,
+    LabelConflict, LabelInfo, LabelValue, ObjectiveDef, RecordValue, SiteInfo,
     StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard, Undelivered,
 };
 

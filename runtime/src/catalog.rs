@@ -2,7 +2,8 @@
 //! generation can see what is instrumented without running it.
 
 use crate::metrics::custom::{self, LabelConflict};
-use crate::site::{Site, SiteKind};
+use crate::call::meta::SiteKind;
+use crate::call::site::Site;
 use serde_json::{json, Value};
 use sightline_conventions::{self as conventions, Family};
 use std::sync::{PoisonError, RwLock};

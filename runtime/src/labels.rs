@@ -350,3 +350,26 @@ pub const fn series_product(factors: &[usize]) -> usize {
     }
     product
 }
+
+/// An error type's labels and which of them are expected outcomes (`ErrorLabel::EXPECTED`).
+#[derive(Clone, Copy, Debug)]
+pub struct ErrorLabels {
+    pub(crate) labels: &'static [&'static str],
+    pub(crate) expected: &'static [bool],
+}
+
+impl ErrorLabels {
+    /// For the expanded code's probes.
+    #[inline]
+    pub const fn new(labels: &'static [&'static str], expected: &'static [bool]) -> Self {
+        ErrorLabels { labels, expected }
+    }
+
+    /// Whether the label at `index` is an expected outcome.
+    pub(crate) fn is_expected(&self, index: usize) -> bool {
+        self.expected.get(index).copied().unwrap_or(false)
+    }
+}
+
+/// The label list of error types that do not implement [`ErrorLabel`].
+pub(crate) const DEFAULT_ERROR_LABELS: &[&str] = &["error"];

@@ -6,34 +6,28 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+mod call;
 mod catalog;
 mod clock;
 mod error;
-mod guard;
 pub mod http;
 mod init;
-mod kill_switch;
 mod labels;
 pub mod logs;
 mod loss;
 pub mod metrics;
 mod objective;
-mod observed_future;
-mod outcome;
 mod panics;
 mod record;
 mod redact;
-mod self_types;
-mod site;
 mod traces;
-mod try_branch;
 mod warn;
 
 pub use catalog::{catalog, catalog_json, LabelInfo, SiteInfo, CATALOG_VERSION};
 pub use error::Error;
 pub use init::{init, Telemetry, TelemetryBuilder, TelemetryGuard, Undelivered};
 pub use labels::{ErrorLabel, HttpStatus, LabelValue, StatusClass};
-pub use metrics::custom::{LabelConflict, SiteName};
+pub use metrics::custom::LabelConflict;
 pub use objective::ObjectiveDef;
 pub use record::{record, RecordValue};
 
@@ -42,16 +36,20 @@ pub use record::{record, RecordValue};
 pub mod __private {
     pub use crate::__sightline_select_body as select_body;
     pub use crate::catalog::SITES;
-    pub use crate::guard::{finish, CallGuard, Completion, CompletionResult, SpanHandle};
+    pub use crate::call::completion::{Completion, CompletionResult};
+    pub use crate::call::guard::{finish, CallGuard, SpanHandle};
     pub use crate::labels::{series_product, LabelIndex, LabelValue};
     pub use crate::metrics::DEFAULT_BUCKETS;
     pub use crate::objective::{check_objective_latency, ObjectiveDef};
-    pub use crate::observed_future::ObservedFuture;
-    pub use crate::outcome::probe;
-    pub use crate::outcome::{ErrorInfo, ErrorLabels, ErrorMessage, Outcome};
-    pub use crate::site::{CustomLabels, Resolved, Site, SiteKind, SiteMeta};
+    pub use crate::call::observed_future::ObservedFuture;
+    pub use crate::call::probes::probe;
+    pub use crate::call::probes::{ErrorInfo, ErrorMessage, Outcome};
+    pub use crate::labels::ErrorLabels;
+    pub use crate::call::meta::{SiteKind, SiteMeta};
+    pub use crate::call::site::{Resolved, Site};
+    pub use crate::metrics::custom::CustomLabels;
     pub use crate::traces::COMPLETION_EVENT;
-    pub use crate::try_branch::{Branch, ControlFlow, FromResidual};
+    pub use crate::call::question_mark::{Branch, ControlFlow, FromResidual};
     pub use const_panic;
     pub use linkme;
     pub use tracing;

@@ -4,6 +4,7 @@
 
 mod captured;
 pub mod exposition;
+pub mod generated;
 pub mod pipeline;
 
 pub use captured::Captured;

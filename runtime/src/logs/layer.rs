@@ -35,7 +35,7 @@ const WRITE_WARNING_INTERVAL_MS: u64 = 10_000;
 /// Each line is handed to the writer in a single `write_all` call, so writers shared between threads do
 /// not interleave lines. A writer error never reaches the application: it is counted (see
 /// [`LogLayer::write_errors`]) and reported on standard error at most once every ten seconds.
-pub struct LogLayer<W> {
+pub(crate) struct LogLayer<W> {
     /// `,"service":"<name>"`, serialized once.
     service_entry: Vec<u8>,
     redactor: Arc<Redactor>,
@@ -50,8 +50,10 @@ impl<W> LogLayer<W>
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    /// A layer writing lines for `service` to `writer`, redacting with `redactor`.
-    pub fn new(service: impl Into<String>, redactor: Redactor, writer: W) -> Self {
+    /// A layer writing lines for `service` to `writer`, redacting with `redactor` (the builder shares
+    /// one redactor with the trace export: [`LogLayer::with_shared`]).
+    #[cfg(test)]
+    pub(crate) fn new(service: impl Into<String>, redactor: Redactor, writer: W) -> Self {
         Self::with_shared(service, Arc::new(redactor), writer)
     }
 
@@ -74,13 +76,14 @@ where
 
     /// With no collector to send spans to, a `debug` line (target `sightline::spans`) summarises each
     /// completed span: name, ids, parent, duration and status, so traces are visible in the log alone.
-    pub fn with_span_summaries(mut self, on: bool) -> Self {
+    pub(crate) fn with_span_summaries(mut self, on: bool) -> Self {
         self.span_summaries = on;
         self
     }
 
     /// How many lines the writer failed to take so far.
-    pub fn write_errors(&self) -> u64 {
+    #[cfg(test)]
+    pub(crate) fn write_errors(&self) -> u64 {
         self.write_errors.load(Ordering::Relaxed)
     }
 
@@ -367,7 +370,7 @@ impl tracing_core::field::Visit for SpanTiming {
 /// [`tracing_subscriber::Registry`], or when no [`LogLayer`] saw the span (none is installed, or its filter
 /// disabled the span), since the value could then appear nowhere. A key the layer never writes for spans
 /// (`level`, `otel.name`, ... ) is ignored, and the call still returns true.
-pub fn record_on_observed_span(key: &str, value: Value) -> bool {
+pub(crate) fn record_on_observed_span(key: &str, value: Value) -> bool {
     tracing::dispatcher::get_default(|dispatch| {
         let Some(registry) = dispatch.downcast_ref::<Registry>() else {
             return false;

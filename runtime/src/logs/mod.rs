@@ -12,7 +12,7 @@ mod layer;
 pub use crate::redact::{Redactor, REDACTED};
 pub(crate) use handoff::{Handoff, DEFAULT_BUFFER_LINES};
 pub(crate) use layer::warning_line;
-pub use layer::{record_on_observed_span, LogLayer};
+pub(crate) use layer::{record_on_observed_span, LogLayer};
 
 /// Span fields that never reach log lines. They exist for OpenTelemetry (span name, kind and status, code
 /// location, HTTP semantic conventions), and a call's completion line carries the same facts under its own

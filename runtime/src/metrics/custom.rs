@@ -3,12 +3,22 @@
 //! metric with the same label names.
 
 use super::family::RedFamily;
-use crate::site::CustomLabels;
 use once_cell::sync::Lazy;
-use prometheus::Registry;
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::Mutex;
+
+/// `metric = "payment_charges", labels(provider = .., region = "eu")`.
+pub struct CustomLabels {
+    /// The family prefix.
+    pub metric: &'static str,
+    /// The custom label names, in declaration order.
+    pub names: &'static [&'static str],
+    /// For each label, `&["value"]` when it is a string literal (known at compile time), else `&[]`.
+    pub literals: &'static [&'static [&'static str]],
+    /// `result` for `#[observe]`.
+    pub outcome_label: &'static str,
+}
 
 pub(crate) struct CustomFamily {
     pub names: &'static [&'static str],
@@ -83,28 +93,12 @@ pub(crate) fn family(
     }
     // One per metric name in the program's code: bounded.
     let family: &'static CustomFamily = Box::leak(Box::new(CustomFamily::new(labels, site)));
-    if let Some(registry) = super::installed() {
-        if let Err(e) = family.register(&registry) {
-            crate::warn::warn_rate_limited(
-                &crate::warn::LABEL,
-                format_args!("cannot register metric `{}`: {e}", labels.metric),
-            );
-        }
-    }
+    super::registry::add(
+        Box::new(move || super::families::boxed(&family.family)),
+        labels.metric,
+    );
     all.insert(labels.metric, family);
     Ok(family)
-}
-
-/// Every custom family created so far, as collectors to register.
-pub(crate) fn collectors() -> Vec<Box<dyn Fn() -> Box<dyn prometheus::core::Collector>>> {
-    let all = FAMILIES.lock().unwrap_or_else(|p| p.into_inner());
-    all.values()
-        .map(|family| {
-            let family: &'static CustomFamily = family;
-            Box::new(move || super::families::boxed(&family.family))
-                as Box<dyn Fn() -> Box<dyn prometheus::core::Collector>>
-        })
-        .collect()
 }
 
 impl CustomFamily {
@@ -121,9 +115,5 @@ impl CustomFamily {
             ),
             declared_by,
         }
-    }
-
-    fn register(&'static self, registry: &Registry) -> prometheus::Result<()> {
-        super::families::register(registry, &self.family)
     }
 }

@@ -4,7 +4,6 @@ use super::family::{RedFamily, RedNames};
 use once_cell::sync::Lazy;
 use prometheus::core::{Collector, Desc};
 use prometheus::proto::MetricFamily;
-use prometheus::Registry;
 use sightline_conventions::RedFamilies;
 
 pub use sightline_conventions::DEFAULT_BUCKETS;
@@ -49,16 +48,4 @@ impl Collector for Static {
 /// A family as a boxed collector, to register or unregister.
 pub(crate) fn boxed(family: &'static (dyn Collector + Sync)) -> Box<dyn Collector> {
     Box::new(Static(family))
-}
-
-/// Registers a family; a family this registry already holds (a second `into_layer`, a test harness)
-/// is not an error.
-pub(crate) fn register(
-    registry: &Registry,
-    family: &'static (dyn Collector + Sync),
-) -> prometheus::Result<()> {
-    match registry.register(Box::new(Static(family))) {
-        Ok(()) | Err(prometheus::Error::AlreadyReg) => Ok(()),
-        Err(e) => Err(e),
-    }
 }

@@ -7,7 +7,7 @@
 
 use super::per_thread::PerThread;
 use super::stripes::Striped;
-use crate::outcome::{ErrorLabels, DEFAULT_ERROR_LABELS};
+use crate::labels::{ErrorLabels, DEFAULT_ERROR_LABELS};
 use once_cell::sync::OnceCell;
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -6,6 +6,8 @@
 //! `io::Result<T>` or a user's `type Res<T> = Result<T, MyError>` is recognised as a `Result` by its type,
 //! never by its spelling, and nothing of this survives to run time but the chosen branch.
 
+use crate::labels::ErrorLabels;
+
 use std::fmt;
 
 /// What the expanded code learnt about a returned value.
@@ -13,26 +15,6 @@ pub struct Outcome<'a> {
     pub(crate) labels: ErrorLabels,
     pub(crate) error: Option<ErrorInfo<'a>>,
     pub(crate) status: Option<u16>,
-}
-
-/// An error type's labels and which of them are expected outcomes (`ErrorLabel::EXPECTED`).
-#[derive(Clone, Copy, Debug)]
-pub struct ErrorLabels {
-    pub(crate) labels: &'static [&'static str],
-    pub(crate) expected: &'static [bool],
-}
-
-impl ErrorLabels {
-    /// For the expanded code's probes.
-    #[inline]
-    pub const fn new(labels: &'static [&'static str], expected: &'static [bool]) -> Self {
-        ErrorLabels { labels, expected }
-    }
-
-    /// Whether the label at `index` is an expected outcome.
-    pub(crate) fn is_expected(&self, index: usize) -> bool {
-        self.expected.get(index).copied().unwrap_or(false)
-    }
 }
 
 impl<'a> Outcome<'a> {
@@ -109,14 +91,12 @@ impl fmt::Display for ErrorMessage<'_> {
     }
 }
 
-/// The label list of error types that do not implement [`ErrorLabel`](crate::ErrorLabel).
-pub(crate) const DEFAULT_ERROR_LABELS: &[&str] = &["error"];
-
 /// The probes. Each trait pair (or triple) shares one method name; call it as `(&&Probe(&value)).method()`
 /// (`&&&` for three levels) with the traits imported `as _`.
 #[allow(missing_docs)]
 pub mod probe {
-    use super::{ErrorLabels, ErrorMessage, DEFAULT_ERROR_LABELS};
+    use super::ErrorMessage;
+    use crate::labels::{ErrorLabels, DEFAULT_ERROR_LABELS};
     use crate::{ErrorLabel, HttpStatus};
     use std::fmt;
 

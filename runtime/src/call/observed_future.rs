@@ -3,8 +3,8 @@
 //! entered on every poll, and its outcome is the future's output. Dropped before completion it records a
 //! cancellation; dropped by a panic inside a poll, the panic.
 
-use crate::guard::CallGuard;
-use crate::outcome::Outcome;
+use crate::call::guard::CallGuard;
+use crate::call::probes::Outcome;
 use pin_project_lite::pin_project;
 use std::future::Future;
 use std::pin::Pin;

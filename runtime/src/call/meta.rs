@@ -1,0 +1,55 @@
+//! What the macro knows about a call site at compile time, as the `static` it expands to holds it.
+
+use super::completion::Completion;
+use crate::metrics::custom::CustomLabels;
+
+/// What the macro knew about a call site.
+pub struct SiteMeta {
+    /// The `function` label when the macro knows it (`name = ".."`, or a function without `self`);
+    /// `None` for methods, whose type is read from `type_name::<Self>()` on the first call.
+    pub function: Option<&'static str>,
+    /// The function's own name, for `Type::method`.
+    pub fn_name: &'static str,
+    /// `module_path!()`.
+    pub module: &'static str,
+    /// Which families the site records.
+    pub kind: SiteKind,
+    /// `metric = "..", labels(..)`: the site records its own families instead.
+    pub custom: Option<&'static CustomLabels>,
+    /// `objective(..)`: what generated alert rules hold this site to.
+    pub objective: Option<crate::objective::ObjectiveDef>,
+    /// `false` under `skip_metrics`.
+    pub metrics: bool,
+    /// The body is synchronous: it cannot be cancelled.
+    pub sync_body: bool,
+    /// Writes the completion log line; generated per site so its level and target are the site's own.
+    pub emit: fn(&Completion<'_>),
+    /// The most verbose level any of the site's completion lines uses (`None`: `log = "off"`), so that a
+    /// call whose line no subscriber could want skips building it.
+    pub line_level: Option<tracing::Level>,
+}
+
+/// Which families a site records.
+pub enum SiteKind {
+    /// `function_*`.
+    Function {
+        /// Histogram buckets in seconds.
+        buckets: &'static [f64],
+    },
+    /// `business_operation*`, `#[business_span]`.
+    Business {
+        /// The operation's name, e.g. `process-order`.
+        operation: &'static str,
+        /// Histogram buckets in seconds.
+        buckets: &'static [f64],
+    },
+    /// `http_*`, handler mode.
+    Handler {
+        /// The HTTP method, upper case.
+        method: &'static str,
+        /// The route template.
+        route: &'static str,
+        /// Histogram buckets in seconds.
+        buckets: &'static [f64],
+    },
+}

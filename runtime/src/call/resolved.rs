@@ -1,0 +1,219 @@
+//! A call site after its first call: its final name and the series each call records into.
+
+use super::meta::{SiteKind, SiteMeta};
+use crate::labels::{LabelIndex, LabelValues};
+use crate::metrics::custom::{self, CustomLabels, SiteName};
+use crate::metrics::series::{HttpSeries, RedSeries};
+use crate::metrics::{BUSINESS, FUNCTION, HTTP};
+use crate::warn::{warn_rate_limited, LABEL};
+
+/// What one call records into.
+#[derive(Clone, Copy)]
+pub(crate) enum CallMetrics {
+    None,
+    Red(&'static RedSeries),
+    Http(&'static HttpSeries),
+}
+
+/// A site after its first call.
+pub struct ResolvedSite {
+    pub(crate) function: &'static str,
+    /// `type_name::<Self>()` of the calls this names, for a method named after its type.
+    pub(super) self_type: Option<&'static str>,
+    pub(crate) meta: &'static SiteMeta,
+    metrics: Option<SiteMetrics>,
+}
+
+enum SiteMetrics {
+    Function(&'static RedSeries),
+    Handler(&'static HttpSeries),
+    Custom(CustomSeries),
+}
+
+/// Series for every combination of the custom labels' values, in mixed radix (the first label is the
+/// most significant digit).
+struct CustomSeries {
+    values: Vec<LabelValues>,
+    combos: Box<[&'static RedSeries]>,
+}
+
+impl ResolvedSite {
+    pub(super) fn new(
+        meta: &'static SiteMeta,
+        self_type: Option<&'static str>,
+        labels: &[LabelIndex],
+    ) -> Self {
+        let function = match (meta.function, self_type) {
+            (Some(name), _) => name,
+            (None, Some(type_name)) => leak(type_function(type_name, meta.fn_name)),
+            (None, None) => meta.fn_name,
+        };
+        let self_type = self_type.filter(|_| meta.function.is_none());
+        Self::named(meta, self_type, function, labels)
+    }
+
+    pub(super) fn named(
+        meta: &'static SiteMeta,
+        self_type: Option<&'static str>,
+        function: &'static str,
+        labels: &[LabelIndex],
+    ) -> Self {
+        let metrics = if !meta.metrics {
+            None
+        } else if let Some(custom) = meta.custom {
+            custom_children(meta, custom, function, labels).map(SiteMetrics::Custom)
+        } else {
+            Some(match meta.kind {
+                SiteKind::Function { buckets } => {
+                    SiteMetrics::Function(FUNCTION.series(vec![function, meta.module], buckets))
+                }
+                SiteKind::Business { operation, buckets } => {
+                    SiteMetrics::Function(BUSINESS.series(vec![operation], buckets))
+                }
+                SiteKind::Handler {
+                    method,
+                    route,
+                    buckets,
+                } => SiteMetrics::Handler(HTTP.series(method, route, buckets)),
+            })
+        };
+        ResolvedSite {
+            function,
+            self_type,
+            meta,
+            metrics,
+        }
+    }
+
+    #[inline]
+    pub(super) fn metrics_for(&'static self, labels: &[LabelIndex]) -> CallMetrics {
+        match &self.metrics {
+            None => CallMetrics::None,
+            Some(SiteMetrics::Function(red)) => CallMetrics::Red(red),
+            Some(SiteMetrics::Handler(h)) => CallMetrics::Http(h),
+            Some(SiteMetrics::Custom(c)) => match c.combo(labels) {
+                Some(red) => CallMetrics::Red(red),
+                None => {
+                    warn_rate_limited(
+                        &LABEL,
+                        format_args!(
+                            "`{}` was called with label types other than on its first call \
+                             (a generic function?); this call is not counted",
+                            self.function
+                        ),
+                    );
+                    CallMetrics::None
+                }
+            },
+        }
+    }
+
+    /// The custom labels' values, once known.
+    pub(crate) fn label_values(&self) -> Option<&[LabelValues]> {
+        match &self.metrics {
+            Some(SiteMetrics::Custom(c)) => Some(&c.values),
+            _ => None,
+        }
+    }
+}
+
+fn custom_children(
+    meta: &'static SiteMeta,
+    custom: &'static CustomLabels,
+    function: &'static str,
+    labels: &[LabelIndex],
+) -> Option<CustomSeries> {
+    let site = SiteName {
+        function,
+        module: meta.module,
+        labels: custom.names,
+    };
+    let family = match custom::family(custom, site) {
+        Ok(family) => family,
+        Err(conflict) => {
+            warn_rate_limited(&LABEL, format_args!("{conflict}; not counted"));
+            return None;
+        }
+    };
+    let buckets = match meta.kind {
+        SiteKind::Function { buckets }
+        | SiteKind::Business { buckets, .. }
+        | SiteKind::Handler { buckets, .. } => buckets,
+    };
+    let values: Vec<LabelValues> = labels.iter().map(|l| l.values).collect();
+    let total: usize = values.iter().map(|v| v.len()).product();
+    let combos = (0..total)
+        .map(|mut combo| {
+            let mut base = vec![""; values.len()];
+            for (slot, vals) in base.iter_mut().zip(&values).rev() {
+                *slot = vals.get(combo % vals.len());
+                combo /= vals.len();
+            }
+            family.family.series(base, buckets)
+        })
+        .collect();
+    Some(CustomSeries { values, combos })
+}
+
+impl CustomSeries {
+    #[inline]
+    fn combo(&self, labels: &[LabelIndex]) -> Option<&'static RedSeries> {
+        if labels.len() != self.values.len() {
+            return None;
+        }
+        let mut combo = 0usize;
+        for (label, values) in labels.iter().zip(&self.values) {
+            if !label.values.same(values) || label.index >= values.len() {
+                return None;
+            }
+            combo = combo * values.len() + label.index;
+        }
+        self.combos.get(combo).copied()
+    }
+}
+
+/// `Type::method`.
+pub(super) fn type_function(type_name: &str, fn_name: &str) -> String {
+    format!("{}::{}", short_type_name(type_name), fn_name)
+}
+
+pub(super) fn leak(s: String) -> &'static str {
+    // One string per call site, once per process: bounded.
+    Box::leak(s.into_boxed_str())
+}
+
+/// `my_crate::orders::OrderRepo<alloc::string::String>` -> `OrderRepo`: the type's own name, without
+/// module path, generic arguments, references or spaces.
+pub(crate) fn short_type_name(full: &str) -> String {
+    let mut base = full.split('<').next().unwrap_or(full).trim();
+    loop {
+        let stripped = base
+            .trim_start_matches('&')
+            .trim_start_matches("mut ")
+            .trim_start_matches("dyn ")
+            .trim_start();
+        if stripped == base {
+            break;
+        }
+        base = stripped;
+    }
+    let last = base.rsplit("::").next().unwrap_or(base);
+    last.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_type_name;
+
+    #[test]
+    fn type_names_lose_path_generics_and_references() {
+        assert_eq!(short_type_name("my_crate::orders::OrderRepo"), "OrderRepo");
+        assert_eq!(
+            short_type_name("my_crate::Repo<alloc::string::String, u8>"),
+            "Repo"
+        );
+        assert_eq!(short_type_name("&mut my_crate::Repo"), "Repo");
+        assert_eq!(short_type_name("dyn my_crate::Store"), "Store");
+        assert_eq!(short_type_name("Plain"), "Plain");
+    }
+}
