@@ -112,8 +112,8 @@
 pub use sightline_macros::{business_span, objective, observe, ErrorLabel, LabelValue};
 pub use sightline_runtime::{
     catalog, catalog_json, http, init, logs, metrics, record, Error, ErrorLabel, HttpStatus,
-    LabelConflict, LabelInfo, LabelValue, ObjectiveDef, RecordValue, SiteInfo,
-    StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard, Undelivered,
+    LabelConflict, LabelInfo, LabelValue, ObjectiveDef, RecordValue, SiteInfo, StatusClass,
+    Telemetry, TelemetryBuilder, TelemetryGuard, Undelivered,
 };
 
 /// Alert rules with their promtool tests, an Alertmanager route, a Prometheus scrape config and Grafana

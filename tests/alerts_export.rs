@@ -28,7 +28,11 @@ fn files(dir: &Path) -> BTreeMap<String, String> {
             if path.is_dir() {
                 pending.push(path);
             } else {
-                let relative = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                let relative = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 found.insert(relative, std::fs::read_to_string(&path).unwrap());
             }
         }
@@ -37,7 +41,9 @@ fn files(dir: &Path) -> BTreeMap<String, String> {
 }
 
 fn succeeds(command: &mut Command, what: &str) {
-    let out = command.output().unwrap_or_else(|e| panic!("{what} runs: {e}"));
+    let out = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what} runs: {e}"));
     assert!(
         out.status.success(),
         "{what} failed: {}",
@@ -60,11 +66,14 @@ fn same_files_both_ways(name: &str, extra: &[&str]) {
             .env("LOG_LEVEL", "warn"),
         "order_service export",
     );
-    let text = std::fs::read_to_string(&catalog).expect("the service wrote its catalogue at install");
+    let text =
+        std::fs::read_to_string(&catalog).expect("the service wrote its catalogue at install");
     let json: serde_json::Value = serde_json::from_str(&text).expect("the catalogue is JSON");
     assert_eq!(json["service"], "order-service");
     assert!(
-        json["sites"].as_array().is_some_and(|s| s.iter().any(|s| !s["objective"].is_null())),
+        json["sites"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| !s["objective"].is_null())),
         "the example declares objectives: {text}"
     );
     succeeds(
@@ -82,9 +91,16 @@ fn same_files_both_ways(name: &str, extra: &[&str]) {
         got.keys().collect::<Vec<_>>(),
         "the same files"
     );
-    assert_eq!(expected.len(), 7, "rules, their tests, two configs, three dashboards");
+    assert_eq!(
+        expected.len(),
+        7,
+        "rules, their tests, two configs, three dashboards"
+    );
     for (path, content) in &expected {
-        assert!(content == &got[path], "{path} differs between the service's export and the CLI's");
+        assert!(
+            content == &got[path],
+            "{path} differs between the service's export and the CLI's"
+        );
     }
 }
 

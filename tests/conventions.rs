@@ -114,14 +114,20 @@ fn every_family_the_runtime_registers_is_in_the_table_and_back() {
     let scrape = common::scrape();
     let types: BTreeMap<String, String> = scrape.types.clone().into_iter().collect();
     for (name, exposed) in &types {
-        let family = entry(name).unwrap_or_else(|| panic!("{name} is registered but not in the table"));
+        let family =
+            entry(name).unwrap_or_else(|| panic!("{name} is registered but not in the table"));
         assert_eq!(exposed, type_word(family.kind), "# TYPE of {name}");
         assert_eq!(scrape.help[name], family.help, "# HELP of {name}");
     }
     let mut labels: BTreeMap<&str, BTreeSet<Vec<String>>> = BTreeMap::new();
     for sample in &scrape.samples {
         let family = family_of(&sample.name, &types);
-        let names = sample.labels.keys().filter(|l| *l != "le").cloned().collect();
+        let names = sample
+            .labels
+            .keys()
+            .filter(|l| *l != "le")
+            .cloned()
+            .collect();
         labels.entry(family).or_default().insert(names);
     }
     for (family, seen) in &labels {
@@ -217,6 +223,9 @@ fn every_family_the_generators_query_is_in_the_table() {
         conventions::LOG_LINES_DROPPED.name,
         "process_resident_memory_bytes",
     ] {
-        assert!(queried.contains(family), "{family} is never queried: {queried:?}");
+        assert!(
+            queried.contains(family),
+            "{family} is never queried: {queried:?}"
+        );
     }
 }

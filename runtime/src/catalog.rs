@@ -1,9 +1,9 @@
 //! Every observed call site linked into the binary, collected at link time, so tools and alert
 //! generation can see what is instrumented without running it.
 
-use crate::metrics::custom::{self, LabelConflict};
 use crate::call::meta::SiteKind;
 use crate::call::site::Site;
+use crate::metrics::custom::{self, LabelConflict};
 use serde_json::{json, Value};
 use sightline_conventions::{self as conventions, Family};
 use std::sync::{PoisonError, RwLock};

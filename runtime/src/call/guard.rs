@@ -2,12 +2,12 @@
 //! the expanded code hands it the return value, or, when it is dropped without one, as a panic (the
 //! thread is unwinding) or a cancellation (an async body's future was dropped mid-flight).
 
-use crate::metrics::series::ErrorKind;
-use crate::call::probes::{ErrorMessage, Outcome};
-use crate::labels::ErrorLabels;
 use super::completion::{Completion, CompletionResult};
 use super::meta::SiteKind;
 use super::resolved::{CallMetrics, ResolvedSite};
+use crate::call::probes::{ErrorMessage, Outcome};
+use crate::labels::ErrorLabels;
+use crate::metrics::series::ErrorKind;
 use std::cell::Cell;
 use tracing::Span;
 

@@ -187,7 +187,7 @@ pub(crate) fn install_into(
     let late = LATE.lock().unwrap_or_else(PoisonError::into_inner);
     collectors.extend(late.iter().map(|make| {
         let make: &'static MakeCollector = make;
-        Box::new(move || make()) as MakeCollector
+        Box::new(make) as MakeCollector
     }));
     #[cfg(target_os = "linux")]
     if process_metrics {
