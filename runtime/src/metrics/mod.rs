@@ -19,7 +19,8 @@ pub use families::DEFAULT_BUCKETS;
 pub(crate) use families::{BUSINESS, FUNCTION};
 pub(crate) use family::HTTP;
 pub(crate) use registry::{install_into, Registration};
-pub use registry::{naming, registry, MetricNaming};
+pub(crate) use registry::naming;
+pub use registry::registry;
 
 /// The `Content-Type` of [`render`]'s output, for a `/metrics` handler.
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;

@@ -20,7 +20,7 @@ pub fn registry() -> Registry {
 /// made with `Registry::new_custom(Some("payments"), labels)` (`payments_http_requests_total{..,
 /// region="eu"}`), which the generated alert rules and dashboards must use to match anything. Plain names
 /// before `install()` and for a registry without either.
-pub fn naming() -> MetricNaming {
+pub(crate) fn naming() -> MetricNaming {
     INSTALLED
         .read()
         .unwrap_or_else(PoisonError::into_inner)
@@ -31,17 +31,17 @@ pub fn naming() -> MetricNaming {
 
 /// The prefix and the constant labels a registry adds to every family registered into it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct MetricNaming {
+pub(crate) struct MetricNaming {
     /// Put before every family name, with its `_` (`payments_`); empty for none.
-    pub prefix: String,
+    pub(crate) prefix: String,
     /// On every series, in the order the registry writes them.
-    pub const_labels: Vec<(String, String)>,
+    pub(crate) const_labels: Vec<(String, String)>,
 }
 
 impl MetricNaming {
     /// What `registry` does to names: found by registering a probe, reading it back and removing it (the
     /// registry keeps its prefix and labels private).
-    pub fn of(registry: &Registry) -> MetricNaming {
+    pub(crate) fn of(registry: &Registry) -> MetricNaming {
         const PROBE: &str = "sightline_registry_naming_probe";
         let Ok(probe) =
             prometheus::IntGauge::new(PROBE, "Removed at once: reads the registry's prefix.")
@@ -70,11 +70,6 @@ impl MetricNaming {
             .unwrap_or_default();
         let _ = registry.unregister(Box::new(probe));
         naming
-    }
-
-    /// `name` as the registry exposes it.
-    pub fn name(&self, name: &str) -> String {
-        format!("{}{name}", self.prefix)
     }
 }
 
