@@ -17,6 +17,7 @@ mod service;
 use super::AlertConfig;
 use model::Thresholds;
 use serde_json::{json, Value};
+use sightline_conventions::HTTP;
 
 /// The three dashboards, as (path relative to the output directory, pretty-printed JSON).
 pub(crate) fn render(config: &AlertConfig) -> Vec<(String, String)> {
@@ -41,7 +42,7 @@ pub(crate) fn render(config: &AlertConfig) -> Vec<(String, String)> {
                 vec![model::label_values_variable(
                     "route",
                     "route",
-                    r#"http_requests_total{job="$job"}"#,
+                    &promql::series(&HTTP.requests, ""),
                     "Route",
                 )],
                 endpoints::panels(&cx),
@@ -304,7 +305,37 @@ fn uid(job: &str, kind: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::families::Histogram;
+    use sightline_conventions::{
+        Family, Kind, BUSINESS, FUNCTION, LOG_LINES_DROPPED, PROCESS, SPANS_DROPPED, SPANS_EXPORTED,
+    };
     use std::collections::HashSet;
+
+    /// Every family the dashboards read.
+    fn read() -> Vec<Family> {
+        let mut families = HTTP.all().to_vec();
+        families.extend([
+            FUNCTION.calls,
+            FUNCTION.duration,
+            FUNCTION.errors,
+            FUNCTION.expected_errors,
+            BUSINESS.calls,
+            BUSINESS.expected_errors,
+            SPANS_DROPPED,
+            SPANS_EXPORTED,
+            LOG_LINES_DROPPED,
+        ]);
+        families.extend(PROCESS);
+        families
+    }
+
+    /// The name a selector of `family` is written with: a histogram's buckets, or the family.
+    fn series_name(family: &Family) -> String {
+        match family.kind {
+            Kind::Histogram => Histogram::Bucket.of(family),
+            Kind::Counter | Kind::Gauge => family.name.to_string(),
+        }
+    }
 
     const PATHS: [&str; 3] = [
         "dashboards/service-overview.json",
@@ -468,24 +499,7 @@ mod tests {
 
     #[test]
     fn descriptions_name_the_families_their_queries_read() {
-        let families = [
-            "http_requests_total",
-            "http_request_duration_seconds",
-            "http_requests_in_flight",
-            "function_calls_total",
-            "function_call_duration_seconds",
-            "function_errors_total",
-            "function_expected_errors_total",
-            "business_operations_total",
-            "business_operation_expected_errors_total",
-            "process_cpu_seconds_total",
-            "process_resident_memory_bytes",
-            "process_virtual_memory_bytes",
-            "process_open_fds",
-            "process_max_fds",
-            "process_threads",
-            "process_start_time_seconds",
-        ];
+        let families: Vec<&str> = read().iter().map(|f| f.name).collect();
         for (path, board) in default_boards() {
             for panel in panels(&board).into_iter().filter(|p| p["type"] != "row") {
                 let description = panel["description"].as_str().unwrap();
@@ -580,27 +594,7 @@ mod tests {
 
     #[test]
     fn queries_are_scoped_to_the_job_use_the_rate_interval_and_known_families() {
-        let known = [
-            "http_requests_total",
-            "http_request_duration_seconds_bucket",
-            "http_requests_in_flight",
-            "function_calls_total",
-            "function_call_duration_seconds_bucket",
-            "function_errors_total",
-            "function_expected_errors_total",
-            "business_operations_total",
-            "business_operation_expected_errors_total",
-            "process_cpu_seconds_total",
-            "process_resident_memory_bytes",
-            "process_virtual_memory_bytes",
-            "process_open_fds",
-            "process_max_fds",
-            "process_threads",
-            "process_start_time_seconds",
-            "sightline_spans_dropped_total",
-            "sightline_spans_exported_total",
-            "sightline_log_lines_dropped_total",
-        ];
+        let known: Vec<String> = read().iter().map(series_name).collect();
         let mut used = HashSet::new();
         for (path, board) in default_boards() {
             for panel in panels(&board).into_iter().filter(|p| p["type"] != "row") {
@@ -626,7 +620,7 @@ mod tests {
                             .rev()
                             .collect();
                         assert!(
-                            known.contains(&name.as_str()),
+                            known.contains(&name),
                             "{path}: unknown family {name:?} in {expr}"
                         );
                         assert!(expr[at..].starts_with(r#"{job="$job""#), "{path}: {expr}");
@@ -656,7 +650,7 @@ mod tests {
             }
         }
         for family in known {
-            assert!(used.contains(family), "no panel reads {family}");
+            assert!(used.contains(&family), "no panel reads {family}");
         }
     }
 

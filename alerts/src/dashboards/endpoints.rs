@@ -5,10 +5,8 @@ use super::model::{target, Board, Panel};
 use super::promql::{percent, quantile, ratio, seconds, series, sum, sum_rate, topk, trim};
 use super::Context;
 use serde_json::Value;
+use sightline_conventions::HTTP;
 
-const REQUESTS: &str = "http_requests_total";
-const DURATION: &str = "http_request_duration_seconds";
-const IN_FLIGHT: &str = "http_requests_in_flight";
 const SERVER_ERROR: &str = r#"status_code=~"5..""#;
 const ROUTE: &str = r#"route="$route""#;
 /// How many routes the "top" panels show.
@@ -52,7 +50,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .thresholds(l.latency_thresholds())
         .link("Route drill-down", route_link.clone())
         .target(target(
-            topk(TOP, &quantile(0.95, "method, route", DURATION, "")),
+            topk(TOP, &quantile(0.95, "method, route", &HTTP.duration, "")),
             "{{method}} {{route}}",
         )),
         12,
@@ -72,7 +70,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .thresholds(l.error_thresholds())
         .link("Route drill-down", route_link.clone())
         .target(target(
-            topk(TOP, &ratio("method, route", REQUESTS, SERVER_ERROR, "")),
+            topk(TOP, &ratio("method, route", &HTTP.requests, SERVER_ERROR, "")),
             "{{method}} {{route}}",
         )),
         12,
@@ -89,7 +87,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .stacked()
         .link("Route drill-down", route_link.clone())
         .target(target(
-            sum_rate("method, route", REQUESTS, ""),
+            sum_rate("method, route", &HTTP.requests, ""),
             "{{method}} {{route}}",
         )),
         12,
@@ -107,7 +105,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .thresholds(l.in_flight_thresholds())
         .link("Route drill-down", route_link)
         .target(target(
-            sum("method, route", &series(IN_FLIGHT, "")),
+            sum("method, route", &series(&HTTP.in_flight, "")),
             "{{method}} {{route}}",
         )),
         12,
@@ -125,7 +123,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
              route=\"$route\" over $__rate_interval, summed over methods and status codes.",
             "reqps",
         )
-        .target(target(sum_rate("", REQUESTS, ROUTE), "requests/s")),
+        .target(target(sum_rate("", &HTTP.requests, ROUTE), "requests/s")),
         6,
         4,
     );
@@ -140,7 +138,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "percentunit",
         )
         .thresholds(l.error_thresholds())
-        .target(target(ratio("", REQUESTS, SERVER_ERROR, ROUTE), "error ratio")),
+        .target(target(ratio("", &HTTP.requests, SERVER_ERROR, ROUTE), "error ratio")),
         6,
         4,
     );
@@ -155,7 +153,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "s",
         )
         .thresholds(l.latency_thresholds())
-        .target(target(quantile(0.95, "", DURATION, ROUTE), "p95")),
+        .target(target(quantile(0.95, "", &HTTP.duration, ROUTE), "p95")),
         6,
         4,
     );
@@ -169,7 +167,10 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "short",
         )
         .thresholds(l.in_flight_thresholds())
-        .target(target(sum("", &series(IN_FLIGHT, ROUTE)), "in flight")),
+        .target(target(
+            sum("", &series(&HTTP.in_flight, ROUTE)),
+            "in flight",
+        )),
         6,
         4,
     );
@@ -183,7 +184,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .stacked()
         .target(target(
-            sum_rate("method, status_code", REQUESTS, ROUTE),
+            sum_rate("method, status_code", &HTTP.requests, ROUTE),
             "{{method}} {{status_code}}",
         )),
         8,
@@ -201,7 +202,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
     .thresholds(l.latency_thresholds());
     for (q, name) in [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")] {
         percentiles = percentiles.target(target(
-            quantile(q, "method", DURATION, ROUTE),
+            quantile(q, "method", &HTTP.duration, ROUTE),
             format!("{name} {{{{method}}}}"),
         ));
     }
@@ -218,7 +219,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .thresholds(l.error_thresholds())
         .target(target(
-            ratio("method", REQUESTS, SERVER_ERROR, ROUTE),
+            ratio("method", &HTTP.requests, SERVER_ERROR, ROUTE),
             "{{method}}",
         )),
         8,

@@ -4,6 +4,7 @@
 use super::model::{target, Board, Panel, Thresholds};
 use super::promql::{bytes, percent, rate, series, trim};
 use super::Context;
+use crate::families::PROCESS_FAMILIES;
 use serde_json::Value;
 
 pub(super) fn panels(cx: &Context) -> Vec<Value> {
@@ -45,7 +46,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         "Now",
         "The busiest process of the service, now: CPU, memory, file descriptors, restarts.",
     );
-    let cpu_rate = rate("process_cpu_seconds_total", "");
+    let cpu_rate = rate(&PROCESS_FAMILIES.cpu, "");
     board.add(
         Panel::stat(
             "CPU usage",
@@ -72,7 +73,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .thresholds(memory)
         .target(target(
-            format!("max({})", series("process_resident_memory_bytes", "")),
+            format!("max({})", series(&PROCESS_FAMILIES.resident_memory, "")),
             "resident",
         )),
         6,
@@ -92,8 +93,8 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .target(target(
             format!(
                 "max({} / {})",
-                series("process_open_fds", ""),
-                series("process_max_fds", "")
+                series(&PROCESS_FAMILIES.open_fds, ""),
+                series(&PROCESS_FAMILIES.max_fds, "")
             ),
             "fds used",
         )),
@@ -116,7 +117,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .target(target(
             format!(
                 "sum(changes({}[1h]))",
-                series("process_start_time_seconds", "")
+                series(&PROCESS_FAMILIES.start_time, "")
             ),
             "restarts",
         )),
@@ -155,11 +156,11 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .thresholds(memory)
         .target(target(
-            series("process_resident_memory_bytes", ""),
+            series(&PROCESS_FAMILIES.resident_memory, ""),
             "resident {{instance}}",
         ))
         .target(target(
-            series("process_virtual_memory_bytes", ""),
+            series(&PROCESS_FAMILIES.virtual_memory, ""),
             "virtual {{instance}}",
         )),
         12,
@@ -178,8 +179,14 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
              judged in the File descriptors used panel.",
             "short",
         )
-        .target(target(series("process_open_fds", ""), "open {{instance}}"))
-        .target(target(series("process_max_fds", ""), "max {{instance}}")),
+        .target(target(
+            series(&PROCESS_FAMILIES.open_fds, ""),
+            "open {{instance}}",
+        ))
+        .target(target(
+            series(&PROCESS_FAMILIES.max_fds, ""),
+            "max {{instance}}",
+        )),
         12,
         8,
     );
@@ -190,7 +197,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
              that only grows is a thread leak.",
             "short",
         )
-        .target(target(series("process_threads", ""), "{{instance}}")),
+        .target(target(series(&PROCESS_FAMILIES.threads, ""), "{{instance}}")),
         12,
         8,
     );

@@ -5,10 +5,10 @@ use super::model::{target, Board, Panel};
 use super::promql::{percent, quantile, ratio, seconds, series, sum, sum_rate, trim};
 use super::Context;
 use serde_json::Value;
+use sightline_conventions::{
+    BUSINESS, FUNCTION, HTTP, LOG_LINES_DROPPED, SPANS_DROPPED, SPANS_EXPORTED,
+};
 
-const REQUESTS: &str = "http_requests_total";
-const DURATION: &str = "http_request_duration_seconds";
-const IN_FLIGHT: &str = "http_requests_in_flight";
 const SERVER_ERROR: &str = r#"status_code=~"5..""#;
 
 pub(super) fn panels(cx: &Context) -> Vec<Value> {
@@ -44,7 +44,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
                  over $__rate_interval, summed over every route, method and status code.",
             "reqps",
         )
-        .target(target(sum_rate("", REQUESTS, ""), "requests/s")),
+        .target(target(sum_rate("", &HTTP.requests, ""), "requests/s")),
         6,
         4,
     );
@@ -58,7 +58,10 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "percentunit",
         )
         .thresholds(l.error_thresholds())
-        .target(target(ratio("", REQUESTS, SERVER_ERROR, ""), "error ratio")),
+        .target(target(
+            ratio("", &HTTP.requests, SERVER_ERROR, ""),
+            "error ratio",
+        )),
         6,
         4,
     );
@@ -73,7 +76,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "s",
         )
         .thresholds(l.latency_thresholds())
-        .target(target(quantile(0.99, "", DURATION, ""), "p99")),
+        .target(target(quantile(0.99, "", &HTTP.duration, ""), "p99")),
         6,
         4,
     );
@@ -87,7 +90,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "short",
         )
         .thresholds(l.in_flight_thresholds())
-        .target(target(sum("", &series(IN_FLIGHT, "")), "in flight")),
+        .target(target(sum("", &series(&HTTP.in_flight, "")), "in flight")),
         6,
         4,
     );
@@ -103,7 +106,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
                  http_requests_total over $__rate_interval, summed by job.",
             "reqps",
         )
-        .target(target(sum_rate("job", REQUESTS, ""), "{{job}}")),
+        .target(target(sum_rate("job", &HTTP.requests, ""), "{{job}}")),
         12,
         8,
     );
@@ -116,7 +119,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .stacked()
         .target(target(
-            sum_rate("status_code", REQUESTS, ""),
+            sum_rate("status_code", &HTTP.requests, ""),
             "{{status_code}}",
         )),
         12,
@@ -137,7 +140,10 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "percentunit",
         )
         .thresholds(l.error_thresholds())
-        .target(target(ratio("job", REQUESTS, SERVER_ERROR, ""), "{{job}}")),
+        .target(target(
+            ratio("job", &HTTP.requests, SERVER_ERROR, ""),
+            "{{job}}",
+        )),
         12,
         8,
     );
@@ -154,7 +160,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .thresholds(l.error_thresholds())
         .link("Route drill-down", route_link.clone())
         .target(target(
-            ratio("method, route", REQUESTS, SERVER_ERROR, ""),
+            ratio("method, route", &HTTP.requests, SERVER_ERROR, ""),
             "{{method}} {{route}}",
         )),
         12,
@@ -177,7 +183,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
     .thresholds(l.latency_thresholds());
     for (q, name) in [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")] {
         percentiles = percentiles.target(target(
-            quantile(q, "job", DURATION, ""),
+            quantile(q, "job", &HTTP.duration, ""),
             format!("{name} {{{{job}}}}"),
         ));
     }
@@ -196,7 +202,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .thresholds(l.latency_thresholds())
         .link("Route drill-down", route_link.clone())
         .target(target(
-            quantile(0.99, "method, route", DURATION, ""),
+            quantile(0.99, "method, route", &HTTP.duration, ""),
             "{{method}} {{route}}",
         )),
         12,
@@ -217,7 +223,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "short",
         )
         .thresholds(l.in_flight_thresholds())
-        .target(target(sum("job", &series(IN_FLIGHT, "")), "{{job}}")),
+        .target(target(sum("job", &series(&HTTP.in_flight, "")), "{{job}}")),
         12,
         8,
     );
@@ -233,7 +239,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .thresholds(l.in_flight_thresholds())
         .link("Route drill-down", route_link)
         .target(target(
-            sum("method, route", &series(IN_FLIGHT, "")),
+            sum("method, route", &series(&HTTP.in_flight, "")),
             "{{method}} {{route}}",
         )),
         12,
@@ -253,7 +259,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
             "ops",
         )
         .target(target(
-            sum_rate("function, module, result", "function_calls_total", ""),
+            sum_rate("function, module, result", &FUNCTION.calls, ""),
             "{{function}} {{result}}",
         )),
         8,
@@ -273,7 +279,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .target(target(
             ratio(
                 "function, module",
-                "function_calls_total",
+                &FUNCTION.calls,
                 r#"result="error""#,
                 "",
             ),
@@ -294,7 +300,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .thresholds(l.latency_thresholds())
         .target(target(
-            quantile(0.95, "function, module", "function_call_duration_seconds", ""),
+            quantile(0.95, "function, module", &FUNCTION.duration, ""),
             "{{function}}",
         )),
         8,
@@ -309,7 +315,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .stacked()
         .target(target(
-            sum_rate("function, module, error_kind", "function_errors_total", ""),
+            sum_rate("function, module, error_kind", &FUNCTION.errors, ""),
             "{{function}} {{error_kind}}",
         )),
         12,
@@ -328,7 +334,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .target(target(
             sum_rate(
                 "function, module, error_kind",
-                "function_expected_errors_total",
+                &FUNCTION.expected_errors,
                 "",
             ),
             "{{function}} {{error_kind}}",
@@ -351,7 +357,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .stacked()
         .target(target(
-            sum_rate("operation, outcome", "business_operations_total", ""),
+            sum_rate("operation, outcome", &BUSINESS.calls, ""),
             "{{operation}} {{outcome}}",
         )),
         12,
@@ -371,7 +377,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .target(target(
             ratio(
                 "operation",
-                "business_operations_total",
+                &BUSINESS.calls,
                 r#"outcome="error""#,
                 "",
             ),
@@ -394,7 +400,7 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         .target(target(
             sum_rate(
                 "operation, error_kind",
-                "business_operation_expected_errors_total",
+                &BUSINESS.expected_errors,
                 "",
             ),
             "{{operation}} {{error_kind}}",
@@ -419,18 +425,18 @@ pub(super) fn panels(cx: &Context) -> Vec<Value> {
         )
         .stacked()
         .target(target(
-            sum_rate("reason", "sightline_spans_dropped_total", ""),
+            sum_rate("reason", &SPANS_DROPPED, ""),
             "spans {{reason}}",
         ))
         .target(target(
-            sum_rate("reason", "sightline_log_lines_dropped_total", ""),
+            sum_rate("reason", &LOG_LINES_DROPPED, ""),
             "log lines {{reason}}",
         )),
         12,
         8,
     );
-    let dropped = sum_rate("", "sightline_spans_dropped_total", "");
-    let exported = sum_rate("", "sightline_spans_exported_total", "");
+    let dropped = sum_rate("", &SPANS_DROPPED, "");
+    let exported = sum_rate("", &SPANS_EXPORTED, "");
     board.add(
         Panel::timeseries(
             "Span loss ratio",

@@ -6,7 +6,9 @@ use super::model::{
     counter, gauge, labels, line, spike_share, Alert, Clock, Group, Phase, Plan, Series, Severity,
     Template, TestGroup, DAY, EVALUATION, HOUR, MINUTE,
 };
+use crate::families::{Histogram, PROCESS_FAMILIES};
 use crate::AlertConfig;
+use sightline_conventions::HTTP;
 
 /// p95 over this window now is compared with the same window a week earlier.
 const CREEP_WINDOW: u64 = HOUR;
@@ -43,7 +45,7 @@ fn instance(config: &AlertConfig) -> Vec<String> {
 fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let (w, week) = (clock.dur(CREEP_WINDOW), clock.dur(WEEK));
     let buckets = selector(
-        "http_request_duration_seconds_bucket",
+        &Histogram::Bucket.of(&HTTP.duration),
         &[eq("job", &config.job)],
     );
     let p95 = |offset: &str| {
@@ -108,7 +110,7 @@ fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) 
                 eq("le", &le),
             ]);
             Series {
-                selector: selector("http_request_duration_seconds_bucket", &m),
+                selector: selector(&Histogram::Bucket.of(&HTTP.duration), &m),
                 values: counter(plan, count),
             }
         };
@@ -161,7 +163,10 @@ fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) 
 
 fn memory_forecast(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let (w, horizon) = (clock.dur(MEMORY_WINDOW), clock.dur(HORIZON));
-    let memory = selector("process_resident_memory_bytes", &[eq("job", &config.job)]);
+    let memory = selector(
+        PROCESS_FAMILIES.resident_memory.name,
+        &[eq("job", &config.job)],
+    );
     let limit = config.memory_limit_bytes;
     let expr = format!(
         "predict_linear({memory}[{w}], {})\n> {}",
@@ -198,7 +203,7 @@ fn memory_forecast(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>
     let i = MEMORY_INTERVAL;
     let series = |values: String| {
         vec![Series {
-            selector: selector("process_resident_memory_bytes", &instance(config)),
+            selector: selector(PROCESS_FAMILIES.resident_memory.name, &instance(config)),
             values,
         }]
     };

@@ -7,7 +7,9 @@ use super::model::{
     counter, gauge, labels, spike_share, Alert, Clock, Group, Labels, Phase, Plan, Series,
     Severity, Template, TestGroup, EVALUATION, MINUTE,
 };
+use crate::families::Histogram;
 use crate::AlertConfig;
+use sightline_conventions::HTTP;
 
 /// The rate window of the error-ratio and latency alerts.
 const WINDOW: u64 = 5 * MINUTE;
@@ -45,9 +47,9 @@ fn job_labels(config: &AlertConfig) -> Labels {
 
 fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let w = clock.dur(WINDOW);
-    let all = selector("http_requests_total", &[eq("job", &config.job)]);
+    let all = selector(HTTP.requests.name, &[eq("job", &config.job)]);
     let errors = selector(
-        "http_requests_total",
+        HTTP.requests.name,
         &[eq("job", &config.job), re("status_code", "5..")],
     );
     let expr = format!(
@@ -89,7 +91,7 @@ fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
                 eq("route", "/"),
                 eq("status_code", code),
             ]);
-            selector("http_requests_total", &m)
+            selector(HTTP.requests.name, &m)
         };
         vec![
             Series {
@@ -110,7 +112,7 @@ fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
 fn latency(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let w = clock.dur(WINDOW);
     let buckets = selector(
-        "http_request_duration_seconds_bucket",
+        &Histogram::Bucket.of(&HTTP.duration),
         &[eq("job", &config.job)],
     );
     let expr = format!(
@@ -159,7 +161,7 @@ fn latency(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
                 eq("le", &le),
             ]);
             Series {
-                selector: selector("http_request_duration_seconds_bucket", &m),
+                selector: selector(&Histogram::Bucket.of(&HTTP.duration), &m),
                 values: counter(plan, count),
             }
         };
@@ -179,7 +181,7 @@ fn latency(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
 fn saturation(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let expr = format!(
         "sum by (job) ({})\n> {}",
-        selector("http_requests_in_flight", &[eq("job", &config.job)]),
+        selector(HTTP.in_flight.name, &[eq("job", &config.job)]),
         num(config.in_flight_ceiling)
     );
     let alert = Alert::new(config, "ServiceInFlightHigh", Severity::Warning, expr)
@@ -207,7 +209,7 @@ fn saturation(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
         let mut m = series_labels(config);
         m.extend([eq("method", "GET"), eq("route", "/")]);
         vec![Series {
-            selector: selector("http_requests_in_flight", &m),
+            selector: selector(HTTP.in_flight.name, &m),
             values: gauge(plan, |p| match p {
                 Phase::Healthy => (ceiling / 2.0).floor(),
                 Phase::Bad | Phase::Spike => 2.0 * ceiling,

@@ -14,7 +14,9 @@ use super::model::{
     counter, Alert, Clock, Group, Labels, Phase, Plan, Recording, Rule, Series, Severity, Template,
     TestGroup, DAY, EVALUATION, HOUR, MINUTE,
 };
+use crate::families::Histogram;
 use crate::{AlertConfig, Objective, ObjectiveSite};
+use sightline_conventions::{Family, RedFamilies, BUSINESS, FUNCTION, HTTP};
 
 /// A burn-rate condition: the ratio above `factor` times the budget over both windows.
 struct Burn {
@@ -71,12 +73,12 @@ struct Site {
     labels: Vec<(&'static str, String)>,
     /// Its call counter, the matcher selecting failed calls, and the labels a test gives successful
     /// and failed calls (successful ones are also what its histogram series carry).
-    calls: &'static str,
+    calls: Family,
     failed: String,
     ok_label: (&'static str, &'static str),
     failed_label: (&'static str, &'static str),
-    /// Its duration histogram, without `_bucket` / `_count`.
-    histogram: &'static str,
+    /// Its duration histogram.
+    duration: Family,
     /// How annotations name it.
     subject: fn(Template) -> Template,
 }
@@ -86,31 +88,41 @@ impl Site {
         match site {
             ObjectiveSite::Handler { method, route } => Site {
                 labels: vec![("method", method.clone()), ("route", route.clone())],
-                calls: "http_requests_total",
+                calls: HTTP.requests,
                 failed: re("status_code", "5.."),
                 ok_label: ("status_code", "200"),
                 failed_label: ("status_code", "500"),
-                histogram: "http_request_duration_seconds",
+                duration: HTTP.duration,
                 subject: |t| t.label("method").text(" ").label("route"),
             },
-            ObjectiveSite::Function { function, module } => Site {
-                labels: vec![("function", function.clone()), ("module", module.clone())],
-                calls: "function_calls_total",
-                failed: eq("result", "error"),
-                ok_label: ("result", "ok"),
-                failed_label: ("result", "error"),
-                histogram: "function_call_duration_seconds",
-                subject: |t| t.label("module").text("::").label("function"),
-            },
-            ObjectiveSite::Business { operation } => Site {
-                labels: vec![("operation", operation.clone())],
-                calls: "business_operations_total",
-                failed: eq("outcome", "error"),
-                ok_label: ("outcome", "ok"),
-                failed_label: ("outcome", "error"),
-                histogram: "business_operation_duration_seconds",
-                subject: |t| t.text("operation ").label("operation"),
-            },
+            ObjectiveSite::Function { function, module } => Site::of_red(
+                &FUNCTION,
+                vec![("function", function.clone()), ("module", module.clone())],
+                |t| t.label("module").text("::").label("function"),
+            ),
+            ObjectiveSite::Business { operation } => {
+                Site::of_red(&BUSINESS, vec![("operation", operation.clone())], |t| {
+                    t.text("operation ").label("operation")
+                })
+            }
+        }
+    }
+
+    /// A site of `#[observe]` or `#[business_span]`: its outcome label tells failed calls.
+    fn of_red(
+        families: &RedFamilies,
+        labels: Vec<(&'static str, String)>,
+        subject: fn(Template) -> Template,
+    ) -> Site {
+        let outcome = families.outcome_label;
+        Site {
+            labels,
+            calls: families.calls,
+            failed: eq(outcome, "error"),
+            ok_label: (outcome, "ok"),
+            failed_label: (outcome, "error"),
+            duration: families.duration,
+            subject,
         }
     }
 }
@@ -309,14 +321,14 @@ impl Slo {
         let expr = match self.sli {
             Sli::Errors => format!(
                 "{}\n  /\n{}",
-                sum(self.site.calls, Some(self.site.failed.clone())),
-                sum(self.site.calls, None)
+                sum(self.site.calls.name, Some(self.site.failed.clone())),
+                sum(self.site.calls.name, None)
             ),
             // Good events are the `le` bucket; bad ones the rest of the count.
             Sli::Latency { le } => {
-                let total = sum(&format!("{}_count", self.site.histogram), None);
+                let total = sum(&Histogram::Count.of(&self.site.duration), None);
                 let good = sum(
-                    &format!("{}_bucket", self.site.histogram),
+                    &Histogram::Bucket.of(&self.site.duration),
                     Some(eq("le", &format!("{le}"))),
                 );
                 format!("(\n  {total}\n    -\n  {good}\n)\n  /\n{total}")
@@ -439,11 +451,11 @@ impl Slo {
                 let (failed_name, failed_value) = self.site.failed_label;
                 vec![
                     Series {
-                        selector: with(self.site.calls, &[(ok_name, ok_value)]),
+                        selector: with(self.site.calls.name, &[(ok_name, ok_value)]),
                         values: counter(plan, |p| CALLS - bad_calls(p)),
                     },
                     Series {
-                        selector: with(self.site.calls, &[(failed_name, failed_value)]),
+                        selector: with(self.site.calls.name, &[(failed_name, failed_value)]),
                         values: counter(plan, bad_calls),
                     },
                 ]
@@ -451,14 +463,14 @@ impl Slo {
             Sli::Latency { le } => vec![
                 Series {
                     selector: with(
-                        &format!("{}_bucket", self.site.histogram),
+                        &Histogram::Bucket.of(&self.site.duration),
                         &[(ok_name, ok_value), ("le", &format!("{le}"))],
                     ),
                     values: counter(plan, |p| CALLS - bad_calls(p)),
                 },
                 Series {
                     selector: with(
-                        &format!("{}_count", self.site.histogram),
+                        &Histogram::Count.of(&self.site.duration),
                         &[(ok_name, ok_value)],
                     ),
                     values: counter(plan, |_| CALLS),
