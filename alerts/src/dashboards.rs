@@ -11,12 +11,15 @@
 mod endpoints;
 mod infra;
 mod model;
+mod panels;
 mod promql;
 mod service;
 
 use super::AlertConfig;
-use model::Thresholds;
+use model::Measure;
+use promql::{bytes, percent, seconds, trim};
 use serde_json::{json, Value};
+use sightline_conventions::HTTP;
 
 /// The three dashboards, as (path relative to the output directory, pretty-printed JSON).
 pub(crate) fn render(config: &AlertConfig) -> Vec<(String, String)> {
@@ -29,7 +32,7 @@ pub(crate) fn render(config: &AlertConfig) -> Vec<(String, String)> {
                 "The service's golden signals: request rate, error ratio, latency percentiles and \
                  requests in flight, then its instrumented functions and business operations.",
                 Vec::new(),
-                service::panels(&cx),
+                cx.panels(&service::ROWS),
             ),
         ),
         (
@@ -41,10 +44,10 @@ pub(crate) fn render(config: &AlertConfig) -> Vec<(String, String)> {
                 vec![model::label_values_variable(
                     "route",
                     "route",
-                    r#"http_requests_total{job="$job"}"#,
+                    &promql::series(&HTTP.requests, ""),
                     "Route",
                 )],
-                endpoints::panels(&cx),
+                cx.panels(&endpoints::ROWS),
             ),
         ),
         (
@@ -53,7 +56,7 @@ pub(crate) fn render(config: &AlertConfig) -> Vec<(String, String)> {
                 Board::Infrastructure,
                 "The service's processes: CPU, memory, file descriptors, threads and restarts.",
                 Vec::new(),
-                infra::panels(&cx),
+                cx.panels(&infra::ROWS),
             ),
         ),
     ];
@@ -123,65 +126,99 @@ impl Board {
     }
 }
 
-/// (yellow from, red from) of every judged quantity, from the configuration.
-struct Levels {
+/// How every judged quantity is shown: its unit, and its thresholds (yellow from, red from) from the
+/// configuration, in numbers and in words.
+struct Measures {
     /// Error ratio: yellow from the alert's ratio (1 %), red from five times it (5 %).
-    error: (f64, f64),
+    error: Measure,
     /// Latency: yellow from a quarter of the alert's p99 threshold (0.5 s), red from it (2 s).
-    latency: (f64, f64),
+    latency: Measure,
     /// In flight: yellow from 80 % of the saturation ceiling, red from the ceiling.
-    in_flight: (f64, f64),
+    in_flight: Measure,
     /// CPU, in cores: 70 % and 90 % of one core.
-    cpu: (f64, f64),
+    cpu: Measure,
     /// Resident memory: 80 % of the memory limit, then the limit.
-    memory: (f64, f64),
+    memory: Measure,
     /// Open file descriptors over the limit: 70 %, 90 %.
-    fds: (f64, f64),
+    fds: Measure,
     /// Restarts in an hour: 1, 3.
-    restarts: (f64, f64),
+    restarts: Measure,
 }
 
-impl Levels {
-    fn new(config: &AlertConfig) -> Levels {
-        Levels {
-            error: (config.error_ratio, config.error_ratio * 5.0),
-            latency: (config.latency_seconds / 4.0, config.latency_seconds),
-            in_flight: (config.in_flight_ceiling * 0.8, config.in_flight_ceiling),
-            cpu: (0.7, 0.9),
-            memory: (config.memory_limit_bytes * 0.8, config.memory_limit_bytes),
-            fds: (0.7, 0.9),
-            restarts: (1.0, 3.0),
+impl Measures {
+    fn new(config: &AlertConfig) -> Measures {
+        let error = (config.error_ratio, config.error_ratio * 5.0);
+        let latency = (config.latency_seconds / 4.0, config.latency_seconds);
+        let in_flight = (config.in_flight_ceiling * 0.8, config.in_flight_ceiling);
+        let memory = (config.memory_limit_bytes * 0.8, config.memory_limit_bytes);
+        Measures {
+            error: Measure::judged(
+                "percentunit",
+                error,
+                percent,
+                "Green below {yellow}, yellow below {red}, red above.",
+            ),
+            latency: Measure::judged(
+                "s",
+                latency,
+                seconds,
+                "Green below {yellow}, yellow below {red}, red above (the latency alert's \
+                 threshold).",
+            ),
+            in_flight: Measure::judged(
+                "short",
+                in_flight,
+                trim,
+                "Green below {yellow}, yellow below {red}, red from the saturation alert's \
+                 ceiling.",
+            ),
+            cpu: Measure::judged(
+                "percentunit",
+                (0.7, 0.9),
+                percent,
+                "Green below {yellow} of a core, yellow below {red}, red above.",
+            ),
+            memory: Measure::judged(
+                "bytes",
+                memory,
+                bytes,
+                "Green below {yellow}, yellow below {red} (the memory limit the forecast alert \
+                 guards), red above.",
+            ),
+            fds: Measure::judged(
+                "percentunit",
+                (0.7, 0.9),
+                percent,
+                "Green below {yellow} of the limit, yellow below {red}, red above.",
+            ),
+            restarts: Measure::judged(
+                "short",
+                (1.0, 3.0),
+                trim,
+                "Green at 0, yellow from {yellow}, red from {red}.",
+            ),
         }
     }
+}
 
-    fn judged((yellow, red): (f64, f64)) -> Thresholds {
-        Thresholds::Judged { yellow, red }
-    }
-
-    fn error_thresholds(&self) -> Thresholds {
-        Levels::judged(self.error)
-    }
-
-    fn latency_thresholds(&self) -> Thresholds {
-        Levels::judged(self.latency)
-    }
-
-    fn in_flight_thresholds(&self) -> Thresholds {
-        Levels::judged(self.in_flight)
-    }
+/// A row of a dashboard: a full-width header, then the panels `panels` adds below it.
+struct Row {
+    title: &'static str,
+    description: &'static str,
+    panels: fn(&mut model::Board, &Context),
 }
 
 /// What every dashboard is built from.
 struct Context<'a> {
     config: &'a AlertConfig,
-    levels: Levels,
+    measures: Measures,
 }
 
 impl Context<'_> {
     fn new(config: &AlertConfig) -> Context<'_> {
         Context {
             config,
-            levels: Levels::new(config),
+            measures: Measures::new(config),
         }
     }
 
@@ -196,6 +233,16 @@ impl Context<'_> {
             self.uid(Board::Endpoints),
             Board::Endpoints.slug()
         )
+    }
+
+    /// The panels of `rows`, placed on the grid.
+    fn panels(&self, rows: &[Row]) -> Vec<Value> {
+        let mut grid = model::Board::new();
+        for row in rows {
+            grid.row(row.title, row.description);
+            (row.panels)(&mut grid, self);
+        }
+        grid.into_panels()
     }
 
     fn dashboard(
@@ -304,7 +351,37 @@ fn uid(job: &str, kind: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::families::Histogram;
+    use sightline_conventions::{
+        Family, Kind, BUSINESS, FUNCTION, LOG_LINES_DROPPED, PROCESS, SPANS_DROPPED, SPANS_EXPORTED,
+    };
     use std::collections::HashSet;
+
+    /// Every family the dashboards read.
+    fn read() -> Vec<Family> {
+        let mut families = HTTP.all().to_vec();
+        families.extend([
+            FUNCTION.calls,
+            FUNCTION.duration,
+            FUNCTION.errors,
+            FUNCTION.expected_errors,
+            BUSINESS.calls,
+            BUSINESS.expected_errors,
+            SPANS_DROPPED,
+            SPANS_EXPORTED,
+            LOG_LINES_DROPPED,
+        ]);
+        families.extend(PROCESS);
+        families
+    }
+
+    /// The name a selector of `family` is written with: a histogram's buckets, or the family.
+    fn series_name(family: &Family) -> String {
+        match family.kind {
+            Kind::Histogram => Histogram::Bucket.of(family),
+            Kind::Counter | Kind::Gauge => family.name.to_string(),
+        }
+    }
 
     const PATHS: [&str; 3] = [
         "dashboards/service-overview.json",
@@ -468,24 +545,7 @@ mod tests {
 
     #[test]
     fn descriptions_name_the_families_their_queries_read() {
-        let families = [
-            "http_requests_total",
-            "http_request_duration_seconds",
-            "http_requests_in_flight",
-            "function_calls_total",
-            "function_call_duration_seconds",
-            "function_errors_total",
-            "function_expected_errors_total",
-            "business_operations_total",
-            "business_operation_expected_errors_total",
-            "process_cpu_seconds_total",
-            "process_resident_memory_bytes",
-            "process_virtual_memory_bytes",
-            "process_open_fds",
-            "process_max_fds",
-            "process_threads",
-            "process_start_time_seconds",
-        ];
+        let families: Vec<&str> = read().iter().map(|f| f.name).collect();
         for (path, board) in default_boards() {
             for panel in panels(&board).into_iter().filter(|p| p["type"] != "row") {
                 let description = panel["description"].as_str().unwrap();
@@ -580,27 +640,7 @@ mod tests {
 
     #[test]
     fn queries_are_scoped_to_the_job_use_the_rate_interval_and_known_families() {
-        let known = [
-            "http_requests_total",
-            "http_request_duration_seconds_bucket",
-            "http_requests_in_flight",
-            "function_calls_total",
-            "function_call_duration_seconds_bucket",
-            "function_errors_total",
-            "function_expected_errors_total",
-            "business_operations_total",
-            "business_operation_expected_errors_total",
-            "process_cpu_seconds_total",
-            "process_resident_memory_bytes",
-            "process_virtual_memory_bytes",
-            "process_open_fds",
-            "process_max_fds",
-            "process_threads",
-            "process_start_time_seconds",
-            "sightline_spans_dropped_total",
-            "sightline_spans_exported_total",
-            "sightline_log_lines_dropped_total",
-        ];
+        let known: Vec<String> = read().iter().map(series_name).collect();
         let mut used = HashSet::new();
         for (path, board) in default_boards() {
             for panel in panels(&board).into_iter().filter(|p| p["type"] != "row") {
@@ -626,7 +666,7 @@ mod tests {
                             .rev()
                             .collect();
                         assert!(
-                            known.contains(&name.as_str()),
+                            known.contains(&name),
                             "{path}: unknown family {name:?} in {expr}"
                         );
                         assert!(expr[at..].starts_with(r#"{job="$job""#), "{path}: {expr}");
@@ -656,7 +696,7 @@ mod tests {
             }
         }
         for family in known {
-            assert!(used.contains(family), "no panel reads {family}");
+            assert!(used.contains(&family), "no panel reads {family}");
         }
     }
 

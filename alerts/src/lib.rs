@@ -25,6 +25,7 @@ mod catalog;
 pub mod cli;
 mod config;
 mod dashboards;
+mod families;
 mod naming;
 mod promql;
 mod rules;

@@ -1,198 +1,138 @@
 //! "Infrastructure": the process collector's view of the service's processes: CPU, memory, file
 //! descriptors, threads and restarts.
 
-use super::model::{target, Board, Panel, Thresholds};
-use super::promql::{bytes, percent, rate, series, trim};
-use super::Context;
-use serde_json::Value;
+use super::model::{stat, target, timeseries, Board, Measure};
+use super::promql::{rate, series};
+use super::{Context, Row};
+use crate::families::PROCESS_FAMILIES;
 
-pub(super) fn panels(cx: &Context) -> Vec<Value> {
-    let l = &cx.levels;
-    let cpu = Thresholds::Judged {
-        yellow: l.cpu.0,
-        red: l.cpu.1,
-    };
-    let cpu_words = format!(
-        "Green below {} of a core, yellow below {}, red above.",
-        percent(l.cpu.0),
-        percent(l.cpu.1)
-    );
-    let memory = Thresholds::Judged {
-        yellow: l.memory.0,
-        red: l.memory.1,
-    };
-    let memory_words = format!(
-        "Green below {}, yellow below {} (the memory limit the forecast alert guards), red above.",
-        bytes(l.memory.0),
-        bytes(l.memory.1)
-    );
-    let fds = Thresholds::Judged {
-        yellow: l.fds.0,
-        red: l.fds.1,
-    };
-    let fd_words = format!(
-        "Green below {} of the limit, yellow below {}, red above.",
-        percent(l.fds.0),
-        percent(l.fds.1)
-    );
-    let restarts = Thresholds::Judged {
-        yellow: l.restarts.0,
-        red: l.restarts.1,
-    };
-    let mut board = Board::new();
+/// The rows, top to bottom.
+pub(super) const ROWS: [Row; 3] = [
+    Row {
+        title: "Now",
+        description:
+            "The busiest process of the service, now: CPU, memory, file descriptors, restarts.",
+        panels: now,
+    },
+    Row {
+        title: "CPU and memory",
+        description: "CPU time and memory of each process of the service, over time.",
+        panels: cpu_and_memory,
+    },
+    Row {
+        title: "File descriptors and threads",
+        description: "Open files and sockets against the process limit, and the thread count.",
+        panels: fds_and_threads,
+    },
+];
 
-    board.row(
-        "Now",
-        "The busiest process of the service, now: CPU, memory, file descriptors, restarts.",
+fn now(board: &mut Board, cx: &Context) {
+    let (m, p) = (&cx.measures, PROCESS_FAMILIES);
+    let cpu = format!(
+        "CPU time the busiest process of $job uses per second (100 % = one core fully busy): the \
+         maximum over instances of the per-second rate of {} over $__rate_interval.",
+        p.cpu.name
     );
-    let cpu_rate = rate("process_cpu_seconds_total", "");
-    board.add(
-        Panel::stat(
-            "CPU usage",
-            format!(
-                "CPU time the busiest process of $job uses per second (100 % = one core fully busy): \
-                 the maximum over instances of the per-second rate of process_cpu_seconds_total over \
-                 $__rate_interval. {cpu_words}"
-            ),
-            "percentunit",
-        )
-        .thresholds(cpu)
-        .target(target(format!("max({cpu_rate})"), "CPU")),
+    let memory = format!(
+        "Physical memory held by the largest process of $job: the maximum over instances of {}.",
+        p.resident_memory.name
+    );
+    let fds = format!(
+        "Share of its file descriptor limit the most loaded process of $job holds open: the \
+         maximum over instances of {} divided by {}.",
+        p.open_fds.name, p.max_fds.name
+    );
+    let restarts = format!(
+        "How many times a process of $job restarted in the last hour: the number of changes of {} \
+         over 1 h, summed over instances.",
+        p.start_time.name
+    );
+    let (open, max) = (series(&p.open_fds, ""), series(&p.max_fds, ""));
+    let start_time = series(&p.start_time, "");
+    board.add_all(
         6,
         4,
+        [
+            stat("CPU usage", cpu)
+                .panel(&m.cpu)
+                .target(target(format!("max({})", rate(&p.cpu, "")), "CPU")),
+            stat("Resident memory", memory)
+                .panel(&m.memory)
+                .target(target(
+                    format!("max({})", series(&p.resident_memory, "")),
+                    "resident",
+                )),
+            stat("File descriptors used", fds)
+                .panel(&m.fds)
+                .max(1.0)
+                .target(target(format!("max({open} / {max})"), "fds used")),
+            stat("Restarts (1 h)", restarts)
+                .panel(&m.restarts)
+                .target(target(
+                    format!("sum(changes({start_time}[1h]))"),
+                    "restarts",
+                )),
+        ],
     );
-    board.add(
-        Panel::stat(
-            "Resident memory",
-            format!(
-                "Physical memory held by the largest process of $job: the maximum over instances of \
-                 process_resident_memory_bytes. {memory_words}"
-            ),
-            "bytes",
-        )
-        .thresholds(memory)
-        .target(target(
-            format!("max({})", series("process_resident_memory_bytes", "")),
-            "resident",
-        )),
-        6,
-        4,
-    );
-    board.add(
-        Panel::stat(
-            "File descriptors used",
-            format!(
-                "Share of its file descriptor limit the most loaded process of $job holds open: the \
-                 maximum over instances of process_open_fds divided by process_max_fds. {fd_words}"
-            ),
-            "percentunit",
-        )
-        .thresholds(fds)
-        .max(1.0)
-        .target(target(
-            format!(
-                "max({} / {})",
-                series("process_open_fds", ""),
-                series("process_max_fds", "")
-            ),
-            "fds used",
-        )),
-        6,
-        4,
-    );
-    board.add(
-        Panel::stat(
-            "Restarts (1 h)",
-            format!(
-                "How many times a process of $job restarted in the last hour: the number of changes of \
-                 process_start_time_seconds over 1 h, summed over instances. Green at 0, yellow from \
-                 {}, red from {}.",
-                trim(l.restarts.0),
-                trim(l.restarts.1)
-            ),
-            "short",
-        )
-        .thresholds(restarts)
-        .target(target(
-            format!(
-                "sum(changes({}[1h]))",
-                series("process_start_time_seconds", "")
-            ),
-            "restarts",
-        )),
-        6,
-        4,
-    );
+}
 
-    board.row(
-        "CPU and memory",
-        "CPU time and memory of each process of the service, over time.",
+fn cpu_and_memory(board: &mut Board, cx: &Context) {
+    let (m, p) = (&cx.measures, PROCESS_FAMILIES);
+    let cpu = format!(
+        "CPU time each process of $job uses per second (100 % = one core fully busy): the \
+         per-second rate of {} over $__rate_interval, by instance.",
+        p.cpu.name
     );
-    board.add(
-        Panel::timeseries(
-            "CPU usage",
-            format!(
-                "CPU time each process of $job uses per second (100 % = one core fully busy): the \
-                 per-second rate of process_cpu_seconds_total over $__rate_interval, by instance. \
-                 {cpu_words}"
-            ),
-            "percentunit",
-        )
-        .thresholds(cpu)
-        .target(target(cpu_rate, "{{instance}}")),
+    let memory = format!(
+        "Memory of each process of $job: {} (physical memory held) and {} (address space \
+         reserved), by instance. The thresholds judge resident memory:",
+        p.resident_memory.name, p.virtual_memory.name
+    );
+    board.add_all(
         12,
         8,
+        [
+            timeseries("CPU usage", cpu)
+                .panel(&m.cpu)
+                .target(target(rate(&p.cpu, ""), "{{instance}}")),
+            timeseries("Memory", memory)
+                .panel(&m.memory)
+                .target(target(
+                    series(&p.resident_memory, ""),
+                    "resident {{instance}}",
+                ))
+                .target(target(
+                    series(&p.virtual_memory, ""),
+                    "virtual {{instance}}",
+                )),
+        ],
     );
-    board.add(
-        Panel::timeseries(
-            "Memory",
-            format!(
-                "Memory of each process of $job: process_resident_memory_bytes (physical memory held) \
-                 and process_virtual_memory_bytes (address space reserved), by instance. The \
-                 thresholds judge resident memory: {memory_words}"
-            ),
-            "bytes",
-        )
-        .thresholds(memory)
-        .target(target(
-            series("process_resident_memory_bytes", ""),
-            "resident {{instance}}",
-        ))
-        .target(target(
-            series("process_virtual_memory_bytes", ""),
-            "virtual {{instance}}",
-        )),
-        12,
-        8,
-    );
+}
 
-    board.row(
-        "File descriptors and threads",
-        "Open files and sockets against the process limit, and the thread count.",
+fn fds_and_threads(board: &mut Board, _cx: &Context) {
+    let p = PROCESS_FAMILIES;
+    let fds = format!(
+        "File descriptors (files and sockets) each process of $job holds open, {}, beside its \
+         limit, {}, by instance. The share used is judged in the File descriptors used panel.",
+        p.open_fds.name, p.max_fds.name
     );
-    board.add(
-        Panel::timeseries(
-            "Open file descriptors vs max",
-            "File descriptors (files and sockets) each process of $job holds open, \
-             process_open_fds, beside its limit, process_max_fds, by instance. The share used is \
-             judged in the File descriptors used panel.",
-            "short",
-        )
-        .target(target(series("process_open_fds", ""), "open {{instance}}"))
-        .target(target(series("process_max_fds", ""), "max {{instance}}")),
+    let threads = format!(
+        "Operating system threads of each process of $job: {}, by instance. A count that only \
+         grows is a thread leak.",
+        p.threads.name
+    );
+    let count = Measure::volume("short");
+    board.add_all(
         12,
         8,
+        [
+            timeseries("Open file descriptors vs max", fds)
+                .panel(&count)
+                .target(target(series(&p.open_fds, ""), "open {{instance}}"))
+                .target(target(series(&p.max_fds, ""), "max {{instance}}")),
+            timeseries("Threads", threads)
+                .panel(&count)
+                .target(target(series(&p.threads, ""), "{{instance}}")),
+        ],
     );
-    board.add(
-        Panel::timeseries(
-            "Threads",
-            "Operating system threads of each process of $job: process_threads, by instance. A count \
-             that only grows is a thread leak.",
-            "short",
-        )
-        .target(target(series("process_threads", ""), "{{instance}}")),
-        12,
-        8,
-    );
-    board.into_panels()
 }

@@ -25,7 +25,7 @@ pub(super) fn target(expr: impl Into<String>, legend: impl Into<String>) -> Targ
 /// Green, yellow, red, in that order, for quantities where more is worse; or green alone for a volume
 /// (requests per second, threads) that no threshold can judge without knowing the service.
 #[derive(Clone, Copy)]
-pub(super) enum Thresholds {
+enum Thresholds {
     /// Green below `yellow`, yellow from `yellow`, red from `red`.
     Judged { yellow: f64, red: f64 },
     /// Green whatever the value.
@@ -46,10 +46,88 @@ impl Thresholds {
     }
 }
 
+/// What a panel's value is and how it is judged: its unit, its thresholds, and the sentence of the
+/// panel's description that reads them.
+#[derive(Clone)]
+pub(super) struct Measure {
+    unit: &'static str,
+    thresholds: Thresholds,
+    reading: String,
+}
+
+impl Measure {
+    /// Green below `yellow`, yellow from it, red from `red`; `reading` says so in words, `{yellow}`
+    /// and `{red}` standing for the levels as `show` writes them.
+    pub(super) fn judged(
+        unit: &'static str,
+        (yellow, red): (f64, f64),
+        show: fn(f64) -> String,
+        reading: &str,
+    ) -> Measure {
+        Measure {
+            unit,
+            thresholds: Thresholds::Judged { yellow, red },
+            reading: reading
+                .replace("{yellow}", &show(yellow))
+                .replace("{red}", &show(red)),
+        }
+    }
+
+    /// A volume, green whatever the value.
+    pub(super) fn volume(unit: &'static str) -> Measure {
+        Measure {
+            unit,
+            thresholds: Thresholds::Volume,
+            reading: String::new(),
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq)]
-pub(super) enum Kind {
+enum Kind {
     Stat,
     Timeseries,
+}
+
+/// What a panel is called and what its description says, before what it measures and queries.
+pub(super) struct Heading {
+    kind: Kind,
+    title: String,
+    description: String,
+}
+
+/// A single-value panel showing the last value of its query, coloured by its thresholds.
+pub(super) fn stat(title: impl Into<String>, description: impl Into<String>) -> Heading {
+    Heading {
+        kind: Kind::Stat,
+        title: title.into(),
+        description: description.into(),
+    }
+}
+
+/// A graph over time.
+pub(super) fn timeseries(title: impl Into<String>, description: impl Into<String>) -> Heading {
+    Heading {
+        kind: Kind::Timeseries,
+        ..stat(title, description)
+    }
+}
+
+impl Heading {
+    /// The panel of `measure`: its description is the heading's, the sentences of its links, then
+    /// the measure's reading.
+    pub(super) fn panel(self, measure: &Measure) -> Panel {
+        Panel {
+            kind: self.kind,
+            title: self.title,
+            description: self.description,
+            measure: measure.clone(),
+            targets: Vec::new(),
+            stacked: false,
+            links: Vec::new(),
+            max: None,
+        }
+    }
 }
 
 /// A stat or time series panel, before it is placed.
@@ -57,8 +135,7 @@ pub(super) struct Panel {
     kind: Kind,
     title: String,
     description: String,
-    unit: &'static str,
-    thresholds: Thresholds,
+    measure: Measure,
     targets: Vec<Target>,
     stacked: bool,
     links: Vec<Value>,
@@ -66,39 +143,6 @@ pub(super) struct Panel {
 }
 
 impl Panel {
-    fn new(kind: Kind, title: &str, description: String, unit: &'static str) -> Panel {
-        Panel {
-            kind,
-            title: title.to_string(),
-            description,
-            unit,
-            thresholds: Thresholds::Volume,
-            targets: Vec::new(),
-            stacked: false,
-            links: Vec::new(),
-            max: None,
-        }
-    }
-
-    /// A single-value panel showing the last value of its query, coloured by its thresholds.
-    pub(super) fn stat(title: &str, description: impl Into<String>, unit: &'static str) -> Panel {
-        Panel::new(Kind::Stat, title, description.into(), unit)
-    }
-
-    /// A graph over time.
-    pub(super) fn timeseries(
-        title: &str,
-        description: impl Into<String>,
-        unit: &'static str,
-    ) -> Panel {
-        Panel::new(Kind::Timeseries, title, description.into(), unit)
-    }
-
-    pub(super) fn thresholds(mut self, thresholds: Thresholds) -> Panel {
-        self.thresholds = thresholds;
-        self
-    }
-
     pub(super) fn target(mut self, target: Target) -> Panel {
         self.targets.push(target);
         self
@@ -110,10 +154,13 @@ impl Panel {
         self
     }
 
-    /// A data link (e.g. to the drill-down of the series' route).
-    pub(super) fn link(mut self, title: &str, url: String) -> Panel {
+    /// A data link (e.g. to the drill-down of the series' route), and the sentence of the
+    /// description that offers it.
+    pub(super) fn link(mut self, title: &str, url: String, offer: &str) -> Panel {
         self.links
             .push(json!({ "title": title, "url": url, "targetBlank": false }));
+        self.description.push(' ');
+        self.description.push_str(offer);
         self
     }
 
@@ -121,6 +168,15 @@ impl Panel {
     pub(super) fn max(mut self, max: f64) -> Panel {
         self.max = Some(max);
         self
+    }
+
+    /// The description, then the measure's reading.
+    fn description(&self) -> String {
+        if self.measure.reading.is_empty() {
+            self.description.clone()
+        } else {
+            format!("{} {}", self.description, self.measure.reading)
+        }
     }
 
     fn to_json(&self, id: u64, grid: Value) -> Value {
@@ -141,16 +197,16 @@ impl Panel {
             })
             .collect();
         let mut defaults = json!({
-            "unit": self.unit,
+            "unit": self.measure.unit,
             "min": 0,
-            "thresholds": self.thresholds.to_json(),
+            "thresholds": self.measure.thresholds.to_json(),
             "mappings": [],
             "links": self.links,
         });
         if let Some(max) = self.max {
             defaults["max"] = json!(max);
         }
-        let judged = matches!(self.thresholds, Thresholds::Judged { .. });
+        let judged = matches!(self.measure.thresholds, Thresholds::Judged { .. });
         let options = match self.kind {
             Kind::Stat => {
                 defaults["color"] = json!({ "mode": "thresholds" });
@@ -190,7 +246,7 @@ impl Panel {
             "id": id,
             "type": match self.kind { Kind::Stat => "stat", Kind::Timeseries => "timeseries" },
             "title": self.title,
-            "description": self.description,
+            "description": self.description(),
             "datasource": datasource(),
             "gridPos": grid,
             "fieldConfig": { "defaults": defaults, "overrides": [] },
@@ -265,6 +321,13 @@ impl Board {
         self.panels.push(panel.to_json(id, grid));
         self.x += w;
         self.line_height = self.line_height.max(h);
+    }
+
+    /// `panels`, each `w` columns wide and `h` units high, one after the other.
+    pub(super) fn add_all(&mut self, w: u64, h: u64, panels: impl IntoIterator<Item = Panel>) {
+        for panel in panels {
+            self.add(panel, w, h);
+        }
     }
 
     pub(super) fn into_panels(self) -> Vec<Value> {

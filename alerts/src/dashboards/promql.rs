@@ -1,6 +1,9 @@
 //! The PromQL the panels are made of. Every selector is scoped to `job="$job"` and every rate window is
 //! Grafana's `$__rate_interval` (at least four scrape intervals, so a rate never misses its two samples).
 
+use crate::families::Histogram;
+use sightline_conventions::Family;
+
 /// The rate window of every `rate()`.
 pub(super) const WINDOW: &str = "$__rate_interval";
 
@@ -22,31 +25,36 @@ pub(super) fn sum(by: &str, expr: &str) -> String {
     }
 }
 
-/// `rate(<metric>{job="$job", <matchers>}[$__rate_interval])`.
-pub(super) fn rate(metric: &str, matchers: &str) -> String {
-    format!("rate({metric}{}[{WINDOW}])", selector(matchers))
+/// `rate(<family>{job="$job", <matchers>}[$__rate_interval])`.
+pub(super) fn rate(family: &Family, matchers: &str) -> String {
+    rate_of(family.name, matchers)
 }
 
-/// The per-second rate of `metric`, summed by `by`.
-pub(super) fn sum_rate(by: &str, metric: &str, matchers: &str) -> String {
-    sum(by, &rate(metric, matchers))
+/// `rate(<series>{job="$job", <matchers>}[$__rate_interval])`.
+fn rate_of(series: &str, matchers: &str) -> String {
+    format!("rate({series}{}[{WINDOW}])", selector(matchers))
 }
 
-/// The share of `metric`'s rate whose series match `bad` as well, by `by`. Series that do not match
+/// The per-second rate of `family`, summed by `by`.
+pub(super) fn sum_rate(by: &str, family: &Family, matchers: &str) -> String {
+    sum(by, &rate(family, matchers))
+}
+
+/// The share of `family`'s rate whose series match `bad` as well, by `by`. Series that do not match
 /// `bad` count as 0 errors (`or 0 * ...`), so the ratio is 0, not absent, while every call succeeds.
-pub(super) fn ratio(by: &str, metric: &str, bad: &str, matchers: &str) -> String {
+pub(super) fn ratio(by: &str, family: &Family, bad: &str, matchers: &str) -> String {
     let bad_matchers = if matchers.is_empty() {
         bad.to_string()
     } else {
         format!("{matchers}, {bad}")
     };
-    let all = rate(metric, matchers);
-    let numerator = sum(by, &format!("{} or 0 * {all}", rate(metric, &bad_matchers)));
+    let all = rate(family, matchers);
+    let numerator = sum(by, &format!("{} or 0 * {all}", rate(family, &bad_matchers)));
     format!("{numerator} / {}", sum(by, &all))
 }
 
-/// The `q` quantile of histogram `family` (without `_bucket`), by `by`.
-pub(super) fn quantile(q: f64, by: &str, family: &str, matchers: &str) -> String {
+/// The `q` quantile of histogram `family`, by `by`.
+pub(super) fn quantile(q: f64, by: &str, family: &Family, matchers: &str) -> String {
     let by_le = if by.is_empty() {
         "le".to_string()
     } else {
@@ -54,7 +62,7 @@ pub(super) fn quantile(q: f64, by: &str, family: &str, matchers: &str) -> String
     };
     format!(
         "histogram_quantile({q}, {})",
-        sum_rate(&by_le, &format!("{family}_bucket"), matchers)
+        sum(&by_le, &rate_of(&Histogram::Bucket.of(family), matchers))
     )
 }
 
@@ -63,9 +71,9 @@ pub(super) fn topk(k: u32, expr: &str) -> String {
     format!("topk({k}, {expr})")
 }
 
-/// `<metric>{job="$job", <matchers>}`.
-pub(super) fn series(metric: &str, matchers: &str) -> String {
-    format!("{metric}{}", selector(matchers))
+/// `<family>{job="$job", <matchers>}`.
+pub(super) fn series(family: &Family, matchers: &str) -> String {
+    format!("{}{}", family.name, selector(matchers))
 }
 
 /// "1 %", "0.5 %": a ratio as a percentage, in words.

@@ -1,451 +1,349 @@
 //! "Service overview": the four golden signals of the service, now and over time, one row each, then
 //! the instrumented functions and business operations.
 
-use super::model::{target, Board, Panel};
-use super::promql::{percent, quantile, ratio, seconds, series, sum, sum_rate, trim};
-use super::Context;
-use serde_json::Value;
+use super::model::{target, timeseries, Board, Measure};
+use super::panels::{
+    server_error_share, GoldenStats, Split, BY_JOB, BY_ROUTE, P95, P99, SERVER_ERROR,
+};
+use super::promql::sum_rate;
+use super::{Context, Row};
+use sightline_conventions::{
+    BUSINESS, FUNCTION, HTTP, LINE_LOSS_REASONS, LOG_LINES_DROPPED, OUTCOMES, SPANS_DROPPED,
+    SPANS_EXPORTED, SPAN_LOSS_REASONS,
+};
 
-const REQUESTS: &str = "http_requests_total";
-const DURATION: &str = "http_request_duration_seconds";
-const IN_FLIGHT: &str = "http_requests_in_flight";
-const SERVER_ERROR: &str = r#"status_code=~"5..""#;
+/// The rows, top to bottom.
+pub(super) const ROWS: [Row; 8] = [
+    Row {
+        title: "Golden signals",
+        description: "The service's four golden signals now: traffic, errors, latency and \
+                      saturation.",
+        panels: golden_signals,
+    },
+    Row {
+        title: "Rate",
+        description: "Traffic: how many requests the service serves, and with which status.",
+        panels: rate,
+    },
+    Row {
+        title: "Errors",
+        description: "Errors: the share of requests that failed on the server's side (5xx).",
+        panels: errors,
+    },
+    Row {
+        title: "Latency",
+        description: "Latency: how long requests take, as percentiles of the duration histogram.",
+        panels: latency,
+    },
+    Row {
+        title: "Saturation",
+        description: "Saturation: how much concurrent work the service holds.",
+        panels: saturation,
+    },
+    Row {
+        title: "Functions",
+        description: "The functions instrumented with #[observe]: calls, errors and duration per \
+                      function.",
+        panels: functions,
+    },
+    Row {
+        title: "Business operations",
+        description: "The operations instrumented with #[business_span]: outcomes and failure \
+                      share.",
+        panels: business_operations,
+    },
+    Row {
+        title: "Telemetry",
+        description: "sightline's own losses: spans that did not reach the collector and log \
+                      lines that did not reach stdout, by reason. While they are not 0, traces \
+                      and logs have gaps.",
+        panels: telemetry,
+    },
+];
 
-pub(super) fn panels(cx: &Context) -> Vec<Value> {
-    let l = &cx.levels;
-    let error_words = format!(
-        "Green below {}, yellow below {}, red above.",
-        percent(l.error.0),
-        percent(l.error.1)
-    );
-    let latency_words = format!(
-        "Green below {}, yellow below {}, red above (the latency alert's threshold).",
-        seconds(l.latency.0),
-        seconds(l.latency.1)
-    );
-    let in_flight_words = format!(
-        "Green below {}, yellow below {}, red from the saturation alert's ceiling.",
-        trim(l.in_flight.0),
-        trim(l.in_flight.1)
-    );
-    let ratio_words = "the per-second rate of http_requests_total with a 5xx status_code divided by \
-                       the rate of all http_requests_total (4xx are the client's mistakes, not errors)";
-    let route_link = cx.route_link();
-    let mut board = Board::new();
-
-    board.row(
-        "Golden signals",
-        "The service's four golden signals now: traffic, errors, latency and saturation.",
-    );
-    board.add(
-        Panel::stat(
-            "Request rate",
-            "Requests per second $job is serving now: the per-second rate of http_requests_total \
-                 over $__rate_interval, summed over every route, method and status code.",
-            "reqps",
-        )
-        .target(target(sum_rate("", REQUESTS, ""), "requests/s")),
-        6,
-        4,
-    );
-    board.add(
-        Panel::stat(
-            "Error ratio",
-            format!(
-                "Share of $job's requests answered with a 5xx status now: {ratio_words}, over \
-                 $__rate_interval. {error_words}"
-            ),
-            "percentunit",
-        )
-        .thresholds(l.error_thresholds())
-        .target(target(ratio("", REQUESTS, SERVER_ERROR, ""), "error ratio")),
-        6,
-        4,
-    );
-    board.add(
-        Panel::stat(
-            "p99 latency",
-            format!(
-                "The 99th percentile of $job's request duration now: histogram_quantile(0.99) over \
-                 the per-second rate of the http_request_duration_seconds buckets over \
-                 $__rate_interval, summed over every route. {latency_words}"
-            ),
-            "s",
-        )
-        .thresholds(l.latency_thresholds())
-        .target(target(quantile(0.99, "", DURATION, ""), "p99")),
-        6,
-        4,
-    );
-    board.add(
-        Panel::stat(
-            "Requests in flight",
-            format!(
-                "Requests $job is handling at this moment: http_requests_in_flight summed over every \
-                 route. {in_flight_words}"
-            ),
-            "short",
-        )
-        .thresholds(l.in_flight_thresholds())
-        .target(target(sum("", &series(IN_FLIGHT, "")), "in flight")),
-        6,
-        4,
-    );
-
-    board.row(
-        "Rate",
-        "Traffic: how many requests the service serves, and with which status.",
-    );
-    board.add(
-        Panel::timeseries(
-            "Request rate",
-            "Requests per second served by each service: the per-second rate of \
-                 http_requests_total over $__rate_interval, summed by job.",
-            "reqps",
-        )
-        .target(target(sum_rate("job", REQUESTS, ""), "{{job}}")),
-        12,
-        8,
-    );
-    board.add(
-        Panel::timeseries(
-            "Requests by status code",
-            "Requests per second by response status: the per-second rate of http_requests_total \
-                 over $__rate_interval, summed by status_code and stacked.",
-            "reqps",
-        )
-        .stacked()
-        .target(target(
-            sum_rate("status_code", REQUESTS, ""),
-            "{{status_code}}",
-        )),
-        12,
-        8,
-    );
-
-    board.row(
-        "Errors",
-        "Errors: the share of requests that failed on the server's side (5xx).",
-    );
-    board.add(
-        Panel::timeseries(
-            "Error ratio",
-            format!(
-                "Share of each service's requests answered with a 5xx status: {ratio_words}, over \
-                 $__rate_interval, by job. {error_words}"
-            ),
-            "percentunit",
-        )
-        .thresholds(l.error_thresholds())
-        .target(target(ratio("job", REQUESTS, SERVER_ERROR, ""), "{{job}}")),
-        12,
-        8,
-    );
-    board.add(
-        Panel::timeseries(
-            "Error ratio by route",
-            format!(
-                "Share of each route's requests answered with a 5xx status: {ratio_words}, over \
-                 $__rate_interval, by method and route. Click a series for the route's drill-down. \
-                 {error_words}"
-            ),
-            "percentunit",
-        )
-        .thresholds(l.error_thresholds())
-        .link("Route drill-down", route_link.clone())
-        .target(target(
-            ratio("method, route", REQUESTS, SERVER_ERROR, ""),
-            "{{method}} {{route}}",
-        )),
-        12,
-        8,
-    );
-
-    board.row(
-        "Latency",
-        "Latency: how long requests take, as percentiles of the duration histogram.",
-    );
-    let mut percentiles = Panel::timeseries(
-        "Latency percentiles",
-        format!(
-            "The 50th, 95th and 99th percentiles of each service's request duration: \
-             histogram_quantile over the per-second rate of the http_request_duration_seconds buckets \
-             over $__rate_interval, summed by job. {latency_words}"
-        ),
-        "s",
+/// How the error ratios of HTTP requests are computed, in words.
+fn server_error_ratio() -> String {
+    let requests = HTTP.requests.name;
+    format!(
+        "the per-second rate of {requests} with a 5xx status_code divided by the rate of all \
+         {requests} (4xx are the client's mistakes, not errors)"
     )
-    .thresholds(l.latency_thresholds());
-    for (q, name) in [(0.5, "p50"), (0.95, "p95"), (0.99, "p99")] {
-        percentiles = percentiles.target(target(
-            quantile(q, "job", DURATION, ""),
-            format!("{name} {{{{job}}}}"),
-        ));
-    }
-    board.add(percentiles, 12, 8);
-    board.add(
-        Panel::timeseries(
-            "p99 latency by route",
-            format!(
-                "The 99th percentile of each route's request duration: histogram_quantile(0.99) over \
-                 the per-second rate of the http_request_duration_seconds buckets over \
-                 $__rate_interval, by method and route. Click a series for the route's drill-down. \
-                 {latency_words}"
-            ),
-            "s",
-        )
-        .thresholds(l.latency_thresholds())
-        .link("Route drill-down", route_link.clone())
-        .target(target(
-            quantile(0.99, "method, route", DURATION, ""),
-            "{{method}} {{route}}",
-        )),
-        12,
-        8,
-    );
+}
 
-    board.row(
-        "Saturation",
-        "Saturation: how much concurrent work the service holds.",
-    );
-    board.add(
-        Panel::timeseries(
-            "Requests in flight",
-            format!(
-                "Requests each service is handling at once: http_requests_in_flight summed by job. \
-                 {in_flight_words}"
+fn golden_signals(board: &mut Board, cx: &Context) {
+    cx.golden_stats(
+        board,
+        GoldenStats {
+            matchers: "",
+            whose: "$job's",
+            error_ratio: server_error_ratio(),
+            percentile: P99,
+            rate: format!(
+                "Requests per second $job is serving now: the per-second rate of {} over \
+                 $__rate_interval, summed over every route, method and status code.",
+                HTTP.requests.name
             ),
-            "short",
-        )
-        .thresholds(l.in_flight_thresholds())
-        .target(target(sum("job", &series(IN_FLIGHT, "")), "{{job}}")),
-        12,
-        8,
-    );
-    board.add(
-        Panel::timeseries(
-            "Requests in flight by route",
-            format!(
-                "Requests each route is handling at once: http_requests_in_flight summed by method \
-                 and route. Click a series for the route's drill-down. {in_flight_words}"
+            latency: format!(
+                "The 99th percentile of $job's request duration now: histogram_quantile(0.99) over \
+                 the per-second rate of the {} buckets over $__rate_interval, summed over every \
+                 route.",
+                HTTP.duration.name
             ),
-            "short",
-        )
-        .thresholds(l.in_flight_thresholds())
-        .link("Route drill-down", route_link)
-        .target(target(
-            sum("method, route", &series(IN_FLIGHT, "")),
-            "{{method}} {{route}}",
-        )),
-        12,
-        8,
+            in_flight: format!(
+                "Requests $job is handling at this moment: {} summed over every route.",
+                HTTP.in_flight.name
+            ),
+        },
     );
+}
 
-    board.row(
-        "Functions",
-        "The functions instrumented with #[observe]: calls, errors and duration per function.",
+fn rate(board: &mut Board, cx: &Context) {
+    let requests = HTTP.requests.name;
+    let by_job = timeseries(
+        "Request rate",
+        format!(
+            "Requests per second served by each service: the per-second rate of {requests} over \
+             $__rate_interval, summed by job."
+        ),
     );
-    board.add(
-        Panel::timeseries(
-            "Function calls by result",
-            "Calls per second of each instrumented function: the per-second rate of \
-                 function_calls_total over $__rate_interval, by function, module and result (ok, \
-                 error, cancelled).",
-            "ops",
-        )
-        .target(target(
-            sum_rate("function, module, result", "function_calls_total", ""),
-            "{{function}} {{result}}",
-        )),
-        8,
-        8,
+    let by_status = timeseries(
+        "Requests by status code",
+        format!(
+            "Requests per second by response status: the per-second rate of {requests} over \
+             $__rate_interval, summed by status_code and stacked."
+        ),
     );
-    board.add(
-        Panel::timeseries(
-            "Function error ratio",
-            format!(
-                "Share of each function's calls that failed: the per-second rate of \
-                 function_calls_total with result=\"error\" divided by the rate of all its calls, over \
-                 $__rate_interval, by function and module. {error_words}"
-            ),
-            "percentunit",
-        )
-        .thresholds(l.error_thresholds())
-        .target(target(
-            ratio(
-                "function, module",
-                "function_calls_total",
-                r#"result="error""#,
-                "",
-            ),
-            "{{function}}",
-        )),
-        8,
-        8,
-    );
-    board.add(
-        Panel::timeseries(
-            "Function p95 duration",
-            format!(
-                "The 95th percentile of each function's call duration: histogram_quantile(0.95) over \
-                 the per-second rate of the function_call_duration_seconds buckets over \
-                 $__rate_interval, by function and module. {latency_words}"
-            ),
-            "s",
-        )
-        .thresholds(l.latency_thresholds())
-        .target(target(
-            quantile(0.95, "function, module", "function_call_duration_seconds", ""),
-            "{{function}}",
-        )),
-        8,
-        8,
-    );
-    board.add(
-        Panel::timeseries(
-            "Function errors by kind",
-            "Errors per second by kind: the per-second rate of function_errors_total over \
-                 $__rate_interval, by function, module and error_kind, stacked.",
-            "ops",
-        )
-        .stacked()
-        .target(target(
-            sum_rate("function, module, error_kind", "function_errors_total", ""),
-            "{{function}} {{error_kind}}",
-        )),
+    let status = Split::by("status_code", "{{status_code}}");
+    board.add_all(
         12,
         8,
+        [
+            cx.rate(by_job, &HTTP.requests, BY_JOB),
+            cx.rate(by_status, &HTTP.requests, status).stacked(),
+        ],
     );
-    board.add(
-        Panel::timeseries(
-            "Function expected outcomes by kind",
-            "Expected outcomes per second by kind (a declined card, a failed validation: variants marked \
-             #[error_label(expected)], business outcomes rather than faults, outside every error ratio): \
-             the per-second rate of function_expected_errors_total over $__rate_interval, by function, \
-             module and error_kind, stacked.",
-            "ops",
-        )
-        .stacked()
-        .target(target(
-            sum_rate(
-                "function, module, error_kind",
-                "function_expected_errors_total",
-                "",
-            ),
-            "{{function}} {{error_kind}}",
-        )),
-        12,
-        8,
-    );
+}
 
-    board.row(
-        "Business operations",
-        "The operations instrumented with #[business_span]: outcomes and failure share.",
+fn errors(board: &mut Board, cx: &Context) {
+    let ratio = server_error_ratio();
+    let by_job = timeseries(
+        "Error ratio",
+        server_error_share("each service's", &ratio, "by job"),
     );
-    board.add(
-        Panel::timeseries(
-            "Business operations by outcome",
-            "Business operations per second: the per-second rate of business_operations_total \
-                 over $__rate_interval, by operation and outcome (ok, error, cancelled, \
-                 expected_error), stacked.",
-            "ops",
-        )
-        .stacked()
-        .target(target(
-            sum_rate("operation, outcome", "business_operations_total", ""),
-            "{{operation}} {{outcome}}",
-        )),
+    let by_route = timeseries(
+        "Error ratio by route",
+        server_error_share("each route's", &ratio, "by method and route"),
+    );
+    board.add_all(
         12,
         8,
+        [
+            cx.error_ratio(by_job, &HTTP.requests, SERVER_ERROR, BY_JOB),
+            cx.error_ratio(by_route, &HTTP.requests, SERVER_ERROR, BY_ROUTE),
+        ],
     );
-    board.add(
-        Panel::timeseries(
-            "Business operation error ratio",
-            format!(
-                "Share of each business operation that failed: the per-second rate of \
-                 business_operations_total with outcome=\"error\" divided by the rate of all of them, \
-                 over $__rate_interval, by operation. {error_words}"
-            ),
-            "percentunit",
-        )
-        .thresholds(l.error_thresholds())
-        .target(target(
-            ratio(
-                "operation",
-                "business_operations_total",
-                r#"outcome="error""#,
-                "",
-            ),
-            "{{operation}}",
-        )),
-        12,
-        8,
-    );
+}
 
-    board.add(
-        Panel::timeseries(
-            "Business expected outcomes by kind",
+fn latency(board: &mut Board, cx: &Context) {
+    let duration = HTTP.duration.name;
+    let percentiles = format!(
+        "The 50th, 95th and 99th percentiles of each service's request duration: \
+         histogram_quantile over the per-second rate of the {duration} buckets over \
+         $__rate_interval, summed by job."
+    );
+    let by_route = timeseries(
+        "p99 latency by route",
+        format!(
+            "The 99th percentile of each route's request duration: histogram_quantile(0.99) over \
+             the per-second rate of the {duration} buckets over $__rate_interval, by method and \
+             route."
+        ),
+    );
+    board.add_all(
+        12,
+        8,
+        [
+            cx.latency_percentiles(percentiles, BY_JOB),
+            cx.latency(by_route, &HTTP.duration, P99, BY_ROUTE),
+        ],
+    );
+}
+
+fn saturation(board: &mut Board, cx: &Context) {
+    let by_job = timeseries(
+        "Requests in flight",
+        format!(
+            "Requests each service is handling at once: {} summed by job.",
+            HTTP.in_flight.name
+        ),
+    );
+    board.add_all(
+        12,
+        8,
+        [cx.in_flight(by_job, BY_JOB), cx.in_flight_by_route()],
+    );
+}
+
+fn functions(board: &mut Board, cx: &Context) {
+    let calls = timeseries(
+        "Function calls by result",
+        format!(
+            "Calls per second of each instrumented function: the per-second rate of {} over \
+             $__rate_interval, by function, module and result ({}).",
+            FUNCTION.calls.name,
+            OUTCOMES[..3].join(", ")
+        ),
+    );
+    let failed = timeseries(
+        "Function error ratio",
+        format!(
+            "Share of each function's calls that failed: the per-second rate of {} with \
+             result=\"error\" divided by the rate of all its calls, over $__rate_interval, by \
+             function and module.",
+            FUNCTION.calls.name
+        ),
+    );
+    let duration = timeseries(
+        "Function p95 duration",
+        format!(
+            "The 95th percentile of each function's call duration: histogram_quantile(0.95) over \
+             the per-second rate of the {} buckets over $__rate_interval, by function and module.",
+            FUNCTION.duration.name
+        ),
+    );
+    let result = Split::by("function, module, result", "{{function}} {{result}}");
+    let function = Split::by("function, module", "{{function}}");
+    board.add_all(
+        8,
+        8,
+        [
+            cx.rate(calls, &FUNCTION.calls, result),
+            cx.error_ratio(failed, &FUNCTION.calls, r#"result="error""#, function),
+            cx.latency(duration, &FUNCTION.duration, P95, function),
+        ],
+    );
+    function_errors(board, cx);
+}
+
+/// The errors and expected outcomes of functions, by kind.
+fn function_errors(board: &mut Board, cx: &Context) {
+    let errors = timeseries(
+        "Function errors by kind",
+        format!(
+            "Errors per second by kind: the per-second rate of {} over $__rate_interval, by \
+             function, module and error_kind, stacked.",
+            FUNCTION.errors.name
+        ),
+    );
+    let expected = timeseries(
+        "Function expected outcomes by kind",
+        format!(
+            "Expected outcomes per second by kind (a declined card, a failed validation: variants \
+             marked #[error_label(expected)], business outcomes rather than faults, outside every \
+             error ratio): the per-second rate of {} over $__rate_interval, by function, module \
+             and error_kind, stacked.",
+            FUNCTION.expected_errors.name
+        ),
+    );
+    let kind = Split::by(
+        "function, module, error_kind",
+        "{{function}} {{error_kind}}",
+    );
+    board.add_all(
+        12,
+        8,
+        [
+            cx.rate(errors, &FUNCTION.errors, kind).stacked(),
+            cx.rate(expected, &FUNCTION.expected_errors, kind).stacked(),
+        ],
+    );
+}
+
+fn business_operations(board: &mut Board, cx: &Context) {
+    let operations = BUSINESS.calls.name;
+    let outcomes = timeseries(
+        "Business operations by outcome",
+        format!(
+            "Business operations per second: the per-second rate of {operations} over \
+             $__rate_interval, by operation and outcome ({}), stacked.",
+            OUTCOMES.join(", ")
+        ),
+    );
+    let failed = timeseries(
+        "Business operation error ratio",
+        format!(
+            "Share of each business operation that failed: the per-second rate of {operations} \
+             with outcome=\"error\" divided by the rate of all of them, over $__rate_interval, by \
+             operation."
+        ),
+    );
+    let expected = timeseries(
+        "Business expected outcomes by kind",
+        format!(
             "Expected outcomes of business operations per second by kind (variants marked \
-             #[error_label(expected)]: declines, refusals, outside every error ratio): the per-second \
-             rate of business_operation_expected_errors_total over $__rate_interval, by operation and \
-             error_kind, stacked.",
-            "ops",
-        )
-        .stacked()
-        .target(target(
-            sum_rate(
-                "operation, error_kind",
-                "business_operation_expected_errors_total",
-                "",
-            ),
-            "{{operation}} {{error_kind}}",
-        )),
-        24,
-        8,
+             #[error_label(expected)]: declines, refusals, outside every error ratio): the \
+             per-second rate of {} over $__rate_interval, by operation and error_kind, stacked.",
+            BUSINESS.expected_errors.name
+        ),
     );
+    let outcome = Split::by("operation, outcome", "{{operation}} {{outcome}}");
+    let operation = Split::by("operation", "{{operation}}");
+    let kind = Split::by("operation, error_kind", "{{operation}} {{error_kind}}");
+    board.add_all(
+        12,
+        8,
+        [
+            cx.rate(outcomes, &BUSINESS.calls, outcome).stacked(),
+            cx.error_ratio(failed, &BUSINESS.calls, r#"outcome="error""#, operation),
+        ],
+    );
+    let expected = cx.rate(expected, &BUSINESS.expected_errors, kind);
+    board.add(expected.stacked(), 24, 8);
+}
 
-    board.row(
-        "Telemetry",
-        "sightline's own losses: spans that did not reach the collector and log lines that did not reach \
-         stdout, by reason. While they are not 0, traces and logs have gaps.",
+fn telemetry(board: &mut Board, _cx: &Context) {
+    let (spans, lines, exported) = (
+        SPANS_DROPPED.name,
+        LOG_LINES_DROPPED.name,
+        SPANS_EXPORTED.name,
     );
-    board.add(
-        Panel::timeseries(
-            "Telemetry lost by reason",
-            "Spans and log lines lost per second: the per-second rate of sightline_spans_dropped_total \
-             and sightline_log_lines_dropped_total over $__rate_interval, by reason (spans: queue_full, \
-             unreachable, timeout, rejected, shutdown, failed; log lines: buffer_full, write_failed, \
-             shutdown), stacked.",
-            "ops",
-        )
-        .stacked()
-        .target(target(
-            sum_rate("reason", "sightline_spans_dropped_total", ""),
-            "spans {{reason}}",
-        ))
-        .target(target(
-            sum_rate("reason", "sightline_log_lines_dropped_total", ""),
-            "log lines {{reason}}",
-        )),
-        12,
-        8,
+    let lost = timeseries(
+        "Telemetry lost by reason",
+        format!(
+            "Spans and log lines lost per second: the per-second rate of {spans} and {lines} over \
+             $__rate_interval, by reason (spans: {}; log lines: {}), stacked.",
+            SPAN_LOSS_REASONS.join(", "),
+            LINE_LOSS_REASONS.join(", ")
+        ),
     );
-    let dropped = sum_rate("", "sightline_spans_dropped_total", "");
-    let exported = sum_rate("", "sightline_spans_exported_total", "");
-    board.add(
-        Panel::timeseries(
-            "Span loss ratio",
+    let share = timeseries(
+        "Span loss ratio",
+        format!(
             "Share of finished spans that did not reach the collector: the per-second rate of \
-             sightline_spans_dropped_total divided by that of every span sightline sent or lost \
-             (sightline_spans_dropped_total plus sightline_spans_exported_total), over \
-             $__rate_interval. Empty while no span is exported (no collector configured).",
-            "percentunit",
+             {spans} divided by that of every span sightline sent or lost ({spans} plus \
+             {exported}), over $__rate_interval. Empty while no span is exported (no collector \
+             configured)."
+        ),
+    );
+    let dropped = sum_rate("", &SPANS_DROPPED, "");
+    let sent = sum_rate("", &SPANS_EXPORTED, "");
+    let by_reason = |family, counted: &str| {
+        target(
+            sum_rate("reason", family, ""),
+            format!("{counted} {{{{reason}}}}"),
         )
-        .target(target(
-            format!("{dropped} / ({dropped} + {exported})"),
-            "lost",
-        )),
+    };
+    board.add_all(
         12,
         8,
+        [
+            lost.panel(&Measure::volume("ops"))
+                .stacked()
+                .target(by_reason(&SPANS_DROPPED, "spans"))
+                .target(by_reason(&LOG_LINES_DROPPED, "log lines")),
+            share
+                .panel(&Measure::volume("percentunit"))
+                .target(target(format!("{dropped} / ({dropped} + {sent})"), "lost")),
+        ],
     );
-    board.into_panels()
 }

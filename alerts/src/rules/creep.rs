@@ -3,10 +3,13 @@
 
 use super::format::{self, eq, num, selector, Humanize};
 use super::model::{
-    counter, gauge, labels, line, spike_share, Alert, Clock, Group, Phase, Plan, Series, Severity,
+    gauge, labels, line, spike_share, Alert, Clock, Group, Labels, Phase, Plan, Series, Severity,
     Template, TestGroup, DAY, EVALUATION, HOUR, MINUTE,
 };
+use super::service::{duration_buckets, fast_requests, instance_labels, REQUESTS};
+use crate::families::{Histogram, PROCESS_FAMILIES};
 use crate::AlertConfig;
+use sightline_conventions::HTTP;
 
 /// p95 over this window now is compared with the same window a week earlier.
 const CREEP_WINDOW: u64 = HOUR;
@@ -36,14 +39,16 @@ pub(super) fn group(config: &AlertConfig, clock: Clock) -> Group {
     group
 }
 
-fn instance(config: &AlertConfig) -> Vec<String> {
-    vec![eq("job", &config.job), eq("instance", &config.target)]
+fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
+    let alert = latency_creep_alert(config, clock);
+    let test = latency_creep_test(config, &alert);
+    (alert, vec![test])
 }
 
-fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
+fn latency_creep_alert(config: &AlertConfig, clock: Clock) -> Alert {
     let (w, week) = (clock.dur(CREEP_WINDOW), clock.dur(WEEK));
     let buckets = selector(
-        "http_request_duration_seconds_bucket",
+        &Histogram::Bucket.of(&HTTP.duration),
         &[eq("job", &config.job)],
     );
     let p95 = |offset: &str| {
@@ -58,7 +63,7 @@ fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) 
         p95(&format!(" offset {week}")),
         num(config.creep_factor)
     );
-    let alert = Alert::new(config, "ServiceLatencyCreep", Severity::Warning, expr)
+    Alert::new(config, "ServiceLatencyCreep", Severity::Warning, expr)
         .why(format!(
             "p95 latency now against the same {w} a week ago: a regression shipped last Tuesday, \
              below every absolute threshold."
@@ -80,50 +85,57 @@ fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) 
                     "x what it was {week} earlier (threshold {}x).",
                     format::humanize(config.creep_factor)
                 )),
-        );
+        )
+}
 
-    // Buckets `fast` and `slow`: a week ago every request is under `fast`, so p95 interpolates to
-    // 0.95 fast; bad requests fall between `fast` and `slow`, placed so that p95 now is twice the
-    // creep factor times last week's when all of them are. With a share `s` of them bad, p95 is
-    // `fast + (slow - fast) * (s - 0.05) / s`: the ratio reaches the factor at the share `threshold`.
-    let q = CREEP_QUANTILE;
-    let fast = config.latency_seconds / 4.0;
-    let slow = fast + (2.0 * config.creep_factor * q - 1.0) * fast / q;
-    let crossing = (config.creep_factor * q - 1.0) / (slow / fast - 1.0);
-    let threshold = (1.0 - q) / (1.0 - crossing);
-    let spike = spike_share(threshold, 0.0, CREEP_WINDOW, CREEP_INTERVAL);
-    let requests = 100_000.0;
-    let fast_count = move |phase| match phase {
-        Phase::Healthy => requests,
-        Phase::Bad => 0.0,
-        Phase::Spike => (requests * (1.0 - spike)).round(),
-    };
-    let series = |plan: &Plan| {
-        let bucket = |le: String, count: &dyn Fn(Phase) -> f64| {
-            let mut m = instance(config);
-            m.extend([
-                eq("method", "GET"),
-                eq("route", "/"),
-                eq("status_code", "200"),
-                eq("le", &le),
-            ]);
-            Series {
-                selector: selector("http_request_duration_seconds_bucket", &m),
-                values: counter(plan, count),
-            }
-        };
-        vec![
-            bucket(format!("{fast}"), &fast_count),
-            bucket(format!("{slow}"), &|_| requests),
-            bucket("+Inf".to_string(), &|_| requests),
-        ]
-    };
-    let value = (fast + (slow - fast) * q) / (q * fast);
+/// The two bucket bounds of the creep test, and the slow share of its spike.
+///
+/// A week ago every request is under `fast`, so p95 interpolates to 0.95 fast; bad requests fall
+/// between `fast` and `slow`, placed so that p95 now is twice the creep factor times last week's when
+/// all of them are. With a share `s` of them bad, p95 is `fast + (slow - fast) * (s - 0.05) / s`: the
+/// ratio reaches the factor at the share `threshold`.
+struct CreepBuckets {
+    fast: f64,
+    slow: f64,
+    spike: f64,
+}
 
-    // One timeline, as a week of history is long to evaluate: a week and two windows of steady
-    // latency (silent: it is what it was a week ago), then a slow interval (pending, never firing),
-    // then slow traffic for good (fires after `for`, and still a day later, when yesterday was as slow
-    // as today). A week before each check, latency was steady.
+impl CreepBuckets {
+    fn of(config: &AlertConfig) -> CreepBuckets {
+        let q = CREEP_QUANTILE;
+        let fast = config.latency_seconds / 4.0;
+        let slow = fast + (2.0 * config.creep_factor * q - 1.0) * fast / q;
+        let crossing = (config.creep_factor * q - 1.0) / (slow / fast - 1.0);
+        let threshold = (1.0 - q) / (1.0 - crossing);
+        CreepBuckets {
+            fast,
+            slow,
+            spike: spike_share(threshold, 0.0, CREEP_WINDOW, CREEP_INTERVAL),
+        }
+    }
+
+    /// The alert's value once every request is slow: p95 now over last week's.
+    fn ratio(&self) -> f64 {
+        let q = CREEP_QUANTILE;
+        (self.fast + (self.slow - self.fast) * q) / (q * self.fast)
+    }
+
+    fn series(&self, config: &AlertConfig, plan: &Plan) -> Vec<Series> {
+        let fast = fast_requests(self.spike);
+        duration_buckets(
+            config,
+            plan,
+            &[(self.fast, &fast), (self.slow, &|_| REQUESTS)],
+        )
+    }
+}
+
+/// One timeline, as a week of history is long to evaluate: a week and two windows of steady latency
+/// (silent: it is what it was a week ago), then a slow interval (pending, never firing), then slow
+/// traffic for good (fires after `for`, and still a day later, when yesterday was as slow as today). A
+/// week before each check, latency was steady.
+fn latency_creep_test(config: &AlertConfig, alert: &Alert) -> TestGroup {
+    let buckets = CreepBuckets::of(config);
     let i = CREEP_INTERVAL;
     let steady = WEEK + 2 * CREEP_WINDOW;
     let bad = steady + 3 * HOUR;
@@ -132,19 +144,20 @@ fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) 
         .then(Phase::Healthy, (bad - steady) / i - 1)
         .then(Phase::Bad, (DAY + CREEP_WINDOW + CREEP_HOLD) / i + 2);
     let job = labels([("job", config.job.as_str())]);
-    let test = TestGroup::new(
+    let value = buckets.ratio();
+    TestGroup::new(
         format!(
             "{}: silent on steady latency and on one slow interval; fires when p95 is twice the creep \
              factor over last week's for `for`, not before, and still a day later",
             alert.name
         ),
         i,
-        series(&plan),
+        buckets.series(config, &plan),
     )
-    .silent(&alert, [steady])
-    .pending(&alert, steady + i)
+    .silent(alert, [steady])
+    .pending(alert, steady + i)
     .silent(
-        &alert,
+        alert,
         [
             steady + i,
             steady + CREEP_WINDOW,
@@ -153,22 +166,31 @@ fn latency_creep(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) 
             bad + i + CREEP_HOLD - EVALUATION,
         ],
     )
-    .fires(&alert, bad + CREEP_WINDOW + CREEP_HOLD, &job, value)
+    .fires(alert, bad + CREEP_WINDOW + CREEP_HOLD, &job, value)
     // A day later yesterday was as slow as today: the baseline is last week's, not yesterday's.
-    .fires(&alert, bad + DAY + CREEP_WINDOW + CREEP_HOLD, &job, value);
-    (alert, vec![test])
+    .fires(alert, bad + DAY + CREEP_WINDOW + CREEP_HOLD, &job, value)
 }
 
 fn memory_forecast(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
+    let alert = memory_forecast_alert(config, clock);
+    let tests = MemoryTests::new(config, &alert);
+    let tests = vec![tests.fires(), tests.healthy(), tests.spike()];
+    (alert, tests)
+}
+
+fn memory_forecast_alert(config: &AlertConfig, clock: Clock) -> Alert {
     let (w, horizon) = (clock.dur(MEMORY_WINDOW), clock.dur(HORIZON));
-    let memory = selector("process_resident_memory_bytes", &[eq("job", &config.job)]);
+    let memory = selector(
+        PROCESS_FAMILIES.resident_memory.name,
+        &[eq("job", &config.job)],
+    );
     let limit = config.memory_limit_bytes;
     let expr = format!(
         "predict_linear({memory}[{w}], {})\n> {}",
         clock.secs(HORIZON),
         num(limit)
     );
-    let alert = Alert::new(config, "ServiceMemoryGrowthForecast", Severity::Warning, expr)
+    Alert::new(config, "ServiceMemoryGrowthForecast", Severity::Warning, expr)
         .why(format!(
             "Resident memory forecast {horizon} ahead from its last {w}: a leak pages a day before the \
              OOM kill, not at it."
@@ -192,77 +214,113 @@ fn memory_forecast(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>
                     "B of resident memory in {horizon} (limit {}B).",
                     format::humanize1024(limit)
                 )),
-        );
+        )
+}
 
-    let name = alert.name;
-    let i = MEMORY_INTERVAL;
-    let series = |values: String| {
+/// The memory forecast's tests: one instance's resident memory, from a quarter of the limit.
+struct MemoryTests<'a> {
+    config: &'a AlertConfig,
+    alert: &'a Alert,
+    /// Not aggregated: the series' own labels, the registry's constant labels among them.
+    expr_labels: Labels,
+    limit: f64,
+    base: f64,
+}
+
+impl<'a> MemoryTests<'a> {
+    fn new(config: &'a AlertConfig, alert: &'a Alert) -> Self {
+        let mut expr_labels = labels([
+            ("job", config.job.as_str()),
+            ("instance", config.target.as_str()),
+        ]);
+        expr_labels.extend(config.naming.const_labels.iter().cloned());
+        let limit = config.memory_limit_bytes;
+        MemoryTests {
+            config,
+            alert,
+            expr_labels,
+            limit,
+            base: limit / 4.0,
+        }
+    }
+
+    fn series(&self, values: String) -> Vec<Series> {
         vec![Series {
-            selector: selector("process_resident_memory_bytes", &instance(config)),
+            selector: selector(
+                PROCESS_FAMILIES.resident_memory.name,
+                &instance_labels(self.config),
+            ),
             values,
         }]
-    };
-    // Not aggregated: the series' own labels, the registry's constant labels among them.
-    let mut expr_labels = labels([
-        ("job", config.job.as_str()),
-        ("instance", config.target.as_str()),
-    ]);
-    expr_labels.extend(config.naming.const_labels.iter().cloned());
-    let base = limit / 4.0;
+    }
 
-    // Fires: growth that reaches twice the limit within the horizon; the regression is exact on a line.
-    let at = MEMORY_HOLD + 5 * i;
-    let step = (2.0 * limit - base) / (at + HORIZON) as f64 * i as f64;
-    let fires = TestGroup::new(
-        format!("{name}: fires on steady growth towards twice the limit, once `for` has elapsed"),
-        i,
-        series(line(base, step, at / i + 2)),
-    )
-    .silent(&alert, [MEMORY_HOLD])
-    .fires(&alert, at, &expr_labels, 2.0 * limit);
+    /// Growth that reaches twice the limit within the horizon; the regression is exact on a line.
+    fn fires(&self) -> TestGroup {
+        let (i, limit) = (MEMORY_INTERVAL, self.limit);
+        let at = MEMORY_HOLD + 5 * i;
+        let step = (2.0 * limit - self.base) / (at + HORIZON) as f64 * i as f64;
+        TestGroup::new(
+            format!(
+                "{}: fires on steady growth towards twice the limit, once `for` has elapsed",
+                self.alert.name
+            ),
+            i,
+            self.series(line(self.base, step, at / i + 2)),
+        )
+        .silent(self.alert, [MEMORY_HOLD])
+        .fires(self.alert, at, &self.expr_labels, 2.0 * limit)
+    }
 
-    // Healthy: growing too, but the forecast stays at half the limit.
-    let end = MEMORY_WINDOW + MEMORY_HOLD;
-    let step = (limit / 2.0 - base) / (end + HORIZON) as f64 * i as f64;
-    let healthy = TestGroup::new(
-        format!("{name}: silent on growth that stays under the limit within the horizon"),
-        i,
-        series(line(base, step, end / i + 2)),
-    )
-    .silent(&alert, [MEMORY_HOLD, MEMORY_WINDOW, end]);
+    /// Growing too, but the forecast stays at half the limit.
+    fn healthy(&self) -> TestGroup {
+        let i = MEMORY_INTERVAL;
+        let end = MEMORY_WINDOW + MEMORY_HOLD;
+        let step = (self.limit / 2.0 - self.base) / (end + HORIZON) as f64 * i as f64;
+        TestGroup::new(
+            format!(
+                "{}: silent on growth that stays under the limit within the horizon",
+                self.alert.name
+            ),
+            i,
+            self.series(line(self.base, step, end / i + 2)),
+        )
+        .silent(self.alert, [MEMORY_HOLD, MEMORY_WINDOW, end])
+    }
 
-    // Spike: after a full window of flat memory, a block of half of `for` at a height that lifts the
-    // forecast 10 % past the limit at the block's end. The regression soon discounts it (its weight
-    // falls as it moves towards the window's middle): pending, never firing.
-    let k = MEMORY_HOLD / i / 2;
-    let height = 1.1 * (limit - base) / forecast_gain(MEMORY_WINDOW, i, HORIZON, k);
-    let before = (MEMORY_WINDOW + EVALUATION) / i;
-    let peak = (before + k) * i;
-    let plan = Plan::steady(Phase::Healthy, before)
-        .then(Phase::Spike, k)
-        .then(Phase::Healthy, MEMORY_WINDOW / i + 1);
-    let spike = TestGroup::new(
-        format!(
-            "{name}: silent on a {}-sample burst that is released again",
-            k
-        ),
-        i,
-        series(gauge(&plan, |p| match p {
-            Phase::Spike => base + height,
-            Phase::Healthy | Phase::Bad => base,
-        })),
-    )
-    .pending(&alert, peak)
-    .silent(
-        &alert,
-        [
-            peak,
-            peak + MEMORY_HOLD / 2,
-            peak + MEMORY_HOLD,
-            peak + MEMORY_WINDOW,
-        ],
-    );
-    (alert, vec![fires, healthy, spike])
+    /// After a full window of flat memory, a block of half of `for` at a height that lifts the
+    /// forecast 10 % past the limit at the block's end. The regression soon discounts it (its weight
+    /// falls as it moves towards the window's middle): pending, never firing.
+    fn spike(&self) -> TestGroup {
+        let (i, base) = (MEMORY_INTERVAL, self.base);
+        let k = MEMORY_HOLD / i / 2;
+        let height = 1.1 * (self.limit - base) / forecast_gain(MEMORY_WINDOW, i, HORIZON, k);
+        let before = (MEMORY_WINDOW + EVALUATION) / i;
+        let peak = (before + k) * i;
+        let plan = Plan::steady(Phase::Healthy, before)
+            .then(Phase::Spike, k)
+            .then(Phase::Healthy, MEMORY_WINDOW / i + 1);
+        TestGroup::new(
+            format!(
+                "{}: silent on a {}-sample burst that is released again",
+                self.alert.name, k
+            ),
+            i,
+            self.series(gauge(&plan, |p| match p {
+                Phase::Spike => base + height,
+                Phase::Healthy | Phase::Bad => base,
+            })),
+        )
+        .pending(self.alert, peak)
+        .silent(
+            self.alert,
+            [
+                peak,
+                peak + MEMORY_HOLD / 2,
+                peak + MEMORY_HOLD,
+                peak + MEMORY_WINDOW,
+            ],
+        )
+    }
 }
 
 /// How far `predict_linear(v[window], horizon)`, evaluated at a sample, rises per unit of height of a

@@ -160,25 +160,11 @@ pub(super) fn humanize(v: f64) -> String {
     if v == 0.0 || !v.is_finite() {
         return go_g4(v);
     }
-    let mut v = v;
-    let mut prefix = "";
-    if v.abs() >= 1.0 {
-        for p in ["k", "M", "G", "T", "P", "E", "Z", "Y"] {
-            if v.abs() < 1000.0 {
-                break;
-            }
-            prefix = p;
-            v /= 1000.0;
-        }
+    let (v, prefix) = if v.abs() >= 1.0 {
+        large_prefix(v, 1000.0, ["k", "M", "G", "T", "P", "E", "Z", "Y"])
     } else {
-        for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
-            if v.abs() >= 1.0 {
-                break;
-            }
-            prefix = p;
-            v *= 1000.0;
-        }
-    }
+        small_prefix(v)
+    };
     format!("{}{prefix}", go_g4(v))
 }
 
@@ -187,15 +173,7 @@ pub(super) fn humanize1024(v: f64) -> String {
     if v.abs() <= 1.0 || !v.is_finite() {
         return go_g4(v);
     }
-    let mut v = v;
-    let mut prefix = "";
-    for p in ["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"] {
-        if v.abs() < 1024.0 {
-            break;
-        }
-        prefix = p;
-        v /= 1024.0;
-    }
+    let (v, prefix) = large_prefix(v, 1024.0, ["ki", "Mi", "Gi", "Ti", "Pi", "Ei", "Zi", "Yi"]);
     format!("{}{prefix}", go_g4(v))
 }
 
@@ -227,8 +205,29 @@ pub(super) fn humanize_duration(v: f64) -> String {
             format!("{sign}{}s", go_g4(v))
         };
     }
-    let mut v = v;
-    let mut prefix = "";
+    let (v, prefix) = small_prefix(v);
+    format!("{}{prefix}s", go_g4(v))
+}
+
+/// `v` divided by `base` for as long as it stays at least `base` in magnitude (at most once per
+/// prefix), and the prefix of the last division: the loop of Prometheus's `humanize` above 1 and of
+/// `humanize1024`.
+fn large_prefix(v: f64, base: f64, prefixes: [&'static str; 8]) -> (f64, &'static str) {
+    let (mut v, mut prefix) = (v, "");
+    for p in prefixes {
+        if v.abs() < base {
+            break;
+        }
+        prefix = p;
+        v /= base;
+    }
+    (v, prefix)
+}
+
+/// `v` multiplied by 1000 until it is at least 1 in magnitude (at most once per prefix), and the SI
+/// prefix that says so: the loop of Prometheus's `humanize` and `humanizeDuration` below 1.
+fn small_prefix(v: f64) -> (f64, &'static str) {
+    let (mut v, mut prefix) = (v, "");
     for p in ["m", "u", "n", "p", "f", "a", "z", "y"] {
         if v.abs() >= 1.0 {
             break;
@@ -236,7 +235,7 @@ pub(super) fn humanize_duration(v: f64) -> String {
         prefix = p;
         v *= 1000.0;
     }
-    format!("{}{prefix}s", go_g4(v))
+    (v, prefix)
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@ use super::model::{
     counter, gauge, labels, spike_share, Alert, Clock, Group, Labels, Phase, Plan, Series,
     Severity, Template, TestGroup, EVALUATION, MINUTE,
 };
+use crate::families::Histogram;
 use crate::AlertConfig;
+use sightline_conventions::HTTP;
 
 /// The rate window of the error-ratio and latency alerts.
 const WINDOW: u64 = 5 * MINUTE;
@@ -20,7 +22,7 @@ const SATURATION_HOLD: u64 = 10 * MINUTE;
 /// 5-minute windows and keeps the tests small).
 const INTERVAL: u64 = MINUTE;
 /// Requests per test interval: the ratios below become whole request counts.
-const REQUESTS: f64 = 100_000.0;
+pub(super) const REQUESTS: f64 = 100_000.0;
 
 pub(super) fn group(config: &AlertConfig, clock: Clock) -> Group {
     let mut group = Group::new(
@@ -34,8 +36,49 @@ pub(super) fn group(config: &AlertConfig, clock: Clock) -> Group {
 }
 
 /// The series the tests feed: one instance of the service.
-fn series_labels(config: &AlertConfig) -> Vec<String> {
+pub(super) fn instance_labels(config: &AlertConfig) -> Vec<String> {
     vec![eq("job", &config.job), eq("instance", &config.target)]
+}
+
+/// The requests the tests feed: that instance's `GET /`.
+fn request_labels(config: &AlertConfig) -> Vec<String> {
+    let mut m = instance_labels(config);
+    m.extend([eq("method", "GET"), eq("route", "/")]);
+    m
+}
+
+/// The request duration histogram of the tests' requests, answered 200: a bucket for each bound (`le`
+/// as the exposition writes it, Rust's shortest float text, not rounded) counting `per_interval`
+/// requests, then `+Inf` counting every request.
+pub(super) fn duration_buckets(
+    config: &AlertConfig,
+    plan: &Plan,
+    bounds: &[(f64, &dyn Fn(Phase) -> f64)],
+) -> Vec<Series> {
+    let bucket = |le: String, per_interval: &dyn Fn(Phase) -> f64| {
+        let mut m = request_labels(config);
+        m.extend([eq("status_code", "200"), eq("le", &le)]);
+        Series {
+            selector: selector(&Histogram::Bucket.of(&HTTP.duration), &m),
+            values: counter(plan, per_interval),
+        }
+    };
+    let mut buckets: Vec<Series> = bounds
+        .iter()
+        .map(|&(le, per_interval)| bucket(format!("{le}"), per_interval))
+        .collect();
+    buckets.push(bucket("+Inf".to_string(), &|_| REQUESTS));
+    buckets
+}
+
+/// Requests per interval under the lowest bucket bound: all of them while healthy, none while bad, all
+/// but a `slow_share` of them in a spike.
+pub(super) fn fast_requests(slow_share: f64) -> impl Fn(Phase) -> f64 {
+    move |phase| match phase {
+        Phase::Healthy => REQUESTS,
+        Phase::Bad => 0.0,
+        Phase::Spike => (REQUESTS * (1.0 - slow_share)).round(),
+    }
 }
 
 /// What `sum by (job)` returns.
@@ -45,9 +88,9 @@ fn job_labels(config: &AlertConfig) -> Labels {
 
 fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let w = clock.dur(WINDOW);
-    let all = selector("http_requests_total", &[eq("job", &config.job)]);
+    let all = selector(HTTP.requests.name, &[eq("job", &config.job)]);
     let errors = selector(
-        "http_requests_total",
+        HTTP.requests.name,
         &[eq("job", &config.job), re("status_code", "5..")],
     );
     let expr = format!(
@@ -83,13 +126,9 @@ fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     };
     let series = |plan: &Plan| {
         let with = |code: &str| {
-            let mut m = series_labels(config);
-            m.extend([
-                eq("method", "GET"),
-                eq("route", "/"),
-                eq("status_code", code),
-            ]);
-            selector("http_requests_total", &m)
+            let mut m = request_labels(config);
+            m.push(eq("status_code", code));
+            selector(HTTP.requests.name, &m)
         };
         vec![
             Series {
@@ -110,7 +149,7 @@ fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
 fn latency(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let w = clock.dur(WINDOW);
     let buckets = selector(
-        "http_request_duration_seconds_bucket",
+        &Histogram::Bucket.of(&HTTP.duration),
         &[eq("job", &config.job)],
     );
     let expr = format!(
@@ -144,32 +183,17 @@ fn latency(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let t = config.latency_seconds;
     let bounds = [t / 4.0, t, t + t / 0.99];
     let slow_share = spike_share(0.01, 0.0, WINDOW, INTERVAL);
-    let fast = move |phase| match phase {
-        Phase::Healthy => REQUESTS,
-        Phase::Bad => 0.0,
-        Phase::Spike => (REQUESTS * (1.0 - slow_share)).round(),
-    };
+    let fast = fast_requests(slow_share);
     let series = |plan: &Plan| {
-        let bucket = |le: String, count: &dyn Fn(Phase) -> f64| {
-            let mut m = series_labels(config);
-            m.extend([
-                eq("method", "GET"),
-                eq("route", "/"),
-                eq("status_code", "200"),
-                eq("le", &le),
-            ]);
-            Series {
-                selector: selector("http_request_duration_seconds_bucket", &m),
-                values: counter(plan, count),
-            }
-        };
-        vec![
-            // `le` as the exposition writes it (Rust's shortest float text), not rounded.
-            bucket(format!("{}", bounds[0]), &fast),
-            bucket(format!("{}", bounds[1]), &fast),
-            bucket(format!("{}", bounds[2]), &|_| REQUESTS),
-            bucket("+Inf".to_string(), &|_| REQUESTS),
-        ]
+        duration_buckets(
+            config,
+            plan,
+            &[
+                (bounds[0], &fast),
+                (bounds[1], &fast),
+                (bounds[2], &|_| REQUESTS),
+            ],
+        )
     };
     let value = 2.0 * t;
     let tests = held_tests(&alert, WINDOW, HOLD, 1, series, &job_labels(config), value);
@@ -179,7 +203,7 @@ fn latency(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
 fn saturation(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let expr = format!(
         "sum by (job) ({})\n> {}",
-        selector("http_requests_in_flight", &[eq("job", &config.job)]),
+        selector(HTTP.in_flight.name, &[eq("job", &config.job)]),
         num(config.in_flight_ceiling)
     );
     let alert = Alert::new(config, "ServiceInFlightHigh", Severity::Warning, expr)
@@ -204,10 +228,8 @@ fn saturation(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
 
     let ceiling = config.in_flight_ceiling;
     let series = |plan: &Plan| {
-        let mut m = series_labels(config);
-        m.extend([eq("method", "GET"), eq("route", "/")]);
         vec![Series {
-            selector: selector("http_requests_in_flight", &m),
+            selector: selector(HTTP.in_flight.name, &request_labels(config)),
             values: gauge(plan, |p| match p {
                 Phase::Healthy => (ceiling / 2.0).floor(),
                 Phase::Bad | Phase::Spike => 2.0 * ceiling,

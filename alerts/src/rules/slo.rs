@@ -14,7 +14,9 @@ use super::model::{
     counter, Alert, Clock, Group, Labels, Phase, Plan, Recording, Rule, Series, Severity, Template,
     TestGroup, DAY, EVALUATION, HOUR, MINUTE,
 };
+use crate::families::Histogram;
 use crate::{AlertConfig, Objective, ObjectiveSite};
+use sightline_conventions::{Family, RedFamilies, BUSINESS, FUNCTION, HTTP};
 
 /// A burn-rate condition: the ratio above `factor` times the budget over both windows.
 struct Burn {
@@ -71,12 +73,12 @@ struct Site {
     labels: Vec<(&'static str, String)>,
     /// Its call counter, the matcher selecting failed calls, and the labels a test gives successful
     /// and failed calls (successful ones are also what its histogram series carry).
-    calls: &'static str,
+    calls: Family,
     failed: String,
     ok_label: (&'static str, &'static str),
     failed_label: (&'static str, &'static str),
-    /// Its duration histogram, without `_bucket` / `_count`.
-    histogram: &'static str,
+    /// Its duration histogram.
+    duration: Family,
     /// How annotations name it.
     subject: fn(Template) -> Template,
 }
@@ -86,31 +88,41 @@ impl Site {
         match site {
             ObjectiveSite::Handler { method, route } => Site {
                 labels: vec![("method", method.clone()), ("route", route.clone())],
-                calls: "http_requests_total",
+                calls: HTTP.requests,
                 failed: re("status_code", "5.."),
                 ok_label: ("status_code", "200"),
                 failed_label: ("status_code", "500"),
-                histogram: "http_request_duration_seconds",
+                duration: HTTP.duration,
                 subject: |t| t.label("method").text(" ").label("route"),
             },
-            ObjectiveSite::Function { function, module } => Site {
-                labels: vec![("function", function.clone()), ("module", module.clone())],
-                calls: "function_calls_total",
-                failed: eq("result", "error"),
-                ok_label: ("result", "ok"),
-                failed_label: ("result", "error"),
-                histogram: "function_call_duration_seconds",
-                subject: |t| t.label("module").text("::").label("function"),
-            },
-            ObjectiveSite::Business { operation } => Site {
-                labels: vec![("operation", operation.clone())],
-                calls: "business_operations_total",
-                failed: eq("outcome", "error"),
-                ok_label: ("outcome", "ok"),
-                failed_label: ("outcome", "error"),
-                histogram: "business_operation_duration_seconds",
-                subject: |t| t.text("operation ").label("operation"),
-            },
+            ObjectiveSite::Function { function, module } => Site::of_red(
+                &FUNCTION,
+                vec![("function", function.clone()), ("module", module.clone())],
+                |t| t.label("module").text("::").label("function"),
+            ),
+            ObjectiveSite::Business { operation } => {
+                Site::of_red(&BUSINESS, vec![("operation", operation.clone())], |t| {
+                    t.text("operation ").label("operation")
+                })
+            }
+        }
+    }
+
+    /// A site of `#[observe]` or `#[business_span]`: its outcome label tells failed calls.
+    fn of_red(
+        families: &RedFamilies,
+        labels: Vec<(&'static str, String)>,
+        subject: fn(Template) -> Template,
+    ) -> Site {
+        let outcome = families.outcome_label;
+        Site {
+            labels,
+            calls: families.calls,
+            failed: eq(outcome, "error"),
+            ok_label: (outcome, "ok"),
+            failed_label: (outcome, "error"),
+            duration: families.duration,
+            subject,
         }
     }
 }
@@ -309,14 +321,14 @@ impl Slo {
         let expr = match self.sli {
             Sli::Errors => format!(
                 "{}\n  /\n{}",
-                sum(self.site.calls, Some(self.site.failed.clone())),
-                sum(self.site.calls, None)
+                sum(self.site.calls.name, Some(self.site.failed.clone())),
+                sum(self.site.calls.name, None)
             ),
             // Good events are the `le` bucket; bad ones the rest of the count.
             Sli::Latency { le } => {
-                let total = sum(&format!("{}_count", self.site.histogram), None);
+                let total = sum(&Histogram::Count.of(&self.site.duration), None);
                 let good = sum(
-                    &format!("{}_bucket", self.site.histogram),
+                    &Histogram::Bucket.of(&self.site.duration),
                     Some(eq("le", &format!("{le}"))),
                 );
                 format!("(\n  {total}\n    -\n  {good}\n)\n  /\n{total}")
@@ -439,11 +451,11 @@ impl Slo {
                 let (failed_name, failed_value) = self.site.failed_label;
                 vec![
                     Series {
-                        selector: with(self.site.calls, &[(ok_name, ok_value)]),
+                        selector: with(self.site.calls.name, &[(ok_name, ok_value)]),
                         values: counter(plan, |p| CALLS - bad_calls(p)),
                     },
                     Series {
-                        selector: with(self.site.calls, &[(failed_name, failed_value)]),
+                        selector: with(self.site.calls.name, &[(failed_name, failed_value)]),
                         values: counter(plan, bad_calls),
                     },
                 ]
@@ -451,14 +463,14 @@ impl Slo {
             Sli::Latency { le } => vec![
                 Series {
                     selector: with(
-                        &format!("{}_bucket", self.site.histogram),
+                        &Histogram::Bucket.of(&self.site.duration),
                         &[(ok_name, ok_value), ("le", &format!("{le}"))],
                     ),
                     values: counter(plan, |p| CALLS - bad_calls(p)),
                 },
                 Series {
                     selector: with(
-                        &format!("{}_count", self.site.histogram),
+                        &Histogram::Count.of(&self.site.duration),
                         &[(ok_name, ok_value)],
                     ),
                     values: counter(plan, |_| CALLS),
@@ -496,20 +508,31 @@ impl Slo {
     }
 
     /// The workbook's properties, each burn-rate pair on its own (check times do not depend on the
-    /// objective, so every objective's scenario runs in one promtool group, on its own series): it fires when both its windows are
-    /// over, not on its long window alone (it resets once the short one is clean, though the long one
-    /// is still over), and not on its short window alone (the spike test). Every objective also stays
-    /// silent at half its budget.
+    /// objective, so every objective's scenario runs in one promtool group, on its own series): it
+    /// fires when both its windows are over, not on its long window alone (it resets once the short
+    /// one is clean, though the long one is still over), and not on its short window alone (the spike
+    /// test). Every objective also stays silent at half its budget.
     fn tests(&self, config: &AlertConfig, fast: &Alert, slow: &Alert) -> Vec<TestGroup> {
-        let b = self.budget;
-        let labels = self.expr_labels(config);
-        let who = format!("{} {}", self.kind(), self.objective);
-        let (page, medium, ticket) = (&FAST[0], &FAST[1], &SLOW[0]);
-        let at = |minutes: u64| minutes * MINUTE;
+        vec![
+            self.first_pair_test(config, fast),
+            self.second_pair_test(config, fast),
+            self.slow_burn_test(config, fast, slow),
+            self.quiet_test(config, fast, slow),
+            self.spike_test(config, fast, slow),
+        ]
+    }
 
-        // 1h/5m alone: after 6 h at half the budget, an hour at twice its factor (6h stays under 6x:
-        // at most 5.2x), then calm again. The check at the burst's end reads a window of burst only:
-        // its value is a clean number, far from the fourth digit where `humanizePercentage` rounds.
+    /// How a test's name tells this SLO: `errors 99% ok`.
+    fn who(&self) -> String {
+        format!("{} {}", self.kind(), self.objective)
+    }
+
+    /// 1h/5m alone: after 6 h at half the budget, an hour at twice its factor (6h stays under 6x: at
+    /// most 5.2x), then calm again. The check at the burst's end reads a window of burst only: its
+    /// value is a clean number, far from the fourth digit where `humanizePercentage` rounds.
+    fn first_pair_test(&self, config: &AlertConfig, fast: &Alert) -> TestGroup {
+        let b = self.budget;
+        let (page, medium) = (&FAST[0], &FAST[1]);
         let burst = (2.0 * page.factor * b).min(1.0);
         let length = page.long;
         let history = medium.long;
@@ -522,11 +545,12 @@ impl Slo {
         };
         let end = history + length;
         let reset = end + 2 * EVALUATION;
-        let first_pair = TestGroup::new(
+        TestGroup::new(
             format!(
-                "{} ({who}): the 1h/5m pair alone fires on an hour at {}, and resets 10m after it \
+                "{} ({}): the 1h/5m pair alone fires on an hour at {}, and resets 10m after it \
                  though 1h is still over",
                 fast.name,
+                self.who(),
                 Humanize::Percentage.apply(burst)
             ),
             INTERVAL,
@@ -535,39 +559,46 @@ impl Slo {
         .fires(
             fast,
             end,
-            &labels,
+            &self.expr_labels(config),
             self.share(&plan, shares, end, page.long),
         )
         .holds(end, self.under(config, medium, medium.long))
         .silent(fast, [reset])
         .holds(reset, self.over(config, page, page.long))
-        .merge_as("SLO fast burn, 1h/5m pair alone: fires, then resets on a clean 5m");
+        .merge_as("SLO fast burn, 1h/5m pair alone: fires, then resets on a clean 5m")
+    }
 
-        // 6h/30m alone: 6 h at 10x the budget (1h stays under 14.4x), then calm again.
+    /// 6h/30m alone: 6 h at 10x the budget (1h stays under 14.4x), then calm again.
+    fn second_pair_test(&self, config: &AlertConfig, fast: &Alert) -> TestGroup {
+        let b = self.budget;
+        let (page, medium) = (&FAST[0], &FAST[1]);
+        let labels = self.expr_labels(config);
+        let half_hour = 30 * MINUTE;
         let steady = 10.0 * b;
         let plan = Plan::steady(Phase::Bad, medium.long / INTERVAL)
-            .then(Phase::Healthy, at(40) / INTERVAL);
+            .then(Phase::Healthy, 40 * MINUTE / INTERVAL);
         let shares = |p| match p {
             Phase::Bad => steady,
             _ => b / 2.0,
         };
         let reset = medium.long + medium.short + EVALUATION;
-        let second_pair = TestGroup::new(
+        TestGroup::new(
             format!(
-                "{} ({who}): the 6h/30m pair alone fires at 10x the budget, and resets once 30m is \
+                "{} ({}): the 6h/30m pair alone fires at 10x the budget, and resets once 30m is \
                  clean though 6h is still over",
-                fast.name
+                fast.name,
+                self.who()
             ),
             INTERVAL,
             self.series(config, &plan, shares),
         )
         .fires(
             fast,
-            at(30),
+            half_hour,
             &labels,
-            self.share(&plan, shares, at(30), medium.long),
+            self.share(&plan, shares, half_hour, medium.long),
         )
-        .holds(at(30), self.under(config, page, page.long))
+        .holds(half_hour, self.under(config, page, page.long))
         .fires(
             fast,
             medium.long,
@@ -576,9 +607,14 @@ impl Slo {
         )
         .silent(fast, [reset])
         .holds(reset, self.over(config, medium, medium.long))
-        .merge_as("SLO fast burn, 6h/30m pair alone: fires, then resets on a clean 30m");
+        .merge_as("SLO fast burn, 6h/30m pair alone: fires, then resets on a clean 30m")
+    }
 
-        // Slow burn: 12 h at twice the budget (under the fast burns' 6x), then calm again.
+    /// Slow burn: 12 h at twice the budget (under the fast burns' 6x), then calm again.
+    fn slow_burn_test(&self, config: &AlertConfig, fast: &Alert, slow: &Alert) -> TestGroup {
+        let b = self.budget;
+        let ticket = &SLOW[0];
+        let half_hour = 30 * MINUTE;
         let plan = Plan::steady(Phase::Bad, 12 * HOUR / INTERVAL)
             .then(Phase::Healthy, (ticket.short + 2 * EVALUATION) / INTERVAL);
         let shares = |p| match p {
@@ -586,41 +622,47 @@ impl Slo {
             _ => b / 2.0,
         };
         let reset = 12 * HOUR + ticket.short + EVALUATION;
-        let slow_burn = TestGroup::new(
+        TestGroup::new(
             format!(
-                "{} ({who}): fires at 2x the budget while {} stays silent, and resets once 6h is clean \
+                "{} ({}): fires at 2x the budget while {} stays silent, and resets once 6h is clean \
                  though 3d is still over",
-                slow.name, fast.name
+                slow.name,
+                self.who(),
+                fast.name
             ),
             INTERVAL,
             self.series(config, &plan, shares),
         )
-        .fires(slow, at(30), &labels, self.share(&plan, shares, at(30), ticket.long))
-        .silent(fast, [at(30)])
+        .fires(
+            slow,
+            half_hour,
+            &self.expr_labels(config),
+            self.share(&plan, shares, half_hour, ticket.long),
+        )
+        .silent(fast, [half_hour])
         .silent(slow, [reset])
         .holds(reset, self.over(config, ticket, ticket.long))
-        .merge_as("SLO slow burn: fires without the fast one, then resets on a clean 6h");
+        .merge_as("SLO slow burn: fires without the fast one, then resets on a clean 6h")
+    }
 
+    /// Both alerts silent at half the budget, once the 6-hour window is full.
+    fn quiet_test(&self, config: &AlertConfig, fast: &Alert, slow: &Alert) -> TestGroup {
+        let medium = &FAST[1];
+        let checks = [30 * MINUTE, medium.long];
         let plan = Plan::steady(Phase::Healthy, medium.long / INTERVAL + 2);
-        let quiet = TestGroup::new(
+        TestGroup::new(
             format!(
-                "{} and {} ({who}): silent at half the budget",
-                fast.name, slow.name
+                "{} and {} ({}): silent at half the budget",
+                fast.name,
+                slow.name,
+                self.who()
             ),
             INTERVAL,
-            self.series(config, &plan, |_| b / 2.0),
+            self.series(config, &plan, |_| self.budget / 2.0),
         )
-        .silent(fast, [at(30), medium.long])
-        .silent(slow, [at(30), medium.long])
-        .merge_as("SLO burns: silent at half the budget");
-
-        vec![
-            first_pair,
-            second_pair,
-            slow_burn,
-            quiet,
-            self.spike_test(config, fast, slow),
-        ]
+        .silent(fast, checks)
+        .silent(slow, checks)
+        .merge_as("SLO burns: silent at half the budget")
     }
 
     /// A burst of bad calls after 3 days at half the budget (the 3-day window is full). It costs a

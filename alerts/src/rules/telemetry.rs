@@ -59,6 +59,15 @@ pub(super) fn group(config: &AlertConfig, clock: Clock) -> Group {
 }
 
 fn dropped(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
+    let alert = dropped_alert(config, clock);
+    let tests = LOSSES
+        .into_iter()
+        .flat_map(|loss| loss_tests(config, clock, &alert, loss))
+        .collect();
+    (alert, tests)
+}
+
+fn dropped_alert(config: &AlertConfig, clock: Clock) -> Alert {
     let (w, hold) = (clock.dur(WINDOW), clock.dur(HOLD));
     // `rate` drops the metric name: each counter is named in a `counter` label instead, so the alert
     // says which signal is lost and each gets an alert of its own.
@@ -70,7 +79,7 @@ fn dropped(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
         )
     };
     let expr = COUNTERS.map(branch).join("\nor\n");
-    let alert = Alert::new(config, "ServiceTelemetryDropped", Severity::Warning, expr)
+    Alert::new(config, "ServiceTelemetryDropped", Severity::Warning, expr)
         .why(format!(
             "Observability going blind: spans or log lines dropped, per service and counter. Held \
              {hold} over a {w} rate: a burst at start-up or a collector restart passes, steady loss \
@@ -96,72 +105,81 @@ fn dropped(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
                      OTEL_BSP_MAX_QUEUE_SIZE. Log lines: check that whatever reads its stdout keeps \
                      up, then log_buffer_lines."
                 )),
-        );
-
-    // One set of tests per loss, every other series of both counters present and at rest in each.
-    let mut tests = Vec::new();
-    for (lost, lost_reason) in LOSSES {
-        let series = |plan: &Plan| {
-            COUNTERS
-                .iter()
-                .flat_map(|&name| reasons(name).into_iter().map(move |reason| (name, reason)))
-                .map(|(name, reason)| Series {
-                    selector: selector(
-                        name,
-                        &[
-                            eq("job", &config.job),
-                            eq("instance", &config.target),
-                            eq("reason", reason),
-                        ],
-                    ),
-                    values: if (name, reason) == (lost, lost_reason) {
-                        counter(plan, |p| match p {
-                            Phase::Healthy => 0.0,
-                            Phase::Bad | Phase::Spike => LOST,
-                        })
-                    } else {
-                        counter(plan, |_| 0.0)
-                    },
-                })
-                .collect()
-        };
-        let expr_labels = labels([("job", config.job.as_str()), ("counter", lost)]);
-        // The spike is the longest loss that must stay silent: `for` minus the window.
-        let spike = (HOLD - WINDOW) / INTERVAL;
-        // A rate, per second of the mode's clock: a drill loses as much in a fifteenth of the time.
-        let value = LOST / clock.secs(INTERVAL) as f64;
-        for mut test in held_tests(&alert, WINDOW, HOLD, spike, series, &expr_labels, value) {
-            test.why = test
-                .why
-                .replacen(": ", &format!(" ({lost}, {lost_reason}): "), 1);
-            tests.push(test);
-        }
-
-        // Loss in bursts of one interval, `BURST_EVERY` intervals apart: every window holds a burst,
-        // so the expression stays true and the alert fires. A window shorter than the gap between
-        // bursts would reset `for` at each gap.
-        let mut plan = Plan::default();
-        for _ in 0..(WINDOW + HOLD) / INTERVAL / BURST_EVERY + 1 {
-            plan = plan
-                .then(Phase::Bad, 1)
-                .then(Phase::Healthy, BURST_EVERY - 1);
-        }
-        // True from the first evaluation, so firing from `for` after it; the window ending at
-        // `WINDOW + HOLD` holds one burst.
-        let bursts = TestGroup::new(
-            format!(
-                "{} ({lost}, {lost_reason}): fires on loss in bursts {BURST_EVERY} intervals apart, each \
-                 window holding one",
-                alert.name
-            ),
-            INTERVAL,
-            series(&plan),
         )
-        .silent(&alert, [HOLD])
-        .fires(&alert, WINDOW + HOLD, &expr_labels, LOST / clock.secs(WINDOW) as f64);
-        tests.push(bursts);
+}
+
+/// Every series of both counters, one per reason: the `loss` (counter, reason) losing [`LOST`] items
+/// in each bad interval, every other one present and at rest.
+fn loss_series(config: &AlertConfig, plan: &Plan, loss: (&str, &str)) -> Vec<Series> {
+    COUNTERS
+        .iter()
+        .flat_map(|&name| reasons(name).into_iter().map(move |reason| (name, reason)))
+        .map(|(name, reason)| Series {
+            selector: selector(
+                name,
+                &[
+                    eq("job", &config.job),
+                    eq("instance", &config.target),
+                    eq("reason", reason),
+                ],
+            ),
+            values: if (name, reason) == loss {
+                counter(plan, |p| match p {
+                    Phase::Healthy => 0.0,
+                    Phase::Bad | Phase::Spike => LOST,
+                })
+            } else {
+                counter(plan, |_| 0.0)
+            },
+        })
+        .collect()
+}
+
+/// The tests of one loss: those of every alert held by `for`, then loss in bursts.
+fn loss_tests(
+    config: &AlertConfig,
+    clock: Clock,
+    alert: &Alert,
+    loss: (&'static str, &'static str),
+) -> Vec<TestGroup> {
+    let (lost, lost_reason) = loss;
+    let series = |plan: &Plan| loss_series(config, plan, loss);
+    let expr_labels = labels([("job", config.job.as_str()), ("counter", lost)]);
+    // The spike is the longest loss that must stay silent: `for` minus the window.
+    let spike = (HOLD - WINDOW) / INTERVAL;
+    // A rate, per second of the mode's clock: a drill loses as much in a fifteenth of the time.
+    let value = LOST / clock.secs(INTERVAL) as f64;
+    let mut tests = held_tests(alert, WINDOW, HOLD, spike, series, &expr_labels, value);
+    for test in &mut tests {
+        test.why = test
+            .why
+            .replacen(": ", &format!(" ({lost}, {lost_reason}): "), 1);
     }
-    (alert, tests)
+
+    // Loss in bursts of one interval, `BURST_EVERY` intervals apart: every window holds a burst, so
+    // the expression stays true and the alert fires. A window shorter than the gap between bursts
+    // would reset `for` at each gap.
+    let mut plan = Plan::default();
+    for _ in 0..(WINDOW + HOLD) / INTERVAL / BURST_EVERY + 1 {
+        plan = plan
+            .then(Phase::Bad, 1)
+            .then(Phase::Healthy, BURST_EVERY - 1);
+    }
+    // True from the first evaluation, so firing from `for` after it; the window ending at
+    // `WINDOW + HOLD` holds one burst.
+    let bursts = TestGroup::new(
+        format!(
+            "{} ({lost}, {lost_reason}): fires on loss in bursts {BURST_EVERY} intervals apart, each \
+             window holding one",
+            alert.name
+        ),
+        INTERVAL,
+        series(&plan),
+    )
+    .silent(alert, [HOLD])
+    .fires(alert, WINDOW + HOLD, &expr_labels, LOST / clock.secs(WINDOW) as f64);
+    tests.push(bursts);
+    tests
 }
 
 #[cfg(test)]
