@@ -73,7 +73,7 @@
 //! | `level = "debug"` | the success line's level (default `info`) |
 //! | `buckets = [0.001, 0.01]` | this site's histogram buckets, in seconds |
 //! | `skip_metrics` | span and log line only |
-//! | `crate = path` | where sightline is, for crates that re-export it |
+//! | `crate = path` | where sightline is, for crates that re-export it; `#[sightline(crate = path)]` on a derived type, `objective!(crate = path, ..)` |
 //! | `metric = "charges", labels(provider = expr)` | own families with typed labels ([`LabelValue`]) |
 //! | `max_series = 5000` | the series budget of `labels(...)` (default 1000) |
 //!

@@ -1,7 +1,10 @@
 //! Parsing `#[observe(...)]` into [`ObserveArgs`]. Only syntax here: whether values make sense is the
 //! `check` pass's job, so that every semantic mistake can be reported at once.
 
+use crate::arguments::{self, Argument, Key};
 use crate::errors::{end_span, parse_ending_at, parse_group, Errors};
+use crate::log_options::{Level, LogMode};
+use crate::objective::ObjectiveArg;
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -52,18 +55,20 @@ pub(crate) struct ObserveArgs {
     /// after an empty first one.
     pub fields_at: Option<Span>,
     pub redact_at: Option<Span>,
-    pub log: Option<LitStr>,
-    pub level: Option<LitStr>,
+    /// `log = ".."`, and where its literal is.
+    pub log: Option<(LogMode, Span)>,
+    /// `level = ".."`, and where its literal is.
+    pub level: Option<(Level, Span)>,
     pub buckets: Option<Buckets>,
     pub skip_metrics: Option<Span>,
     pub krate: Option<Path>,
     pub metric: Option<LitStr>,
     pub labels: Option<Labels>,
     pub max_series: Option<syn::LitInt>,
-    pub objective: Option<crate::objective::ObjectiveArg>,
+    pub objective: Option<ObjectiveArg>,
     /// Arguments given with a mistake (reported by the parse): the checks that read them are skipped, so
     /// that a bad `method` is not also reported as `route` without a `method`.
-    pub failed: Vec<String>,
+    failed: Vec<Key>,
 }
 
 /// `labels(provider = req.provider, region = "eu")`.
@@ -124,11 +129,6 @@ pub(crate) struct Buckets {
     pub bounds: Vec<(f64, Span)>,
 }
 
-const OBSERVE_ARGUMENTS: &str = "name, route, method, fields(...), redact(...), log, level, \
-     buckets, skip_metrics, metric, labels(...), max_series, objective(...), crate";
-const BUSINESS_ARGUMENTS: &str = "a name literal first, then attrs(...), redact(...), log, level, \
-     buckets, skip_metrics, metric, labels(...), max_series, objective(...), crate";
-
 impl ObserveArgs {
     /// The arguments as far as they parse, and every mistake found on the way. `None` when the
     /// attribute's structure itself is broken (two arguments without a comma between them): nothing
@@ -143,10 +143,8 @@ impl ObserveArgs {
             if mode == Mode::Business && !input.is_empty() {
                 if let Err(e) = args.parse_operation(input) {
                     errors.add(e);
-                    args.failed.push("name".to_owned());
-                    while !input.is_empty() && !input.peek(Token![,]) {
-                        input.parse::<proc_macro2::TokenTree>()?;
-                    }
+                    args.failed.push(Key::Name);
+                    skip_argument(input)?;
                     if !input.is_empty() {
                         input.parse::<Token![,]>()?;
                     }
@@ -156,13 +154,10 @@ impl ObserveArgs {
                 let key = input.fork().call(Ident::parse_any).ok();
                 if let Err(e) = args.parse_one(input) {
                     errors.add(e);
-                    if let Some(key) = key {
-                        args.failed.push(key.to_string());
-                    }
+                    let known = key.and_then(|k| arguments::named(&k.to_string()));
+                    args.failed.extend(known.map(|a| a.key));
                     // Skip to the next argument so that later mistakes are reported too.
-                    while !input.is_empty() && !input.peek(Token![,]) {
-                        input.parse::<proc_macro2::TokenTree>()?;
-                    }
+                    skip_argument(input)?;
                 }
                 if input.is_empty() {
                     break;
@@ -181,9 +176,19 @@ impl ObserveArgs {
         }
     }
 
-    /// Whether `name` was given with a mistake.
-    pub fn failed(&self, name: &str) -> bool {
-        self.failed.iter().any(|f| f == name)
+    /// Whether the argument was given with a mistake.
+    pub fn failed(&self, key: Key) -> bool {
+        self.failed.contains(&key)
+    }
+
+    /// The completion lines the site writes: `log = ".."`, or all.
+    pub fn log_mode(&self) -> LogMode {
+        self.log.map(|(mode, _)| mode).unwrap_or_default()
+    }
+
+    /// The success line's level: `level = ".."`, or info.
+    pub fn success_level(&self) -> Level {
+        self.level.map(|(level, _)| level).unwrap_or_default()
     }
 
     /// The operation name of `#[business_span("process-order", ..)]`, when given.
@@ -208,240 +213,173 @@ impl ObserveArgs {
         Ok(())
     }
 
+    /// One `key = value`, `key(...)` or `key`, dispatched on the table of arguments.
     fn parse_one(&mut self, input: ParseStream) -> syn::Result<()> {
-        if input.peek(Token![crate]) {
-            let kw: Token![crate] = input.parse()?;
-            input.parse::<Token![=]>()?;
-            let path: Path = input.parse()?;
-            return set_once(&mut self.krate, path, kw.span, "crate");
-        }
         let key = Ident::parse_any(input).map_err(|e| self.not_an_argument(e.span()))?;
+        let argument = arguments::named(&key.to_string())
+            .filter(|a| a.taken_by(self.mode))
+            .ok_or_else(|| self.unknown(&key))?;
+        let at = &key;
         let span = key.span();
-        let name = key.to_string();
-        let allowed = match self.mode {
-            Mode::Observe => name != "attrs",
-            Mode::Business => !matches!(name.as_str(), "name" | "route" | "method" | "fields"),
-        };
-        if !allowed {
-            return Err(self.unknown(&key));
-        }
-        match name.as_str() {
-            "name" => {
-                let v = string_value(input, &key, "name = \"charge\"")?;
-                set_once(&mut self.name, v, span, "name")
+        match argument.key {
+            Key::Name => set_once(&mut self.name, string_value(input, argument)?, at),
+            Key::Route => set_once(&mut self.route, string_value(input, argument)?, at),
+            Key::Method => set_once(&mut self.method, string_value(input, argument)?, at),
+            Key::Metric => set_once(&mut self.metric, string_value(input, argument)?, at),
+            Key::Log => {
+                let literal = string_value(input, argument)?;
+                let mode = LogMode::parse(&literal)?;
+                set_once(&mut self.log, (mode, literal.span()), at)
             }
-            "route" => {
-                let v = string_value(input, &key, "route = \"/api/v1/orders\"")?;
-                set_once(&mut self.route, v, span, "route")
+            Key::Level => {
+                let literal = string_value(input, argument)?;
+                let level = Level::parse(&literal)?;
+                set_once(&mut self.level, (level, literal.span()), at)
             }
-            "method" => {
-                let v = string_value(input, &key, "method = \"POST\"")?;
-                set_once(&mut self.method, v, span, "method")
-            }
-            "log" => {
-                let v = string_value(input, &key, "log = \"errors\"")?;
-                set_once(&mut self.log, v, span, "log")
-            }
-            "level" => {
-                let v = string_value(input, &key, "level = \"debug\"")?;
-                set_once(&mut self.level, v, span, "level")
-            }
-            "fields" | "attrs" => {
-                set_once(&mut self.fields_at, span, span, &name)?;
-                self.fields = field_list(input, &key)?;
+            Key::Fields => {
+                set_once(&mut self.fields_at, span, at)?;
+                self.fields = field_list(input, at, argument.example)?;
                 Ok(())
             }
-            "redact" => {
-                set_once(&mut self.redact_at, span, span, "redact")?;
-                self.redact = field_list(input, &key)?;
+            Key::Redact => {
+                set_once(&mut self.redact_at, span, at)?;
+                self.redact = field_list(input, at, argument.example)?;
                 Ok(())
             }
-            "buckets" => {
+            Key::Buckets => set_once(&mut self.buckets, buckets(input)?, at),
+            Key::SkipMetrics => set_once(&mut self.skip_metrics, span, at),
+            Key::Objective => set_once(&mut self.objective, objective(input, span)?, at),
+            Key::MaxSeries => set_once(&mut self.max_series, max_series(input)?, at),
+            Key::Labels => set_once(&mut self.labels, labels(input, span)?, at),
+            Key::Crate => {
                 input.parse::<Token![=]>()?;
-                let content;
-                let bracket = bracketed!(content in input);
-                let items = parse_group(
-                    &content,
-                    bracket.span.close(),
-                    Punctuated::<Expr, Token![,]>::parse_terminated,
-                )?;
-                let mut bounds = Vec::new();
-                for item in items {
-                    bounds.push((bucket_bound(&item)?, item.span()));
-                }
-                let buckets = Buckets {
-                    span: bracket.span.join(),
-                    bounds,
-                };
-                set_once(&mut self.buckets, buckets, span, "buckets")
+                set_once(&mut self.krate, input.parse::<Path>()?, at)
             }
-            "skip_metrics" => set_once(&mut self.skip_metrics, span, span, "skip_metrics"),
-            "metric" => {
-                let v = string_value(input, &key, "metric = \"payment_charges\"")?;
-                set_once(&mut self.metric, v, span, "metric")
-            }
-            "objective" => {
-                let arg = if input.peek(Token![=]) {
-                    input.parse::<Token![=]>()?;
-                    crate::objective::ObjectiveArg::Shared(input.parse()?)
-                } else if input.peek(syn::token::Paren) {
-                    let content;
-                    parenthesized!(content in input);
-                    let tokens: TokenStream = content.parse()?;
-                    crate::objective::ObjectiveArg::Inline(crate::objective::parse(tokens, span)?)
-                } else {
-                    return Err(syn::Error::new(
-                        span,
-                        "write objective(latency = \"2s\", percentile = 99, error_rate = \"1%\"), or objective = NAME for a shared `const`",
-                    ));
-                };
-                set_once(&mut self.objective, arg, span, "objective")
-            }
-            "max_series" => {
-                input.parse::<Token![=]>()?;
-                let value: Expr = input.parse()?;
-                let lit = match value {
-                    Expr::Lit(syn::ExprLit {
-                        lit: Lit::Int(i), ..
-                    }) => i,
-                    other => {
-                        return Err(syn::Error::new_spanned(
-                            other,
-                            "`max_series` must be an integer literal, e.g. max_series = 5000",
-                        ))
-                    }
-                };
-                set_once(&mut self.max_series, lit, span, "max_series")
-            }
-            "labels" => {
-                if !input.peek(syn::token::Paren) {
-                    return Err(syn::Error::new(
-                        span,
-                        "`labels` takes a list: labels(provider = req.provider, region = \"eu\")",
-                    ));
-                }
-                let content;
-                let paren = parenthesized!(content in input);
-                let list = parse_group(
-                    &content,
-                    paren.span.close(),
-                    Punctuated::<LabelArg, Token![,]>::parse_terminated,
-                )?;
-                let labels = Labels {
-                    span,
-                    list: list.into_iter().collect(),
-                };
-                set_once(&mut self.labels, labels, span, "labels")
-            }
-            _ => Err(self.unknown(&key)),
         }
     }
-}
 
-impl ObserveArgs {
     /// A literal or punctuation where an argument's name goes; syn alone would say "expected ident".
     fn not_an_argument(&self, span: Span) -> syn::Error {
-        let expected = match self.mode {
-            Mode::Observe => OBSERVE_ARGUMENTS,
-            Mode::Business => BUSINESS_ARGUMENTS,
-        };
         syn::Error::new(
             span,
             format!(
-                "expected an argument of {}: {expected}",
-                self.mode.attribute()
+                "expected an argument of {}: {}",
+                self.mode.attribute(),
+                arguments::expected(self.mode)
             ),
         )
     }
 
     fn unknown(&self, key: &Ident) -> syn::Error {
-        let (attribute, expected) = match self.mode {
-            Mode::Observe => ("#[observe]", OBSERVE_ARGUMENTS),
-            Mode::Business => ("#[business_span]", BUSINESS_ARGUMENTS),
-        };
-        let hint = match (self.mode, key.to_string().as_str()) {
-            (Mode::Business, "fields") => "write `attrs(...)` on a business span; ".to_string(),
-            (Mode::Business, "name") => {
-                "the name is the first argument, a literal: #[business_span(\"process-order\")]; "
-                    .to_string()
-            }
-            (Mode::Business, "route" | "method") => {
-                "handler mode is #[observe(route = .., method = ..)]; ".to_string()
-            }
-            (Mode::Observe, "attrs") => "write `fields(...)` on #[observe]; ".to_string(),
-            (_, other) => closest(other, self.mode)
-                .map(|known| format!("did you mean `{known}`? "))
-                .unwrap_or_default(),
-        };
         syn::Error::new(
             key.span(),
-            format!("unknown argument `{key}` for {attribute}; {hint}expected one of: {expected}"),
+            format!(
+                "unknown argument `{key}` for {}; {}expected one of: {}",
+                self.mode.attribute(),
+                arguments::hint(&key.to_string(), self.mode),
+                arguments::expected(self.mode)
+            ),
         )
     }
 }
 
-/// The known argument within two edits of a misspelt one.
-fn closest(unknown: &str, mode: Mode) -> Option<&'static str> {
-    const KNOWN: &[&str] = &[
-        "name",
-        "route",
-        "method",
-        "fields",
-        "redact",
-        "log",
-        "level",
-        "buckets",
-        "skip_metrics",
-        "crate",
-        "metric",
-        "labels",
-        "max_series",
-        "objective",
-    ];
-    let attrs = if mode == Mode::Business {
-        "attrs"
-    } else {
-        "fields"
-    };
-    KNOWN
-        .iter()
-        .map(|k| if *k == "fields" { attrs } else { k })
-        .filter(|k| mode == Mode::Observe || !matches!(*k, "name" | "route" | "method"))
-        .map(|k| (edit_distance(unknown, k), k))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, k)| k)
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
+/// The rest of a mistaken argument, up to the comma before the next one.
+fn skip_argument(input: ParseStream) -> syn::Result<()> {
+    while !input.is_empty() && !input.peek(Token![,]) {
+        input.parse::<proc_macro2::TokenTree>()?;
     }
-    row[b.len()]
+    Ok(())
 }
 
-fn duplicate(span: Span, name: &str) -> syn::Error {
-    syn::Error::new(span, format!("duplicate argument `{name}`: give it once"))
+/// `= [0.001, 0.01, ...]`.
+fn buckets(input: ParseStream) -> syn::Result<Buckets> {
+    input.parse::<Token![=]>()?;
+    let content;
+    let bracket = bracketed!(content in input);
+    let items = parse_group(
+        &content,
+        bracket.span.close(),
+        Punctuated::<Expr, Token![,]>::parse_terminated,
+    )?;
+    let mut bounds = Vec::new();
+    for item in items {
+        bounds.push((bucket_bound(&item)?, item.span()));
+    }
+    Ok(Buckets {
+        span: bracket.span.join(),
+        bounds,
+    })
 }
 
-fn set_once<T>(slot: &mut Option<T>, value: T, span: Span, name: &str) -> syn::Result<()> {
+/// `(latency = .., ..)` or `= NAME`.
+fn objective(input: ParseStream, keyword: Span) -> syn::Result<ObjectiveArg> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        Ok(ObjectiveArg::Shared(input.parse()?))
+    } else if input.peek(syn::token::Paren) {
+        let content;
+        parenthesized!(content in input);
+        let tokens: TokenStream = content.parse()?;
+        Ok(ObjectiveArg::Inline(crate::objective::parse(
+            tokens, keyword,
+        )?))
+    } else {
+        Err(syn::Error::new(
+            keyword,
+            "write objective(latency = \"2s\", percentile = 99, error_rate = \"1%\"), or objective = NAME for a shared `const`",
+        ))
+    }
+}
+
+/// `= 5000`.
+fn max_series(input: ParseStream) -> syn::Result<syn::LitInt> {
+    input.parse::<Token![=]>()?;
+    match input.parse::<Expr>()? {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Int(i), ..
+        }) => Ok(i),
+        other => Err(syn::Error::new_spanned(
+            other,
+            "`max_series` must be an integer literal, e.g. max_series = 5000",
+        )),
+    }
+}
+
+/// `(provider = req.provider, region = "eu")`.
+fn labels(input: ParseStream, keyword: Span) -> syn::Result<Labels> {
+    if !input.peek(syn::token::Paren) {
+        return Err(syn::Error::new(
+            keyword,
+            "`labels` takes a list: labels(provider = req.provider, region = \"eu\")",
+        ));
+    }
+    let content;
+    let paren = parenthesized!(content in input);
+    let list = parse_group(
+        &content,
+        paren.span.close(),
+        Punctuated::<LabelArg, Token![,]>::parse_terminated,
+    )?;
+    Ok(Labels {
+        span: keyword,
+        list: list.into_iter().collect(),
+    })
+}
+
+/// Stores an argument's value; a second one is refused at its key.
+fn set_once<T>(slot: &mut Option<T>, value: T, key: &Ident) -> syn::Result<()> {
     if slot.is_some() {
-        return Err(duplicate(span, name));
+        return Err(syn::Error::new(
+            key.span(),
+            format!("duplicate argument `{key}`: give it once"),
+        ));
     }
     *slot = Some(value);
     Ok(())
 }
 
 /// `key = "literal"`; anything else is refused with an example of what to write.
-fn string_value(input: ParseStream, key: &Ident, example: &str) -> syn::Result<LitStr> {
+fn string_value(input: ParseStream, argument: &Argument) -> syn::Result<LitStr> {
     input.parse::<Token![=]>()?;
     let value: Expr = input.parse()?;
     match &value {
@@ -450,16 +388,20 @@ fn string_value(input: ParseStream, key: &Ident, example: &str) -> syn::Result<L
         }) => Ok(s.clone()),
         other => Err(syn::Error::new_spanned(
             other,
-            format!("`{key}` must be a string literal, e.g. {example}"),
+            format!(
+                "`{}` must be a string literal, e.g. {}",
+                argument.word, argument.example
+            ),
         )),
     }
 }
 
-fn field_list(input: ParseStream, key: &Ident) -> syn::Result<Vec<FieldArg>> {
+/// `(name = expr, other = expr)` after `fields`, `attrs` or `redact`.
+fn field_list(input: ParseStream, key: &Ident, example: &str) -> syn::Result<Vec<FieldArg>> {
     if !input.peek(syn::token::Paren) {
         return Err(syn::Error::new(
             key.span(),
-            format!("`{key}` takes a list: {key}(name = expr, other = expr)"),
+            format!("`{key}` takes a list: {example}"),
         ));
     }
     let content;

@@ -1,7 +1,8 @@
 //! Validation of a parsed `#[observe(...)]` against the function it is on. Every mistake is collected,
 //! each spanned at the offending token and saying what to write instead.
 
-use crate::attr::{FieldArg, Mode, ObserveArgs};
+use crate::arguments::Key;
+use crate::attr::{FieldArg, LabelArg, Labels, Mode, ObserveArgs};
 use crate::errors::Errors;
 use crate::item::{Body, ObservedFn};
 use proc_macro2::Span;
@@ -10,44 +11,22 @@ use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::{ReturnType, Type};
 
-/// Field names every completion line writes itself; a user field of the same name would be shadowed.
-const RESERVED_FIELDS: &[&str] = &[
-    "function",
-    "module",
-    "result",
-    "duration_ms",
-    "error_kind",
-    "error",
-    "method",
-    "route",
-    "status_code",
-    "operation",
-    "outcome",
-    "message",
-    "timestamp",
-    "level",
-    "service",
-    "target",
-];
-
-const METHODS: &[&str] = &[
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS", "TRACE", "CONNECT",
-];
-const LOG_MODES: &[&str] = &["all", "errors", "off"];
-const LEVELS: &[&str] = &["trace", "debug", "info", "warn", "error"];
-
 pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
     let mut errors = Errors::default();
     check_function(f, &mut errors);
     check_handler(args, &mut errors);
     check_fields(args, &mut errors);
-    check_choices(args, &mut errors);
+    check_level(args, &mut errors);
     check_buckets(args, &mut errors);
-    check_labels(args, &mut errors);
+    check_metric(args, &mut errors);
+    check_max_series(args, &mut errors);
+    if let Some(labels) = &args.labels {
+        check_labels(args, labels, &mut errors);
+    }
     check_operation(args, &mut errors);
     if let Some(crate::objective::ObjectiveArg::Inline(parsed)) = &args.objective {
         // Against the buckets given, not the defaults, when `buckets` itself had a mistake.
-        if !args.failed("buckets") {
+        if !args.failed(Key::Buckets) {
             crate::objective::check_latency(parsed, &site_buckets(args), &mut errors);
         }
     }
@@ -128,20 +107,21 @@ fn check_handler(args: &ObserveArgs, errors: &mut Errors) {
                 );
             }
             let m = method.value();
-            if !METHODS.contains(&m.as_str()) {
-                let hint = if METHODS.contains(&m.to_ascii_uppercase().as_str()) {
+            let methods = sightline_conventions::HTTP_METHODS;
+            if !methods.contains(&m.as_str()) {
+                let hint = if methods.contains(&m.to_ascii_uppercase().as_str()) {
                     format!("write it in upper case: method = \"{}\"", m.to_ascii_uppercase())
                 } else {
-                    format!("expected one of: {}", METHODS.join(", "))
+                    format!("expected one of: {}", methods.join(", "))
                 };
                 errors.push(method.span(), format!("unknown HTTP method \"{m}\"; {hint}"));
             }
         }
-        (Some(route), None) if !args.failed("method") => errors.push(
+        (Some(route), None) if !args.failed(Key::Method) => errors.push(
             route.span(),
             "handler mode needs both `route` and `method`, e.g. #[observe(route = \"/api/v1/orders\", method = \"POST\")]",
         ),
-        (None, Some(method)) if !args.failed("route") => errors.push(
+        (None, Some(method)) if !args.failed(Key::Route) => errors.push(
             method.span(),
             "handler mode needs both `route` and `method`, e.g. #[observe(route = \"/api/v1/orders\", method = \"POST\")]",
         ),
@@ -183,7 +163,7 @@ fn check_fields(args: &ObserveArgs, errors: &mut Errors) {
                 format!("field `{name}` is given twice; each field once, in `fields(...)` or `redact(...)`"),
             );
         }
-        if RESERVED_FIELDS.contains(&name.as_str()) {
+        if sightline_conventions::is_reserved_field(&name) {
             errors.push(
                 field.name.span(),
                 format!("`{name}` is written by sightline on every completion line; choose another name, e.g. `{}`", suggestion(&name)),
@@ -210,7 +190,8 @@ fn check_sensitive(field: &FieldArg, mode: Mode, errors: &mut Errors) {
             field.name.span(),
             format!(
                 "`{name}` looks like a secret (it contains `{fragment}`): {what}; record it as \
-                 \"[REDACTED]\" with `redact({name} = ...)`, or leave it out"
+                 \"{}\" with `redact({name} = ...)`, or leave it out",
+                sightline_conventions::REDACTED
             ),
         );
     }
@@ -240,28 +221,13 @@ fn check_operation(args: &ObserveArgs, errors: &mut Errors) {
     }
 }
 
-fn check_choices(args: &ObserveArgs, errors: &mut Errors) {
-    if let Some(log) = &args.log {
-        if !LOG_MODES.contains(&log.value().as_str()) {
+/// `level` sets the success line's level: refused beside a `log` that writes none.
+fn check_level(args: &ObserveArgs, errors: &mut Errors) {
+    if let (Some((_, level)), Some((log, _))) = (args.level, args.log) {
+        if !log.writes_success() {
             errors.push(
-                log.span(),
-                format!("unknown log mode \"{}\"; expected one of: \"all\" (default), \"errors\", \"off\"", log.value()),
-            );
-        }
-    }
-    if let Some(level) = &args.level {
-        if !LEVELS.contains(&level.value().as_str()) {
-            errors.push(
-                level.span(),
-                format!("unknown level \"{}\"; expected one of: \"trace\", \"debug\", \"info\" (default), \"warn\", \"error\"", level.value()),
-            );
-        }
-    }
-    if let (Some(level), Some(log)) = (&args.level, &args.log) {
-        if log.value() != "all" {
-            errors.push(
-                level.span(),
-                format!("`level` sets the success line's level, but log = \"{}\" writes no success line; remove one of them", log.value()),
+                level,
+                format!("`level` sets the success line's level, but log = \"{}\" writes no success line; remove one of them", log.word()),
             );
         }
     }
@@ -294,32 +260,6 @@ fn check_buckets(args: &ObserveArgs, errors: &mut Errors) {
     }
 }
 
-/// The families sightline records itself; a custom `metric` may not produce one of these names.
-const BUILT_IN_FAMILIES: &[&str] = &[
-    "function_calls_total",
-    "function_errors_total",
-    "function_expected_errors_total",
-    "function_call_duration_seconds",
-    "function_calls_in_flight",
-    "http_requests_total",
-    "http_request_duration_seconds",
-    "http_requests_in_flight",
-    "business_operations_total",
-    "business_operation_duration_seconds",
-    "business_operation_errors_total",
-    "business_operation_expected_errors_total",
-    "business_operations_in_flight",
-];
-
-/// What a custom `metric` becomes.
-pub(crate) const CUSTOM_SUFFIXES: &[&str] = &[
-    "_total",
-    "_errors_total",
-    "_expected_errors_total",
-    "_duration_seconds",
-    "_in_flight",
-];
-
 fn is_metric_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars
@@ -337,63 +277,83 @@ fn is_label_name(name: &str) -> bool {
         && !name.starts_with("__")
 }
 
-fn check_labels(args: &ObserveArgs, errors: &mut Errors) {
-    if let Some(metric) = &args.metric {
-        let m = metric.value();
-        if !is_metric_name(&m) {
-            errors.push(
-                metric.span(),
-                format!("\"{m}\" is not a valid Prometheus metric name: use letters, digits and `_`, not starting with a digit, e.g. metric = \"payment_charges\""),
-            );
-        } else if m.starts_with("sightline_") {
-            errors.push(
-                metric.span(),
-                "the `sightline_` prefix is reserved for sightline's own metrics",
-            );
-        } else if let Some(clash) = CUSTOM_SUFFIXES
-            .iter()
-            .map(|s| format!("{m}{s}"))
-            .find(|name| BUILT_IN_FAMILIES.contains(&name.as_str()))
-        {
-            errors.push(
-                metric.span(),
-                format!("metric = \"{m}\" would record `{clash}`, a family sightline records itself; choose another name"),
-            );
-        } else if let Some(suffix) = ["_total", "_seconds", "_count", "_sum", "_bucket"]
-            .iter()
-            .find(|s| m.ends_with(*s))
-        {
-            errors.push(
-                metric.span(),
-                format!("give `metric` the bare name: sightline appends the suffixes itself (`{m}` ends in `{suffix}`)"),
-            );
-        }
-    }
-    if let Some(max) = &args.max_series {
-        match max.base10_parse::<usize>() {
-            Ok(0) | Err(_) => errors.push(
-                max.span(),
-                "`max_series` is a positive number of series, e.g. max_series = 5000",
-            ),
-            Ok(_) => {}
-        }
-        if args.labels.is_none() && !args.failed("labels") {
-            errors.push(
-                max.span(),
-                "`max_series` bounds the series of custom `labels(...)`; this function has none",
-            );
-        }
-    }
-    let Some(labels) = &args.labels else {
+/// `metric = ".."`: a valid, bare name whose families are not sightline's own.
+fn check_metric(args: &ObserveArgs, errors: &mut Errors) {
+    let Some(metric) = &args.metric else {
         return;
     };
-    if args.metric.is_none() && !args.failed("metric") {
+    let m = metric.value();
+    let built_in = |name: &str| {
+        sightline_conventions::BUILT_IN
+            .iter()
+            .any(|f| f.name == name)
+    };
+    if !is_metric_name(&m) {
+        errors.push(
+            metric.span(),
+            format!("\"{m}\" is not a valid Prometheus metric name: use letters, digits and `_`, not starting with a digit, e.g. metric = \"payment_charges\""),
+        );
+    } else if m.starts_with(sightline_conventions::OWN_PREFIX) {
+        errors.push(
+            metric.span(),
+            format!(
+                "the `{}` prefix is reserved for sightline's own metrics",
+                sightline_conventions::OWN_PREFIX
+            ),
+        );
+    } else if let Some(clash) = sightline_conventions::CUSTOM
+        .iter()
+        .map(|family| family.name(&m))
+        .find(|name| built_in(name))
+    {
+        errors.push(
+            metric.span(),
+            format!("metric = \"{m}\" would record `{clash}`, a family sightline records itself; choose another name"),
+        );
+    } else if let Some(suffix) = ["_total", "_seconds", "_count", "_sum", "_bucket"]
+        .iter()
+        .find(|s| m.ends_with(*s))
+    {
+        errors.push(
+            metric.span(),
+            format!("give `metric` the bare name: sightline appends the suffixes itself (`{m}` ends in `{suffix}`)"),
+        );
+    }
+}
+
+/// `max_series = N`: positive, and beside the labels it bounds.
+fn check_max_series(args: &ObserveArgs, errors: &mut Errors) {
+    let Some(max) = &args.max_series else {
+        return;
+    };
+    if !matches!(max.base10_parse::<usize>(), Ok(n) if n > 0) {
+        errors.push(
+            max.span(),
+            "`max_series` is a positive number of series, e.g. max_series = 5000",
+        );
+    }
+    if args.labels.is_none() && !args.failed(Key::Labels) {
+        errors.push(
+            max.span(),
+            "`max_series` bounds the series of custom `labels(...)`; this function has none",
+        );
+    }
+}
+
+/// `labels(...)`: where they can apply, and each label on its own.
+fn check_labels(args: &ObserveArgs, labels: &Labels, errors: &mut Errors) {
+    if args.metric.is_none() && !args.failed(Key::Metric) {
+        let example = sightline_conventions::CUSTOM
+            .iter()
+            .map(|family| family.name("payment_charges"))
+            .collect::<Vec<_>>()
+            .join(", ");
         errors.push(
             labels.span,
-            "`labels(...)` needs `metric = \"...\"`: a Prometheus family has one label set, so a function with \
-             its own labels records its own families (metric = \"payment_charges\" records payment_charges_total, \
-             payment_charges_errors_total, payment_charges_expected_errors_total, \
-             payment_charges_duration_seconds, payment_charges_in_flight)",
+            format!(
+                "`labels(...)` needs `metric = \"...\"`: a Prometheus family has one label set, so a function with \
+                 its own labels records its own families (metric = \"payment_charges\" records {example})"
+            ),
         );
     }
     if let (Some(route), Some(_)) = (&args.route, &args.method) {
@@ -408,41 +368,45 @@ fn check_labels(args: &ObserveArgs, errors: &mut Errors) {
     let mut seen: HashMap<String, Span> = HashMap::new();
     for label in &labels.list {
         let name = label.name.unraw().to_string();
-        let span = label.name.span();
-        if seen.insert(name.clone(), span).is_some() {
+        if seen.insert(name.clone(), label.name.span()).is_some() {
             errors.push(
-                span,
+                label.name.span(),
                 format!("label `{name}` is given twice; each label once"),
             );
-            continue;
+        } else {
+            check_label(label, &name, errors);
         }
-        if !is_label_name(&name) {
-            errors.push(span, format!("`{name}` is not a valid Prometheus label name: letters, digits and `_`, not starting with `__`"));
-        } else if sightline_conventions::BUILT_IN_LABELS.contains(&name.as_str()) {
+    }
+}
+
+/// One label: a bounded Prometheus label name that is not sightline's, and a string or `bool` literal
+/// if a literal at all.
+fn check_label(label: &LabelArg, name: &str, errors: &mut Errors) {
+    let span = label.name.span();
+    if !is_label_name(name) {
+        errors.push(span, format!("`{name}` is not a valid Prometheus label name: letters, digits and `_`, not starting with `__`"));
+    } else if sightline_conventions::BUILT_IN_LABELS.contains(&name) {
+        errors.push(
+            span,
+            format!("label `{name}` shadows a label sightline sets itself; choose another name"),
+        );
+    } else if let Some(noun) = sightline_conventions::unbounded_label(name) {
+        let instead = if sightline_conventions::sensitive_fragment(name).is_some() {
+            format!("redact({name} = ...)")
+        } else {
+            format!("fields({name} = ...)")
+        };
+        errors.push(
+            span,
+            format!("label `{name}` would create one series per {noun}; record it with {instead} instead"),
+        );
+    }
+    if let syn::Expr::Lit(lit) = &label.value {
+        if !matches!(lit.lit, syn::Lit::Str(_) | syn::Lit::Bool(_)) {
             errors.push(
-                span,
-                format!(
-                    "label `{name}` shadows a label sightline sets itself; choose another name"
-                ),
+                lit.span(),
+                "a literal label value is a string, e.g. region = \"eu\"",
             );
-        } else if let Some(noun) = sightline_conventions::unbounded_label(&name) {
-            let instead = if sightline_conventions::sensitive_fragment(&name).is_some() {
-                format!("redact({name} = ...)")
-            } else {
-                format!("fields({name} = ...)")
-            };
-            errors.push(
-                span,
-                format!("label `{name}` would create one series per {noun}; record it with {instead} instead"),
-            );
-        }
-        if let syn::Expr::Lit(lit) = &label.value {
-            if !matches!(lit.lit, syn::Lit::Str(_) | syn::Lit::Bool(_)) {
-                errors.push(
-                    lit.span(),
-                    "a literal label value is a string, e.g. region = \"eu\"",
-                );
-            }
         }
     }
 }

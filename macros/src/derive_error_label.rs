@@ -1,6 +1,7 @@
 //! `#[derive(ErrorLabel)]`: a bounded `error_kind` for an error type.
 
 use crate::errors::Errors;
+use crate::variant_names::{snake_case, variant_index};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::parse::ParseStream;
@@ -15,27 +16,20 @@ pub(crate) fn derive(input: TokenStream) -> TokenStream {
 
 fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     let name = &input.ident;
+    let krate = crate::krate::from_attributes(&input.attrs)?;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
     let (labels, index) = match &input.data {
         Data::Enum(data) => {
             let mut labels = Vec::new();
-            let mut arms = Vec::new();
             let mut errors = Errors::default();
-            for (i, variant) in data.variants.iter().enumerate() {
+            for variant in &data.variants {
                 match label_of(&variant.attrs, &variant.ident.to_string()) {
                     Ok(label) => labels.push(label),
                     Err(e) => errors.add(e),
                 }
-                let v = &variant.ident;
-                arms.push(quote!(Self::#v { .. } => #i));
             }
             errors.finish()?;
-            let index = if arms.is_empty() {
-                quote!(match *self {})
-            } else {
-                quote!(match self { #(#arms,)* })
-            };
-            (labels, index)
+            (labels, variant_index(data))
         }
         Data::Struct(_) => (vec![label_of(&input.attrs, &name.to_string())?], quote!(0)),
         Data::Union(u) => {
@@ -45,6 +39,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             ))
         }
     };
+    let root = crate::krate::root(krate.as_ref());
     let names = labels.iter().map(|l| &l.name);
     let expected = labels.iter().any(|l| l.expected).then(|| {
         let flags = labels.iter().map(|l| l.expected);
@@ -52,7 +47,7 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
     });
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_generics ::sightline::ErrorLabel for #name #ty_generics #where_clause {
+        impl #impl_generics #root::ErrorLabel for #name #ty_generics #where_clause {
             const LABELS: &'static [&'static ::core::primitive::str] = &[#(#names),*];
             #expected
 
@@ -150,70 +145,4 @@ fn label_of(attrs: &[Attribute], ident: &str) -> syn::Result<Label> {
 enum Item {
     Name(LitStr),
     Expected(Span),
-}
-
-/// `#[<attribute>("name")]`, or `ident` in snake case.
-pub(crate) fn renamed(attrs: &[Attribute], attribute: &str, ident: &str) -> syn::Result<String> {
-    let mut label = None;
-    for attr in attrs.iter().filter(|a| a.path().is_ident(attribute)) {
-        let lit: LitStr = attr.parse_args().map_err(|_| {
-            syn::Error::new_spanned(attr, format!("expected #[{attribute}(\"label_value\")]"))
-        })?;
-        let value = lit.value();
-        if value.is_empty() || value.chars().any(|c| c.is_control()) {
-            return Err(syn::Error::new(
-                lit.span(),
-                "a label must be non-empty printable text, e.g. \"eu_west\"",
-            ));
-        }
-        if label.replace(value).is_some() {
-            return Err(syn::Error::new_spanned(
-                attr,
-                format!("duplicate #[{attribute}]"),
-            ));
-        }
-    }
-    Ok(label.unwrap_or_else(|| snake_case(ident)))
-}
-
-/// `PaymentDeclined` -> `payment_declined`, `HTTPTimeout` -> `http_timeout`, `IoError2` -> `io_error2`.
-pub(crate) fn snake_case(ident: &str) -> String {
-    let ident = ident.trim_start_matches("r#");
-    let chars: Vec<char> = ident.chars().collect();
-    let mut out = String::with_capacity(ident.len() + 4);
-    for (i, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev = i.checked_sub(1).map(|j| chars[j]);
-            let next = chars.get(i + 1);
-            let boundary = match prev {
-                None => false,
-                Some('_') => false,
-                Some(p) if p.is_lowercase() || p.is_ascii_digit() => true,
-                Some(p) if p.is_uppercase() => next.is_some_and(|n| n.is_lowercase()),
-                Some(_) => false,
-            };
-            if boundary {
-                out.push('_');
-            }
-            out.extend(c.to_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::snake_case;
-
-    #[test]
-    fn snake_case_splits_words_and_acronyms() {
-        assert_eq!(snake_case("PaymentDeclined"), "payment_declined");
-        assert_eq!(snake_case("HTTPTimeout"), "http_timeout");
-        assert_eq!(snake_case("Io"), "io");
-        assert_eq!(snake_case("OutOfStock"), "out_of_stock");
-        assert_eq!(snake_case("Already_Snake"), "already_snake");
-        assert_eq!(snake_case("V2Failure"), "v2_failure");
-    }
 }

@@ -1,7 +1,7 @@
 //! `#[derive(LabelValue)]`: a bounded metric label from a fieldless enum.
 
-use crate::derive_error_label::renamed;
 use crate::errors::Errors;
+use crate::variant_names::{renamed, variant_index};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Data, DeriveInput, Fields};
@@ -21,10 +21,10 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             "LabelValue can be derived for fieldless enums, whose variants are the label's values",
         ));
     };
+    let krate = crate::krate::from_attributes(&input.attrs)?;
     let mut errors = Errors::default();
     let mut values = Vec::new();
-    let mut arms = Vec::new();
-    for (i, variant) in data.variants.iter().enumerate() {
+    for variant in &data.variants {
         if !matches!(variant.fields, Fields::Unit) {
             let e = syn::Error::new_spanned(
                 &variant.fields,
@@ -37,19 +37,14 @@ fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             Ok(v) => values.push(v),
             Err(e) => errors.add(e),
         }
-        let v = &variant.ident;
-        arms.push(quote!(Self::#v => #i));
     }
     errors.finish()?;
     let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
-    let index = if arms.is_empty() {
-        quote!(match *self {})
-    } else {
-        quote!(match self { #(#arms,)* })
-    };
+    let index = variant_index(data);
+    let root = crate::krate::root(krate.as_ref());
     Ok(quote! {
         #[automatically_derived]
-        impl #impl_generics ::sightline::LabelValue for #name #ty_generics #where_clause {
+        impl #impl_generics #root::LabelValue for #name #ty_generics #where_clause {
             const VALUES: &'static [&'static ::core::primitive::str] = &[#(#values),*];
 
             #[inline]

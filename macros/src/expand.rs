@@ -16,9 +16,10 @@ use crate::check;
 use crate::exits::{mentions_impl_trait, Exits};
 use crate::item::{describe_non_fn, Body, ObservedFn};
 use crate::labels::{label_code, LabelCode};
+use crate::log_options::Level;
 use crate::returns::{future_return, surely_not_a_future, FutureKind, FutureReturn};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned, ToTokens};
+use quote::{quote, quote_spanned, ToTokens};
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
 use syn::visit_mut::VisitMut;
@@ -27,7 +28,7 @@ use syn::{Block, Expr, ReturnType, Stmt};
 pub(crate) fn expand(args: TokenStream, item: TokenStream, mode: Mode) -> TokenStream {
     let f = match syn::parse2::<ObservedFn>(item.clone()) {
         Ok(f) => f,
-        Err(e) => return not_a_function(e, item, mode),
+        Err(_) => return not_a_function(item, mode),
     };
     // Every mistake at once: what the parse found, and what the checks find in whatever parsed.
     let (args, mut errors) = ObserveArgs::parse(args, mode);
@@ -47,12 +48,9 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, mode: Mode) -> TokenS
 
 /// The item is not a function, or a function whose body does not parse yet (mid-edit): in the second
 /// case the compiler's own syntax error is the useful one, so the item passes through untouched.
-fn not_a_function(parse_error: syn::Error, item: TokenStream, mode: Mode) -> TokenStream {
+fn not_a_function(item: TokenStream, mode: Mode) -> TokenStream {
     match syn::parse2::<syn::Item>(item.clone()) {
-        Ok(syn::Item::Fn(_)) | Err(_) => {
-            let _ = parse_error;
-            item
-        }
+        Ok(syn::Item::Fn(_)) | Err(_) => item,
         Ok(other) => {
             let what = describe_non_fn(&item);
             let span = other
@@ -85,11 +83,7 @@ fn local(name: &str) -> Ident {
 
 impl<'a> Expansion<'a> {
     fn new(args: &'a ObserveArgs, f: &'a ObservedFn) -> Self {
-        let krate = match &args.krate {
-            Some(path) => path.to_token_stream(),
-            None => quote!(::sightline),
-        };
-        let private = quote!(#krate::__private);
+        let private = crate::krate::private(args.krate.as_ref());
         let function = match (&args.name, args.mode) {
             (Some(name), _) => name.value(),
             (None, Mode::Business) => operation_name(args, f),
@@ -237,31 +231,17 @@ impl<'a> Expansion<'a> {
     /// The most verbose level of the site's completion lines, as `Option<Level>`.
     fn line_level(&self) -> TokenStream {
         let p = &self.private;
-        let log = self
-            .args
-            .log
-            .as_ref()
-            .map_or("all".to_string(), |l| l.value());
-        let success = self
-            .args
-            .level
-            .as_ref()
-            .map_or("info".to_string(), |l| l.value());
-        // Most verbose first, as `tracing` orders levels.
-        const VERBOSITY: [&str; 5] = ["trace", "debug", "info", "warn", "error"];
-        let mut used: Vec<&str> = Vec::new();
-        if log == "all" {
-            used.extend([success.as_str(), "info"]);
+        let log = self.args.log_mode();
+        let mut used: Vec<Level> = Vec::new();
+        if log.writes_success() {
+            used.extend([self.args.success_level(), Level::Info]);
         }
-        if log != "off" {
+        if log.writes_failures() {
             // `warn`: an expected outcome's line, and a handler's 4xx.
-            used.extend(["error", "warn"]);
+            used.extend([Level::Error, Level::Warn]);
         }
-        match VERBOSITY.iter().find(|v| used.contains(v)) {
-            Some(level) => {
-                let level = format_ident!("{}", level.to_ascii_uppercase());
-                quote!(::core::option::Option::Some(#p::tracing::Level::#level))
-            }
+        match used.into_iter().min() {
+            Some(level) => quote!(::core::option::Option::Some(#p::tracing::Level::#level)),
             None => quote!(::core::option::Option::None),
         }
     }
@@ -271,22 +251,7 @@ impl<'a> Expansion<'a> {
     fn emit_fn(&self) -> TokenStream {
         let p = &self.private;
         let c = local("__sl_c");
-        let log = self
-            .args
-            .log
-            .as_ref()
-            .map_or("all".to_string(), |l| l.value());
-        let level = |name: &str| {
-            let level = format_ident!("{}", name.to_ascii_uppercase());
-            quote!(#p::tracing::Level::#level)
-        };
-        let success_level = level(
-            &self
-                .args
-                .level
-                .as_ref()
-                .map_or("info".into(), |l| l.value()),
-        );
+        let log = self.args.log_mode();
         let http = if self.is_handler() {
             quote!(method = #c.method(), route = #c.route(), status_code = #c.status_code(),)
         } else {
@@ -303,12 +268,12 @@ impl<'a> Expansion<'a> {
                 outcome = #c.result_str(),
             },
         };
-        let event = |level: TokenStream, extra: TokenStream| {
+        let event = |level: Level, extra: TokenStream| {
             quote! {
                 #p::tracing::event!(
                     name: #p::COMPLETION_EVENT,
                     target: ::core::module_path!(),
-                    #level,
+                    #p::tracing::Level::#level,
                     #identity
                     duration_ms = #c.duration_ms,
                     #http
@@ -316,18 +281,21 @@ impl<'a> Expansion<'a> {
                 )
             }
         };
-        let info = level("info");
-        let error = level("error");
-        let ok = (log == "all").then(|| event(success_level, quote!()));
-        let cancelled = (log == "all").then(|| event(info, quote!()));
         let error_fields = quote!(error_kind = #c.error_kind_str(), error = %#c.error_display(),);
-        let failed = (log != "off").then(|| event(error, error_fields.clone()));
+        let ok = log
+            .writes_success()
+            .then(|| event(self.args.success_level(), quote!()));
+        let cancelled = log.writes_success().then(|| event(Level::Info, quote!()));
+        let failed = log
+            .writes_failures()
+            .then(|| event(Level::Error, error_fields.clone()));
         // An expected outcome (a declined card): worth a `warn` with its kind, not an error.
-        let expected = (log != "off").then(|| event(level("warn"), error_fields.clone()));
+        let expected = log
+            .writes_failures()
+            .then(|| event(Level::Warn, error_fields.clone()));
         // Handler mode: a 4xx is not a failure of the service, but it is worth a `warn` with its kind.
-        let client_error = (self.is_handler() && log != "off").then(|| {
-            let warn = level("warn");
-            let line = event(warn, error_fields);
+        let client_error = (self.is_handler() && log.writes_failures()).then(|| {
+            let line = event(Level::Warn, error_fields);
             quote!(#p::CompletionResult::Ok if #c.status_code() >= 400 => { #line })
         });
         quote! {
@@ -356,8 +324,6 @@ impl<'a> Expansion<'a> {
 
     /// `__SL_SITE.resolve(..)`, which names methods after `Self` on the first call.
     fn resolve_site(&self) -> TokenStream {
-        let p = &self.private;
-        let _ = p;
         let self_type = if self.f.sig.receiver().is_some() && self.args.name.is_none() {
             quote! {
                 ::core::option::Option::Some(
@@ -406,9 +372,10 @@ impl<'a> Expansion<'a> {
             let value = &f.value;
             quote!(#name = (&&&#p::probe::Probe(&(#value))).__sl_field())
         }));
+        let marker = sightline_conventions::REDACTED;
         fields.extend(self.args.redact.iter().map(|f| {
             let name = field_name(f);
-            quote!(#name = "[REDACTED]")
+            quote!(#name = #marker)
         }));
         // A redacted value is never evaluated, but it is type-checked and counts as used, so a typo is
         // an error and the field it reads is not reported as dead code.

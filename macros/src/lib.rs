@@ -8,6 +8,7 @@
 
 #![forbid(unsafe_code)]
 
+mod arguments;
 mod attr;
 mod check;
 mod derive_error_label;
@@ -16,12 +17,15 @@ mod errors;
 mod exits;
 mod expand;
 mod item;
+mod krate;
 mod labels;
+mod log_options;
 /// Malformed input to every macro gives spanned `compile_error!`s or an expansion, never a panic.
 #[cfg(test)]
 mod malformed_input;
 mod objective;
 mod returns;
+mod variant_names;
 
 use proc_macro::TokenStream;
 
@@ -41,22 +45,25 @@ pub fn business_span(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 /// A service level objective as a constant, shared by several sites with `objective = NAME`:
-/// `const CHECKOUT: sightline::ObjectiveDef = sightline::objective!(latency = "2s", percentile = 99, error_rate = "1%");`
+/// `const CHECKOUT: sightline::ObjectiveDef = sightline::objective!(latency = "2s", percentile = 99, error_rate = "1%");`,
+/// with `crate = path` first when sightline is reached through a re-export.
 #[proc_macro]
 pub fn objective(input: TokenStream) -> TokenStream {
     objective::objective_macro(input.into()).into()
 }
 
 /// Implements `sightline::LabelValue` for a fieldless enum: variant names in snake case, or
-/// `#[label("value")]` on the variant.
-#[proc_macro_derive(LabelValue, attributes(label))]
+/// `#[label("value")]` on the variant; `#[sightline(crate = path)]` on the enum when sightline is
+/// reached through a re-export.
+#[proc_macro_derive(LabelValue, attributes(label, sightline))]
 pub fn derive_label_value(input: TokenStream) -> TokenStream {
     derive_label_value::derive(input.into()).into()
 }
 
 /// Implements `sightline::ErrorLabel`: the variant name in snake case (`PaymentDeclined` ->
-/// `payment_declined`), or `#[error_label("name")]` on the variant; on a struct, the type's name.
-#[proc_macro_derive(ErrorLabel, attributes(error_label))]
+/// `payment_declined`), or `#[error_label("name")]` on the variant; on a struct, the type's name;
+/// `#[sightline(crate = path)]` on the type when sightline is reached through a re-export.
+#[proc_macro_derive(ErrorLabel, attributes(error_label, sightline))]
 pub fn derive_error_label(input: TokenStream) -> TokenStream {
     derive_error_label::derive(input.into()).into()
 }

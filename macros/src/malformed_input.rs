@@ -293,6 +293,10 @@ const CASES: &[Case] = &[
     err(Objective, r#"5 = 3"#, &[("5", "expected identifier")]),
     err(Objective, r#"a::b = "1""#, &[("a::b", r#"expected latency = "2s""#)]),
     err(Objective, r#"latency = "2s";"#, &[(";", "expected `,`")]),
+    ok(Objective, r#"crate = ::my::sightline, latency = "2s""#),
+    err(Objective, r#"crate = "sightline", latency = "2s""#, &[(r#""sightline""#, "expected identifier")]),
+    err(Objective, r#"latency = "2s", crate = ::my::sightline"#, &[("crate", "`crate = path` goes first in objective!")]),
+    Case { entry: Objective, source: "crate = ::my::sightline", expect: AtCallSite("an objective needs latency") },
     // derive(LabelValue)
     ok(LabelValue, r#"enum Provider { Stripe, #[label("pay-pal")] PayPal }"#),
     ok(LabelValue, r#"enum E<T> where T: Copy { A = 1, B }"#),
@@ -307,6 +311,11 @@ const CASES: &[Case] = &[
     err(LabelValue, r#"enum E { #[label("a\nb")] A }"#, &[(r#""a\nb""#, "non-empty printable text")]),
     err(LabelValue, r#"enum E { #[label("a")] #[label("b")] A }"#, &[(r#"#[label("b")]"#, "duplicate #[label]")]),
     err(LabelValue, r#"fn f() {}"#, &[("fn", "expected one of: `struct`, `enum`, `union`")]),
+    ok(LabelValue, r#"#[sightline(crate = ::my::sightline)] enum Provider { Stripe }"#),
+    err(LabelValue, r#"#[sightline(krate = my)] enum E { A }"#, &[("krate", "write #[sightline(crate = path::to::sightline)]")]),
+    err(LabelValue, r#"#[sightline(crate = "my")] enum E { A }"#, &[(r#""my""#, "expected identifier")]),
+    err(LabelValue, r#"#[sightline] enum E { A }"#, &[("sightline", "write #[sightline(crate = path::to::sightline)]")]),
+    err(LabelValue, r#"#[sightline(crate = a)] #[sightline(crate = b)] enum E { A }"#, &[("#[sightline(crate = b)]", "duplicate #[sightline(crate = ..)]")]),
     Case { entry: LabelValue, source: "", expect: AtCallSite("unexpected end of input") },
     // derive(ErrorLabel)
     ok(ErrorLabel, r#"enum E { A(u8), B { x: String }, #[error_label("timed_out")] C }"#),
@@ -325,6 +334,8 @@ const CASES: &[Case] = &[
         ("1", r#"expected "label" or `expected`"#),
     ]),
     err(ErrorLabel, r#"const C: u8 = 1;"#, &[("const", "expected one of: `struct`, `enum`, `union`")]),
+    ok(ErrorLabel, r#"#[sightline(crate = my::sightline)] #[error_label("declined")] struct Declined;"#),
+    err(ErrorLabel, r#"#[sightline(crate = my::sightline, extra)] enum E { A }"#, &[(",", "write #[sightline(crate = path::to::sightline)]")]),
 ];
 
 /// A `compile_error!` found in an expansion.
@@ -502,6 +513,57 @@ fn every_case_expands_or_gives_spanned_errors_and_keeps_the_item() {
         CASES.len(),
         failures.join("\n")
     );
+}
+
+/// `crate = path` reaches every path of every macro's expansion: none names `::sightline` itself.
+#[test]
+fn crate_path_replaces_sightline_in_every_expansion() {
+    let inputs: [(Entry, &str); 5] = [
+        (
+            Observe,
+            r#"#[observe(crate = ::my::telemetry, route = "/o", method = "GET", objective(latency = "2s"))] async fn f() -> Result<u8, E> { Ok(1) }"#,
+        ),
+        (
+            Business,
+            r#"#[business_span("op", crate = ::my::telemetry, metric = "ops", labels(region = "eu"), objective = SLO)] fn f() {}"#,
+        ),
+        (Objective, r#"crate = ::my::telemetry, latency = "2s""#),
+        (
+            LabelValue,
+            r#"#[sightline(crate = ::my::telemetry)] enum Region { Eu, Us }"#,
+        ),
+        (
+            ErrorLabel,
+            r#"#[sightline(crate = ::my::telemetry)] enum E { A, #[error_label(expected)] B }"#,
+        ),
+    ];
+    for (entry, source) in inputs {
+        let source = TokenStream::from_str(source).unwrap();
+        let output = match entry {
+            Observe | Business => {
+                let (args, item) = split_attribute(&source);
+                let mode = if matches!(entry, Observe) {
+                    Mode::Observe
+                } else {
+                    Mode::Business
+                };
+                crate::expand::expand(args, item, mode)
+            }
+            Objective => crate::objective::objective_macro(source),
+            LabelValue => crate::derive_label_value::derive(source),
+            ErrorLabel => crate::derive_error_label::derive(source),
+        };
+        let text = output.to_string();
+        assert!(compile_errors(&output).is_empty(), "{entry:?}: {text}");
+        assert!(
+            text.contains(":: my :: telemetry ::"),
+            "{entry:?} does not use the path: {text}"
+        );
+        assert!(
+            !text.contains(":: sightline"),
+            "{entry:?} still names ::sightline: {text}"
+        );
+    }
 }
 
 /// Valid attributes, cut up by the property test below.

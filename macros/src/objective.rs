@@ -78,6 +78,10 @@ pub(crate) fn parse(tokens: TokenStream, whole: Span) -> syn::Result<Parsed> {
                 Some(p) if p > 0.0 && p < 100.0 => parsed.error_rate_ppm = Some((p * 10_000.0).round() as u32),
                 _ => errors.push(value.span(), "`error_rate` is a percentage in (0, 100) such as \"1%\" or \"0.1%\""),
             },
+            "crate" => errors.push(
+                item.path.span(),
+                "`crate = path` goes first in objective!(crate = path, ..), and beside objective(..) in an attribute, not inside it",
+            ),
             other => errors.push(
                 item.path.span(),
                 format!("unknown objective setting `{other}`; expected latency = \"2s\", percentile = 99, error_rate = \"1%\""),
@@ -197,7 +201,7 @@ pub(crate) fn meta(
     }
 }
 
-/// `ObjectiveDef { .. }` for a parsed objective.
+/// The `ObjectiveDef` constant for a parsed objective.
 pub(crate) fn def(parsed: &Parsed, p: &TokenStream) -> TokenStream {
     let latency = match parsed.latency_micros {
         Some((m, _)) => quote!(::core::option::Option::Some(#m)),
@@ -208,19 +212,16 @@ pub(crate) fn def(parsed: &Parsed, p: &TokenStream) -> TokenStream {
         Some(e) => quote!(::core::option::Option::Some(#e)),
         None => quote!(::core::option::Option::None),
     };
-    quote! {
-        #p::ObjectiveDef {
-            latency_micros: #latency,
-            percentile_ppm: #percentile,
-            error_rate_ppm: #error,
-        }
-    }
+    quote!(#p::objective_def(#latency, #percentile, #error))
 }
 
-/// `sightline::objective!(..)`: a checked objective as a constant expression.
+/// `sightline::objective!(..)`: a checked objective as a constant expression; `crate = path` first
+/// when sightline is reached through a re-export.
 pub(crate) fn objective_macro(tokens: TokenStream) -> TokenStream {
-    match parse(tokens, Span::call_site()) {
-        Ok(parsed) => def(&parsed, &quote!(::sightline::__private)),
+    let parsed = crate::krate::split_leading(tokens)
+        .and_then(|(krate, rest)| Ok((krate, parse(rest, Span::call_site())?)));
+    match parsed {
+        Ok((krate, parsed)) => def(&parsed, &crate::krate::private(krate.as_ref())),
         Err(e) => e.to_compile_error(),
     }
 }

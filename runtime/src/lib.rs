@@ -48,7 +48,7 @@ pub mod __private {
     pub use crate::labels::{series_product, LabelIndex, LabelValue};
     pub use crate::metrics::custom::CustomLabels;
     pub use crate::metrics::DEFAULT_BUCKETS;
-    pub use crate::objective::{check_objective_latency, ObjectiveDef};
+    pub use crate::objective::{check_objective_latency, objective_def, ObjectiveDef};
     pub use crate::traces::COMPLETION_EVENT;
     pub use const_panic;
     pub use linkme;

@@ -5,17 +5,45 @@
 ///
 /// Integers, so a shared objective can be checked against each site's buckets in a constant: latency in
 /// microseconds, percentages in parts per million (99 % = 990 000).
+///
+/// Made only by the macros, which check it: a latency is a duration, a percentile lies in (0, 100).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ObjectiveDef {
-    /// Calls slower than this are bad, for the latency objective.
-    pub latency_micros: Option<u64>,
-    /// The share of calls that must be faster than `latency_micros`.
-    pub percentile_ppm: u32,
-    /// The share of calls that may fail.
-    pub error_rate_ppm: Option<u32>,
+    latency_micros: Option<u64>,
+    percentile_ppm: u32,
+    error_rate_ppm: Option<u32>,
+}
+
+/// The value `objective!(..)` and `objective(..)` expand to, from the values they checked.
+#[doc(hidden)]
+pub const fn objective_def(
+    latency_micros: Option<u64>,
+    percentile_ppm: u32,
+    error_rate_ppm: Option<u32>,
+) -> ObjectiveDef {
+    ObjectiveDef {
+        latency_micros,
+        percentile_ppm,
+        error_rate_ppm,
+    }
 }
 
 impl ObjectiveDef {
+    /// Calls slower than this, in microseconds, are bad for the latency objective.
+    pub const fn latency_micros(&self) -> Option<u64> {
+        self.latency_micros
+    }
+
+    /// The share of calls that must be faster than the latency, in parts per million (99 % = 990 000).
+    pub const fn percentile_ppm(&self) -> u32 {
+        self.percentile_ppm
+    }
+
+    /// The share of calls that may fail, in parts per million.
+    pub const fn error_rate_ppm(&self) -> Option<u32> {
+        self.error_rate_ppm
+    }
+
     /// Latency threshold in seconds.
     pub fn latency_seconds(&self) -> Option<f64> {
         self.latency_micros.map(|m| m as f64 / 1e6)

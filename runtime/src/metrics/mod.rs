@@ -18,9 +18,9 @@ pub use custom::SiteName;
 pub use families::DEFAULT_BUCKETS;
 pub(crate) use families::{BUSINESS, FUNCTION};
 pub(crate) use family::HTTP;
-pub(crate) use registry::{install_into, Registration};
 pub(crate) use registry::naming;
 pub use registry::registry;
+pub(crate) use registry::{install_into, Registration};
 
 /// The `Content-Type` of [`render`]'s output, for a `/metrics` handler.
 pub const CONTENT_TYPE: &str = prometheus::TEXT_FORMAT;

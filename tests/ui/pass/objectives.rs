@@ -29,7 +29,7 @@ fn main() {
     charge();
     lookup();
     best_effort();
-    assert_eq!(CHECKOUT.latency_micros, Some(2_000_000));
-    assert_eq!(CHECKOUT.percentile_ppm, 999_000);
-    assert_eq!(CHECKOUT.error_rate_ppm, Some(1_000));
+    assert_eq!(CHECKOUT.latency_micros(), Some(2_000_000));
+    assert_eq!(CHECKOUT.percentile_ppm(), 999_000);
+    assert_eq!(CHECKOUT.error_rate_ppm(), Some(1_000));
 }

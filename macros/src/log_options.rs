@@ -1,0 +1,119 @@
+//! `log = ".."` and `level = ".."`: which completion lines a site writes, and at what level its success
+//! line is. Parsed from the literal into these enums, so expansion matches on values, not on strings.
+
+use proc_macro2::{Ident, Span, TokenStream};
+use quote::ToTokens;
+
+/// Which completion lines a site writes.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default)]
+pub(crate) enum LogMode {
+    /// Every call: success at the site's level, failures at `error` or `warn`.
+    #[default]
+    All,
+    /// Failures and expected errors only.
+    Errors,
+    /// None.
+    Off,
+}
+
+impl LogMode {
+    const ALL: [LogMode; 3] = [LogMode::All, LogMode::Errors, LogMode::Off];
+
+    pub fn word(self) -> &'static str {
+        match self {
+            LogMode::All => "all",
+            LogMode::Errors => "errors",
+            LogMode::Off => "off",
+        }
+    }
+
+    /// `log = "verbose"` is refused with the list of modes.
+    pub fn parse(literal: &syn::LitStr) -> syn::Result<Self> {
+        let text = literal.value();
+        Self::ALL
+            .into_iter()
+            .find(|m| m.word() == text)
+            .ok_or_else(|| {
+                let listed = choices(Self::ALL.map(|m| (m.word(), m == Self::default())));
+                syn::Error::new(
+                    literal.span(),
+                    format!("unknown log mode \"{text}\"; expected one of: {listed}"),
+                )
+            })
+    }
+
+    pub fn writes_success(self) -> bool {
+        self == LogMode::All
+    }
+
+    pub fn writes_failures(self) -> bool {
+        self != LogMode::Off
+    }
+}
+
+/// A line's level, most verbose first (as `tracing` orders them), so `min` is the most verbose.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Debug, Default)]
+pub(crate) enum Level {
+    Trace,
+    Debug,
+    #[default]
+    Info,
+    Warn,
+    Error,
+}
+
+impl Level {
+    const ALL: [Level; 5] = [
+        Level::Trace,
+        Level::Debug,
+        Level::Info,
+        Level::Warn,
+        Level::Error,
+    ];
+
+    fn word(self) -> &'static str {
+        match self {
+            Level::Trace => "trace",
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        }
+    }
+
+    /// `level = "notice"` is refused with the list of levels.
+    pub fn parse(literal: &syn::LitStr) -> syn::Result<Self> {
+        let text = literal.value();
+        Self::ALL
+            .into_iter()
+            .find(|l| l.word() == text)
+            .ok_or_else(|| {
+                let listed = choices(Self::ALL.map(|l| (l.word(), l == Self::default())));
+                syn::Error::new(
+                    literal.span(),
+                    format!("unknown level \"{text}\"; expected one of: {listed}"),
+                )
+            })
+    }
+}
+
+/// The name of the `tracing::Level` constant (`INFO`): written after `<private>::tracing::Level::`,
+/// since the path to `tracing` depends on the site's `crate = ..`.
+impl ToTokens for Level {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        let name = self.word().to_ascii_uppercase();
+        Ident::new(&name, Span::call_site()).to_tokens(tokens);
+    }
+}
+
+/// `"all" (default), "errors", "off"`.
+fn choices<const N: usize>(words: [(&str, bool); N]) -> String {
+    words
+        .iter()
+        .map(|(word, default)| match default {
+            true => format!("\"{word}\" (default)"),
+            false => format!("\"{word}\""),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
