@@ -2,7 +2,33 @@
 //! that the "expected one of" list and the "did you mean" suggestion are read from, so the three cannot
 //! disagree.
 
-use crate::attr::Mode;
+/// Which attribute the options belong to.
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `#[observe]`.
+    #[default]
+    Observe,
+    /// `#[business_span]`: the options are the same but for the operation name (first, a literal),
+    /// `attrs(...)` in place of `fields(...)`, and no handler mode.
+    Business,
+}
+
+impl Mode {
+    pub fn attribute(self) -> &'static str {
+        match self {
+            Mode::Observe => "#[observe]",
+            Mode::Business => "#[business_span]",
+        }
+    }
+
+    /// The label and log field that carries how a call ended.
+    pub fn outcome_label(self) -> &'static str {
+        match self {
+            Mode::Observe => "result",
+            Mode::Business => "outcome",
+        }
+    }
+}
 
 /// Which argument a word names. `fields` (`#[observe]`) and `attrs` (`#[business_span]`) are one key.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -1,7 +1,7 @@
 //! Parsing `#[observe(...)]` into [`ObserveArgs`]. Only syntax here: whether values make sense is the
 //! `check` pass's job, so that every semantic mistake can be reported at once.
 
-use crate::arguments::{self, Argument, Key};
+use crate::arguments::{self, Argument, Key, Mode};
 use crate::errors::{end_span, parse_ending_at, parse_group, Errors};
 use crate::log_options::{Level, LogMode};
 use crate::objective::ObjectiveArg;
@@ -11,34 +11,6 @@ use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{bracketed, parenthesized, Expr, Ident, Lit, LitStr, Path, Token};
-
-/// Which attribute the options belong to.
-#[derive(Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// `#[observe]`.
-    #[default]
-    Observe,
-    /// `#[business_span]`: the options are the same but for the operation name (first, a literal),
-    /// `attrs(...)` in place of `fields(...)`, and no handler mode.
-    Business,
-}
-
-impl Mode {
-    pub fn attribute(self) -> &'static str {
-        match self {
-            Mode::Observe => "#[observe]",
-            Mode::Business => "#[business_span]",
-        }
-    }
-
-    /// The label and log field that carries how a call ended.
-    pub fn outcome_label(self) -> &'static str {
-        match self {
-            Mode::Observe => "result",
-            Mode::Business => "outcome",
-        }
-    }
-}
 
 /// The options of one `#[observe(...)]` or `#[business_span(...)]`.
 #[derive(Default)]

@@ -2,7 +2,8 @@
 //! each spanned at the offending token and saying what to write instead.
 
 use crate::arguments::Key;
-use crate::attr::{FieldArg, LabelArg, Labels, Mode, ObserveArgs};
+use crate::arguments::Mode;
+use crate::attr::{FieldArg, LabelArg, Labels, ObserveArgs};
 use crate::errors::Errors;
 use crate::item::{Body, ObservedFn};
 use proc_macro2::Span;

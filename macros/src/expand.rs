@@ -11,7 +11,8 @@
 //!
 //! Generated locals use `Span::mixed_site()`, so the user's body can neither see nor shadow them.
 
-use crate::attr::{FieldArg, Mode, ObserveArgs};
+use crate::arguments::Mode;
+use crate::attr::{FieldArg, ObserveArgs};
 use crate::check;
 use crate::exits::{mentions_impl_trait, Exits};
 use crate::item::{describe_non_fn, Body, ObservedFn};

@@ -33,7 +33,7 @@ use proc_macro::TokenStream;
 /// See the `sightline` crate's documentation for the options.
 #[proc_macro_attribute]
 pub fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(args.into(), item.into(), attr::Mode::Observe).into()
+    expand::expand(args.into(), item.into(), arguments::Mode::Observe).into()
 }
 
 /// Makes a function a business operation: an OpenTelemetry span named after the operation with
@@ -41,7 +41,7 @@ pub fn observe(args: TokenStream, item: TokenStream) -> TokenStream {
 /// See the `sightline` crate's documentation for the options.
 #[proc_macro_attribute]
 pub fn business_span(args: TokenStream, item: TokenStream) -> TokenStream {
-    expand::expand(args.into(), item.into(), attr::Mode::Business).into()
+    expand::expand(args.into(), item.into(), arguments::Mode::Business).into()
 }
 
 /// A service level objective as a constant, shared by several sites with `objective = NAME`:

@@ -5,7 +5,7 @@
 //! Inputs are parsed from strings with `proc-macro2`'s `span-locations`, so every token knows where it
 //! came from and an error's span can be compared with the text it should point at.
 
-use crate::attr::Mode;
+use crate::arguments::Mode;
 use proc_macro2::{Delimiter, Group, Span, TokenStream, TokenTree};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::str::FromStr;
