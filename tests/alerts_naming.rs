@@ -9,25 +9,13 @@ mod common;
 
 use common::exposition::{self, Exposition};
 use common::generated::{promql, selectors, test_series, Selector};
+use common::PaymentError;
 use sightline::alerts::{AlertConfig, Objective, ObjectiveSite};
-use sightline::{business_span, observe, ErrorLabel};
+use sightline::{business_span, observe};
 use std::collections::BTreeMap;
 
 const JOB: &str = "payments";
 const TARGET: &str = "127.0.0.1:9464";
-
-#[derive(Debug, ErrorLabel)]
-enum PaymentError {
-    ProviderDown,
-    #[error_label(expected)]
-    Declined,
-}
-
-impl std::fmt::Display for PaymentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("payment failed")
-    }
-}
 
 #[observe(route = "/api/v1/payments", method = "POST")]
 fn create_payment(ok: bool) -> Result<axum::http::StatusCode, axum::http::StatusCode> {

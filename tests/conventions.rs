@@ -5,23 +5,11 @@
 mod common;
 
 use common::generated::{promql, selectors, test_series};
+use common::PaymentError;
 use sightline::alerts::{AlertConfig, Objective, ObjectiveSite};
-use sightline::{business_span, observe, ErrorLabel};
+use sightline::{business_span, observe};
 use sightline_conventions::{self as conventions, Family, Kind};
 use std::collections::{BTreeMap, BTreeSet};
-
-#[derive(Debug, ErrorLabel)]
-enum PaymentError {
-    ProviderDown,
-    #[error_label(expected)]
-    Declined,
-}
-
-impl std::fmt::Display for PaymentError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("payment failed")
-    }
-}
 
 fn outcome(i: u32) -> Result<u32, PaymentError> {
     match i % 3 {
@@ -138,6 +126,31 @@ fn every_family_the_runtime_registers_is_in_the_table_and_back() {
             seen.iter().collect::<Vec<_>>(),
             vec![&expected],
             "the labels of {family}"
+        );
+    }
+    // The loss counters are made with every reason at install, so a reason the runtime counts and the
+    // table lacks (or the reverse) shows here before any loss.
+    for (family, reasons) in [
+        (
+            conventions::SPANS_DROPPED,
+            &conventions::SPAN_LOSS_REASONS[..],
+        ),
+        (
+            conventions::LOG_LINES_DROPPED,
+            &conventions::LINE_LOSS_REASONS[..],
+        ),
+    ] {
+        let exposed: BTreeSet<&str> = scrape
+            .samples
+            .iter()
+            .filter(|s| s.name == family.name)
+            .filter_map(|s| s.labels.get("reason").map(String::as_str))
+            .collect();
+        assert_eq!(
+            exposed,
+            reasons.iter().copied().collect::<BTreeSet<_>>(),
+            "the reasons of {}",
+            family.name
         );
     }
     let on_linux = cfg!(target_os = "linux");

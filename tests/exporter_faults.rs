@@ -96,15 +96,8 @@ fn record_order(order: u64) -> u64 {
     std::hint::black_box(order) * 2 + 1
 }
 
-/// Every `reason` of `sightline_spans_dropped_total`.
-const REASONS: [&str; 6] = [
-    "queue_full",
-    "unreachable",
-    "timeout",
-    "rejected",
-    "shutdown",
-    "failed",
-];
+/// Every `reason` of `sightline_spans_dropped_total` (`tests/conventions.rs` holds the runtime to it).
+const REASONS: [&str; 6] = sightline_conventions::SPAN_LOSS_REASONS;
 
 /// The child's part: install, call, measure, report, shut down.
 fn child_part() {

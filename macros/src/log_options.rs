@@ -29,17 +29,7 @@ impl LogMode {
 
     /// `log = "verbose"` is refused with the list of modes.
     pub fn parse(literal: &syn::LitStr) -> syn::Result<Self> {
-        let text = literal.value();
-        Self::ALL
-            .into_iter()
-            .find(|m| m.word() == text)
-            .ok_or_else(|| {
-                let listed = choices(Self::ALL.map(|m| (m.word(), m == Self::default())));
-                syn::Error::new(
-                    literal.span(),
-                    format!("unknown log mode \"{text}\"; expected one of: {listed}"),
-                )
-            })
+        choose(literal, "log mode", Self::ALL, Self::word)
     }
 
     pub fn writes_success(self) -> bool {
@@ -83,17 +73,7 @@ impl Level {
 
     /// `level = "notice"` is refused with the list of levels.
     pub fn parse(literal: &syn::LitStr) -> syn::Result<Self> {
-        let text = literal.value();
-        Self::ALL
-            .into_iter()
-            .find(|l| l.word() == text)
-            .ok_or_else(|| {
-                let listed = choices(Self::ALL.map(|l| (l.word(), l == Self::default())));
-                syn::Error::new(
-                    literal.span(),
-                    format!("unknown level \"{text}\"; expected one of: {listed}"),
-                )
-            })
+        choose(literal, "level", Self::ALL, Self::word)
     }
 }
 
@@ -106,14 +86,30 @@ impl ToTokens for Level {
     }
 }
 
-/// `"all" (default), "errors", "off"`.
-fn choices<const N: usize>(words: [(&str, bool); N]) -> String {
-    words
-        .iter()
-        .map(|(word, default)| match default {
-            true => format!("\"{word}\" (default)"),
-            false => format!("\"{word}\""),
+/// The choice whose word the literal is; else an error listing them, the default marked:
+/// `unknown log mode "x"; expected one of: "all" (default), "errors", "off"`.
+fn choose<T: Copy + PartialEq + Default, const N: usize>(
+    literal: &syn::LitStr,
+    what: &str,
+    all: [T; N],
+    word: fn(T) -> &'static str,
+) -> syn::Result<T> {
+    let text = literal.value();
+    if let Some(found) = all.into_iter().find(|c| word(*c) == text) {
+        return Ok(found);
+    }
+    let listed: Vec<String> = all
+        .into_iter()
+        .map(|c| match c == T::default() {
+            true => format!("\"{}\" (default)", word(c)),
+            false => format!("\"{}\"", word(c)),
         })
-        .collect::<Vec<_>>()
-        .join(", ")
+        .collect();
+    Err(syn::Error::new(
+        literal.span(),
+        format!(
+            "unknown {what} \"{text}\"; expected one of: {}",
+            listed.join(", ")
+        ),
+    ))
 }

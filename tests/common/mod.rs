@@ -5,9 +5,12 @@
 mod captured;
 pub mod exposition;
 pub mod generated;
+mod payment_error;
 pub mod pipeline;
 
 pub use captured::Captured;
+#[allow(unused_imports)]
+pub use payment_error::PaymentError;
 
 use std::sync::OnceLock;
 
