@@ -24,8 +24,8 @@ impl Mode {
     /// The label and log field that carries how a call ended.
     pub fn outcome_label(self) -> &'static str {
         match self {
-            Mode::Observe => "result",
-            Mode::Business => "outcome",
+            Mode::Observe => sightline_conventions::FUNCTION.outcome_label,
+            Mode::Business => sightline_conventions::BUSINESS.outcome_label,
         }
     }
 }

@@ -2,13 +2,12 @@
 //! `check` pass's job, so that every semantic mistake can be reported at once.
 
 use crate::arguments::{self, Argument, Key, Mode};
-use crate::errors::{end_span, parse_ending_at, parse_group, Errors};
+use crate::errors::{comma_list, end_span, parse_ending_at, Errors};
 use crate::log_options::{Level, LogMode};
 use crate::objective::ObjectiveArg;
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
 use syn::{bracketed, parenthesized, Expr, Ident, Lit, LitStr, Path, Token};
 
@@ -210,19 +209,19 @@ impl ObserveArgs {
             }
             Key::Fields => {
                 set_once(&mut self.fields_at, span, at)?;
-                self.fields = field_list(input, at, argument.example)?;
+                self.fields = list(input, at, argument.example)?;
                 Ok(())
             }
             Key::Redact => {
                 set_once(&mut self.redact_at, span, at)?;
-                self.redact = field_list(input, at, argument.example)?;
+                self.redact = list(input, at, argument.example)?;
                 Ok(())
             }
             Key::Buckets => set_once(&mut self.buckets, buckets(input)?, at),
             Key::SkipMetrics => set_once(&mut self.skip_metrics, span, at),
-            Key::Objective => set_once(&mut self.objective, objective(input, span)?, at),
-            Key::MaxSeries => set_once(&mut self.max_series, max_series(input)?, at),
-            Key::Labels => set_once(&mut self.labels, labels(input, span)?, at),
+            Key::Objective => set_once(&mut self.objective, objective(input, span, argument)?, at),
+            Key::MaxSeries => set_once(&mut self.max_series, max_series(input, argument)?, at),
+            Key::Labels => set_once(&mut self.labels, labels(input, at, argument)?, at),
             Key::Crate => {
                 input.parse::<Token![=]>()?;
                 set_once(&mut self.krate, input.parse::<Path>()?, at)
@@ -268,11 +267,7 @@ fn buckets(input: ParseStream) -> syn::Result<Buckets> {
     input.parse::<Token![=]>()?;
     let content;
     let bracket = bracketed!(content in input);
-    let items = parse_group(
-        &content,
-        bracket.span.close(),
-        Punctuated::<Expr, Token![,]>::parse_terminated,
-    )?;
+    let items: Vec<Expr> = comma_list(&content, bracket.span.close())?;
     let mut bounds = Vec::new();
     for item in items {
         bounds.push((bucket_bound(&item)?, item.span()));
@@ -284,7 +279,7 @@ fn buckets(input: ParseStream) -> syn::Result<Buckets> {
 }
 
 /// `(latency = .., ..)` or `= NAME`.
-fn objective(input: ParseStream, keyword: Span) -> syn::Result<ObjectiveArg> {
+fn objective(input: ParseStream, keyword: Span, argument: &Argument) -> syn::Result<ObjectiveArg> {
     if input.peek(Token![=]) {
         input.parse::<Token![=]>()?;
         Ok(ObjectiveArg::Shared(input.parse()?))
@@ -298,13 +293,16 @@ fn objective(input: ParseStream, keyword: Span) -> syn::Result<ObjectiveArg> {
     } else {
         Err(syn::Error::new(
             keyword,
-            "write objective(latency = \"2s\", percentile = 99, error_rate = \"1%\"), or objective = NAME for a shared `const`",
+            format!(
+                "write {}, or objective = NAME for a shared `const`",
+                argument.example
+            ),
         ))
     }
 }
 
 /// `= 5000`.
-fn max_series(input: ParseStream) -> syn::Result<syn::LitInt> {
+fn max_series(input: ParseStream, argument: &Argument) -> syn::Result<syn::LitInt> {
     input.parse::<Token![=]>()?;
     match input.parse::<Expr>()? {
         Expr::Lit(syn::ExprLit {
@@ -312,29 +310,19 @@ fn max_series(input: ParseStream) -> syn::Result<syn::LitInt> {
         }) => Ok(i),
         other => Err(syn::Error::new_spanned(
             other,
-            "`max_series` must be an integer literal, e.g. max_series = 5000",
+            format!(
+                "`max_series` must be an integer literal, e.g. {}",
+                argument.example
+            ),
         )),
     }
 }
 
 /// `(provider = req.provider, region = "eu")`.
-fn labels(input: ParseStream, keyword: Span) -> syn::Result<Labels> {
-    if !input.peek(syn::token::Paren) {
-        return Err(syn::Error::new(
-            keyword,
-            "`labels` takes a list: labels(provider = req.provider, region = \"eu\")",
-        ));
-    }
-    let content;
-    let paren = parenthesized!(content in input);
-    let list = parse_group(
-        &content,
-        paren.span.close(),
-        Punctuated::<LabelArg, Token![,]>::parse_terminated,
-    )?;
+fn labels(input: ParseStream, key: &Ident, argument: &Argument) -> syn::Result<Labels> {
     Ok(Labels {
-        span: keyword,
-        list: list.into_iter().collect(),
+        span: key.span(),
+        list: list(input, key, argument.example)?,
     })
 }
 
@@ -368,8 +356,9 @@ fn string_value(input: ParseStream, argument: &Argument) -> syn::Result<LitStr> 
     }
 }
 
-/// `(name = expr, other = expr)` after `fields`, `attrs` or `redact`.
-fn field_list(input: ParseStream, key: &Ident, example: &str) -> syn::Result<Vec<FieldArg>> {
+/// `(a = .., b = ..)` after `fields`, `attrs`, `redact` or `labels`, each item parsed as a `T`; without
+/// the parentheses, refused at the key with the argument's example.
+fn list<T: Parse>(input: ParseStream, key: &Ident, example: &str) -> syn::Result<Vec<T>> {
     if !input.peek(syn::token::Paren) {
         return Err(syn::Error::new(
             key.span(),
@@ -378,12 +367,7 @@ fn field_list(input: ParseStream, key: &Ident, example: &str) -> syn::Result<Vec
     }
     let content;
     let paren = parenthesized!(content in input);
-    let list = parse_group(
-        &content,
-        paren.span.close(),
-        Punctuated::<FieldArg, Token![,]>::parse_terminated,
-    )?;
-    Ok(list.into_iter().collect())
+    comma_list(&content, paren.span.close())
 }
 
 impl Parse for LabelArg {

@@ -1,8 +1,7 @@
 //! Validation of a parsed `#[observe(...)]` against the function it is on. Every mistake is collected,
 //! each spanned at the offending token and saying what to write instead.
 
-use crate::arguments::Key;
-use crate::arguments::Mode;
+use crate::arguments::{Key, Mode};
 use crate::attr::{FieldArg, LabelArg, Labels, ObserveArgs};
 use crate::errors::Errors;
 use crate::item::{Body, ObservedFn};

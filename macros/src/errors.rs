@@ -72,3 +72,17 @@ pub(crate) fn parse_group<T>(
     let tokens: TokenStream = content.parse()?;
     parse_ending_at(parser, tokens, close)
 }
+
+/// The rest of a group as `a, b, c` (a trailing comma allowed), each parsed as a `T`, on its own as
+/// [`parse_group`] does.
+pub(crate) fn comma_list<T: syn::parse::Parse>(
+    content: ParseStream,
+    close: Span,
+) -> syn::Result<Vec<T>> {
+    let items = parse_group(
+        content,
+        close,
+        syn::punctuated::Punctuated::<T, syn::Token![,]>::parse_terminated,
+    )?;
+    Ok(items.into_iter().collect())
+}
