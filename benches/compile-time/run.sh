@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# Compile-time cost of `#[observe]`: two generated crates, 200 annotated functions and the same 200 plain
-# ones (sync `Result` fns with `?`, some `async fn`, some methods), each built in debug after its
-# dependencies; prints the median of RUNS clean builds of the generated crate alone.
+# Compile-time cost of `#[sightline::observe]` next to its peers: one generated crate per attribute, each
+# with the same 200 functions (160 sync `Result` fns with `?` and an early `return`, 20 `async fn`, 20
+# methods), built and checked in debug after its dependencies. Prints the median of RUNS timed builds and
+# checks of the generated crate alone (after `touch`ing its source), the extra time per annotated
+# function against the plain crate, and the targets as ratios.
 #
 #   benches/compile-time/run.sh            # RUNS=3 by default
+#
+# Crates: plain; `#[tracing::instrument(skip_all)]`; `#[autometrics]` (3.0, tikv backend);
+# `#[sightline::observe]`; and `#[sightline::observe]` under the kill switch (`--cfg sightline_disable`,
+# in a target directory of its own, since the flag rebuilds every dependency).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$root/target/compile-time"
 runs="${RUNS:-3}"
 functions=200
-export CARGO_TARGET_DIR="$out/target"
+target="$out/target"
 
 generate() { # name, attribute (empty for plain)
     local name="$1" attr="$2" dir="$out/$1"
@@ -24,8 +30,11 @@ publish = false
 
 [workspace]
 
+# Every crate has the same dependencies: only the attribute differs.
 [dependencies]
 sightline = { path = "$root" }
+tracing = "0.1.44"
+autometrics = { version = "3.0", default-features = false, features = ["prometheus-0_14"] }
 EOF
     # Same versions as the workspace: the comparison is of the generated crate, not of a resolution.
     cp "$root/Cargo.lock" "$dir/Cargo.lock"
@@ -40,6 +49,8 @@ EOF
         echo '        write!(f, "fail {}", self.0)'
         echo '    }'
         echo '}'
+        echo
+        echo 'impl std::error::Error for Fail {}'
         echo
         echo 'fn step(x: u64) -> Result<u64, Fail> {'
         echo '    if x == u64::MAX { Err(Fail(0)) } else { Ok(x + 1) }'
@@ -66,6 +77,9 @@ EOF
             else
                 [[ -n "$attr" ]] && echo "$attr"
                 echo "pub fn sync_$i(x: u64) -> Result<u64, Fail> {"
+                echo "    if x == $i {"
+                echo "        return Err(Fail($i));"
+                echo "    }"
                 echo "    let y = step(x)?;"
                 echo "    let z = step(y)?;"
                 echo "    Ok(z + $i)"
@@ -78,32 +92,75 @@ EOF
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-time_builds() { # name -> prints one duration (seconds) per line
-    local dir="$out/$1"
-    cargo build --quiet --manifest-path "$dir/Cargo.toml" # dependencies, and a first build of the crate
+time_runs() { # name, cargo subcommand, target dir -> prints one duration (seconds) per line
+    local dir="$out/$1" command="$2"
+    CARGO_TARGET_DIR="$3" cargo "$command" --quiet --manifest-path "$dir/Cargo.toml" # deps, a first pass
     for _ in $(seq 1 "$runs"); do
         touch "$dir/src/lib.rs"
         local start end
         start=$(date +%s.%N)
-        cargo build --quiet --manifest-path "$dir/Cargo.toml"
+        CARGO_TARGET_DIR="$3" cargo "$command" --quiet --manifest-path "$dir/Cargo.toml"
         end=$(date +%s.%N)
         awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
     done
 }
 
 generate plain200 ""
+generate instrument200 "#[tracing::instrument(skip_all)]"
+generate autometrics200 "#[autometrics::autometrics]"
 generate observe200 "#[sightline::observe]"
+generate killswitch200 "#[sightline::observe]"
 
-declare -A result
-for name in plain200 observe200; do
-    times="$(time_builds "$name")"
-    result[$name]="$(echo "$times" | median)"
-    echo "$name: $(echo "$times" | tr '\n' ' ')s" >&2
+declare -A build check
+for name in plain200 instrument200 autometrics200 observe200 killswitch200; do
+    dir="$target"
+    flags="${RUSTFLAGS:-}"
+    if [[ "$name" == killswitch200 ]]; then
+        dir="$out/target-killswitch"
+        export RUSTFLAGS="$flags --cfg sightline_disable"
+    fi
+    for command in build check; do
+        times="$(time_runs "$name" "$command" "$dir")"
+        m="$(echo "$times" | median)"
+        [[ "$command" == build ]] && build[$name]="$m" || check[$name]="$m"
+        echo "$name $command: $(echo "$times" | tr '\n' ' ')s" >&2
+    done
+    export RUSTFLAGS="$flags"
 done
 
-printf '| crate (%d functions, `cargo build`, debug) | median of %d clean builds |\n' "$functions" "$runs"
-printf '|---|---:|\n'
-printf '| plain | %.2f s |\n' "${result[plain200]}"
-printf '| `#[sightline::observe]` | %.2f s |\n' "${result[observe200]}"
-awk -v o="${result[observe200]}" -v p="${result[plain200]}" -v n="$functions" \
-    'BEGIN { printf "| difference per annotated function | %.1f ms |\n", (o - p) * 1000 / n }'
+extra() { awk -v a="$1" -v p="$2" -v n="$functions" 'BEGIN { printf "%.2f", (a - p) * 1000 / n }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else printf "%.2fx", a / b }'; }
+
+echo
+echo "Machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; $(rustc --version)."
+echo
+printf '| crate (%d functions, debug) | `cargo build` | `cargo check` | extra per function (build / check) |\n' "$functions"
+printf '|---|---:|---:|---:|\n'
+for name in plain200 instrument200 autometrics200 observe200 killswitch200; do
+    case "$name" in
+        plain200) label="none" ;;
+        instrument200) label='`#[tracing::instrument(skip_all)]`' ;;
+        autometrics200) label='`#[autometrics]`' ;;
+        observe200) label='`#[sightline::observe]`' ;;
+        killswitch200) label='`#[sightline::observe]`, `--cfg sightline_disable`' ;;
+    esac
+    if [[ "$name" == plain200 ]]; then
+        per=""
+    else
+        per="$(extra "${build[$name]}" "${build[plain200]}") ms / $(extra "${check[$name]}" "${check[plain200]}") ms"
+    fi
+    printf '| %s | %.2f s | %.2f s | %s |\n' "$label" "${build[$name]}" "${check[$name]}" "$per"
+done
+
+ob=$(awk -v a="${build[observe200]}" -v p="${build[plain200]}" 'BEGIN { print a - p }')
+oc=$(awk -v a="${check[observe200]}" -v p="${check[plain200]}" 'BEGIN { print a - p }')
+ib=$(awk -v a="${build[instrument200]}" -v p="${build[plain200]}" 'BEGIN { print a - p }')
+ic=$(awk -v a="${check[instrument200]}" -v p="${check[plain200]}" 'BEGIN { print a - p }')
+echo
+echo '| target | ratio | at most | |'
+echo '|---|---:|---:|---|'
+verdict() { awk -v r="${1%x}" -v m="$2" 'BEGIN { print (r != "n/a" && r <= m) ? "met" : "**missed**" }'; }
+r=$(ratio "$ob" "$ib"); echo "| extra \`cargo build\` per function, \`#[observe]\` / \`#[instrument]\` | $r | 2.00x | $(verdict "$r" 2) |"
+r=$(ratio "$oc" "$ic"); echo "| extra \`cargo check\` per function, \`#[observe]\` / \`#[instrument]\` | $r | 2.00x | $(verdict "$r" 2) |"
+r=$(ratio "${build[killswitch200]}" "${build[plain200]}"); echo "| kill switch \`cargo build\` / plain | $r | 1.20x | $(verdict "$r" 1.2) |"
+r=$(ratio "${check[killswitch200]}" "${check[plain200]}"); echo "| kill switch \`cargo check\` / plain | $r | 1.20x | $(verdict "$r" 1.2) |"

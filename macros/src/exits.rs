@@ -13,11 +13,11 @@ use syn::spanned::Spanned;
 use syn::visit_mut::{self, VisitMut};
 use syn::{Expr, Item, Macro, Token};
 
-/// Rewrites exits; `finish` turns a return value expression into the expression that records and
-/// returns it.
+/// Rewrites exits; `leave` turns a return value expression into the expression that leaves the body with
+/// it (`break 'body value`, or `return` of the value wrapped).
 pub(crate) struct Exits<'a> {
     pub private: &'a TokenStream,
-    pub finish: &'a dyn Fn(TokenStream) -> TokenStream,
+    pub leave: &'a dyn Fn(TokenStream) -> TokenStream,
     /// How many exits were rewritten, so that a macro's tokens are replaced only when one was inside.
     pub rewritten: usize,
 }
@@ -35,14 +35,13 @@ impl VisitMut for Exits<'_> {
                     Some(value) => value.to_token_stream(),
                     None => quote_spanned!(ret.return_token.span=> ()),
                 };
-                let finished = (self.finish)(value);
+                let left = (self.leave)(value);
                 self.rewritten += 1;
                 let attrs = &ret.attrs;
-                let return_token = &ret.return_token;
                 // Located at `return`, so diagnostics about the exit (e.g. unreachable code after it)
                 // point at the user's `return`, not at the attribute.
-                let finished = located_at(finished, return_token.span);
-                *expr = Expr::Verbatim(quote!(#(#attrs)* #return_token #finished));
+                let left = located_at(left, ret.return_token.span);
+                *expr = Expr::Verbatim(quote!(#(#attrs)* #left));
             }
             Expr::Try(t) => {
                 self.visit_expr_mut(&mut t.expr);
@@ -51,14 +50,14 @@ impl VisitMut for Exits<'_> {
                 let inner = &t.expr;
                 let residual =
                     quote_spanned!(span=> #p::FromResidual::__sl_from_residual(__sl_residual));
-                let finished = (self.finish)(residual);
+                let left = (self.leave)(residual);
                 self.rewritten += 1;
                 let attrs = &t.attrs;
                 *expr = Expr::Verbatim(quote_spanned! {span=>
                     #(#attrs)*
                     match #p::Branch::__sl_branch(#inner) {
                         #p::ControlFlow::Continue(__sl_value) => __sl_value,
-                        #p::ControlFlow::Break(__sl_residual) => return #finished,
+                        #p::ControlFlow::Break(__sl_residual) => #left,
                     }
                 });
             }

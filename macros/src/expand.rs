@@ -3,21 +3,26 @@
 //!
 //! The function keeps its signature and attributes. Its body becomes (unless the runtime is built with
 //! `--cfg sightline_disable`, the kill switch: then the function's own statements, see `bare_body`):
-//! - a `static` call site (the metric children, resolved on the first call) and the site's `emit`
-//!   function, which writes the completion line at the site's own target and level;
-//! - a `tracing` span, entered for a sync body, or entered on every poll of an async body;
-//! - a guard that records the call once: at each exit with the return value, or on drop as a panic or a
-//!   cancellation.
+//! - a `static` call site: what the macro knows (names, kind, buckets, which lines, field names), with the
+//!   metric children resolved on the first call;
+//! - a guard, started with the call, that holds the call's span (entered for a sync body, on every poll of
+//!   an async one) and records the call once: with the return value where the body ends, or on drop as a
+//!   panic or a cancellation;
+//! - `fields(..)` values, evaluated only when the call has a span.
 //!
-//! Generated locals use `Span::mixed_site()`, so the user's body can neither see nor shadow them.
+//! Everything else (the span, the completion line, its level) is the runtime's, driven by the site's
+//! `static`: an expansion that type-checks little is what keeps `cargo check` fast. A sync body's exits
+//! (`return`, `?`) leave a labelled block, so the outcome is worked out in one place per function.
+//!
+//! Generated locals and the label use `Span::mixed_site()`, so the user's body can neither see nor shadow
+//! them.
 
 use crate::arguments::Mode;
-use crate::attr::{FieldArg, ObserveArgs};
+use crate::attr::ObserveArgs;
 use crate::check;
 use crate::exits::{mentions_impl_trait, Exits};
 use crate::item::{describe_non_fn, Body, ObservedFn};
 use crate::labels::{label_code, LabelCode};
-use crate::log_options::Level;
 use crate::returns::{future_return, surely_not_a_future, FutureKind, FutureReturn};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
 use quote::{quote, quote_spanned, ToTokens};
@@ -117,10 +122,10 @@ impl<'a> Expansion<'a> {
         let site_items = self.site_items(sig.asyncness.is_none() && future.is_none());
         let new_body = if sig.asyncness.is_some() {
             let inner = quote!(async move #block);
-            self.async_body(inner, self.ret_annotation())
+            self.async_body(inner, self.output_type())
         } else if let Some(AsyncTraitPin { rest, func, future }) = async_trait_body(block) {
             // `#[async_trait]` expanded first: instrument the boxed future, not its construction.
-            let observed = self.async_body(future.to_token_stream(), quote!());
+            let observed = self.async_body(future.to_token_stream(), quote!(_));
             quote!(#(#rest)* #func(async move { #observed }))
         } else if let Some(future) = &future {
             self.future_body(block, future)
@@ -173,7 +178,7 @@ impl<'a> Expansion<'a> {
         )
     }
 
-    /// The call site's `static` and its `emit` function.
+    /// The call site's `static`, listed at link time.
     fn site_items(&self, sync_body: bool) -> TokenStream {
         let p = &self.private;
         let fn_name = self.f.sig.ident.unraw().to_string();
@@ -201,8 +206,9 @@ impl<'a> Expansion<'a> {
             _ => quote!(#p::SiteKind::Function { buckets: #buckets }),
         };
         let metrics = self.args.skip_metrics.is_none();
-        let emit = self.emit_fn();
-        let line_level = self.line_level();
+        let lines = self.lines();
+        let fields = self.args.fields.iter().map(|f| f.name.text());
+        let redacted = self.args.redact.iter().map(|f| f.name.text());
         let custom = &self.labels.meta;
         let label_items = &self.labels.items;
         let (objective, objective_check) = self.objective();
@@ -216,100 +222,39 @@ impl<'a> Expansion<'a> {
                 objective: #objective,
                 metrics: #metrics,
                 sync_body: #sync_body,
-                emit: __sl_emit,
-                line_level: #line_level,
+                lines: #lines,
+                fields: &[#(#fields),*],
+                redacted: &[#(#redacted),*],
             });
             // Listed at link time, so `install()` and `catalog()` know every site before it runs.
             #[#p::linkme::distributed_slice(#p::SITES)]
             #[linkme(crate = #p::linkme)]
             static __SL_CATALOG_ENTRY: &#p::Site = &__SL_SITE;
-            #emit
             #label_items
             #objective_check
         }
     }
 
-    /// The most verbose level of the site's completion lines, as `Option<Level>`.
-    fn line_level(&self) -> TokenStream {
+    /// Which completion lines the site writes, as `Lines`.
+    fn lines(&self) -> TokenStream {
         let p = &self.private;
         let log = self.args.log_mode();
-        let mut used: Vec<Level> = Vec::new();
-        if log.writes_success() {
-            used.extend([self.args.success_level(), Level::Info]);
-        }
-        if log.writes_failures() {
-            // `warn`: an expected outcome's line, and a handler's 4xx.
-            used.extend([Level::Error, Level::Warn]);
-        }
-        match used.into_iter().min() {
-            Some(level) => quote!(::core::option::Option::Some(#p::tracing::Level::#level)),
-            None => quote!(::core::option::Option::None),
-        }
+        let success = if log.writes_success() {
+            let level = self.args.success_level();
+            quote!(::core::option::Option::Some(#p::tracing::Level::#level))
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        let failures = log.writes_failures();
+        quote!(#p::Lines { success: #success, failures: #failures })
     }
 
-    /// `fn __sl_emit(&Completion)`: the completion line, one `tracing` event per outcome so that each has
-    /// its own static level and fields, at the user's module as target.
-    fn emit_fn(&self) -> TokenStream {
-        let p = &self.private;
-        let c = local("__sl_c");
-        let log = self.args.log_mode();
-        let http = if self.is_handler() {
-            quote!(method = #c.method(), route = #c.route(), status_code = #c.status_code(),)
-        } else {
-            quote!()
-        };
-        let identity = match self.args.mode {
-            Mode::Observe => quote! {
-                function = #c.function,
-                module = #c.module,
-                result = #c.result_str(),
-            },
-            Mode::Business => quote! {
-                operation = #c.operation,
-                outcome = #c.result_str(),
-            },
-        };
-        let event = |level: Level, extra: TokenStream| {
-            quote! {
-                #p::tracing::event!(
-                    name: #p::COMPLETION_EVENT,
-                    target: ::core::module_path!(),
-                    #p::tracing::Level::#level,
-                    #identity
-                    duration_ms = #c.duration_ms,
-                    #http
-                    #extra
-                )
-            }
-        };
-        let error_fields = quote!(error_kind = #c.error_kind_str(), error = %#c.error_display(),);
-        let ok = log
-            .writes_success()
-            .then(|| event(self.args.success_level(), quote!()));
-        let cancelled = log.writes_success().then(|| event(Level::Info, quote!()));
-        let failed = log
-            .writes_failures()
-            .then(|| event(Level::Error, error_fields.clone()));
-        // An expected outcome (a declined card): worth a `warn` with its kind, not an error.
-        let expected = log
-            .writes_failures()
-            .then(|| event(Level::Warn, error_fields.clone()));
-        // Handler mode: a 4xx is not a failure of the service, but it is worth a `warn` with its kind.
-        let client_error = (self.is_handler() && log.writes_failures()).then(|| {
-            let line = event(Level::Warn, error_fields);
-            quote!(#p::CompletionResult::Ok if #c.status_code() >= 400 => { #line })
-        });
-        quote! {
-            #[allow(unused_variables, clippy::all)]
-            fn __sl_emit(#c: &#p::Completion<'_>) {
-                match #c.result {
-                    #client_error
-                    #p::CompletionResult::Ok => { #ok }
-                    #p::CompletionResult::Error => { #failed }
-                    #p::CompletionResult::ExpectedError => { #expected }
-                    #p::CompletionResult::Cancelled => { #cancelled }
-                }
-            }
+    /// The return type, where it can be written (not `impl Trait`), else `_`.
+    fn output_type(&self) -> TokenStream {
+        match &self.f.sig.output {
+            ReturnType::Default => quote!(()),
+            ReturnType::Type(_, ty) if !mentions_impl_trait(ty) => quote!(#ty),
+            ReturnType::Type(..) => quote!(_),
         }
     }
 
@@ -323,8 +268,11 @@ impl<'a> Expansion<'a> {
         }
     }
 
-    /// `__SL_SITE.resolve(..)`, which names methods after `Self` on the first call.
-    fn resolve_site(&self) -> TokenStream {
+    /// `let guard = __SL_SITE.start(..)` (which names methods after `Self` on the first call), then the
+    /// call's `fields(..)`, evaluated only when the call has a span.
+    fn start_call(&self) -> TokenStream {
+        let p = &self.private;
+        let guard = local("__sl_guard");
         let self_type = if self.f.sig.receiver().is_some() && self.args.name.is_none() {
             quote! {
                 ::core::option::Option::Some(
@@ -335,71 +283,42 @@ impl<'a> Expansion<'a> {
             quote!(::core::option::Option::None)
         };
         let values = &self.labels.values;
-        quote!(__SL_SITE.resolve(#self_type, #values))
-    }
-
-    /// The span, with `code.*`, the OpenTelemetry status fields (recorded on completion) and the user's
-    /// `fields(...)` and `redact(...)`.
-    fn span(&self, site: &Ident) -> TokenStream {
-        let p = &self.private;
-        let name = match (&self.args.route, &self.args.method) {
-            _ if self.args.mode == Mode::Business => operation_name(self.args, self.f),
-            (Some(route), Some(method)) => format!("{} {}", method.value(), route.value()),
-            _ => self.f.sig.ident.unraw().to_string(),
-        };
-        let empty = quote!(#p::tracing::field::Empty);
-        let mut fields = vec![
-            quote!(code.function = #site.function()),
-            quote!(otel.status_code = #empty),
-            quote!(otel.status_description = #empty),
-            quote!(error.type = #empty),
-        ];
-        if self.args.mode == Mode::Business {
-            fields.push(quote!(operation = #name));
-        } else if self.f.sig.receiver().is_some() || self.args.name.is_some() {
-            // The span's static name is the fn's; a method's `function` label (`PaymentRepo::save`) or a
-            // `name = ..` is known only at run time, and `otel.name` is what exporters name the span by.
-            fields.push(quote!(otel.name = #site.function()));
-        }
-        if let (Some(route), Some(method)) = (&self.args.route, &self.args.method) {
-            // Read by tracing-opentelemetry only at creation: it must be declared with its value.
-            fields.push(quote!(otel.kind = "server"));
-            fields.push(quote!(http.request.method = #method));
-            fields.push(quote!(http.route = #route));
-            fields.push(quote!(http.response.status_code = #empty));
-        }
-        fields.extend(self.args.fields.iter().map(|f| {
-            let name = field_name(f);
+        let labels = &self.labels.prologue;
+        let fields = self.args.fields.iter().enumerate().map(|(i, f)| {
             let value = &f.value;
-            quote!(#name = (&&&#p::probe::Probe(&(#value))).__sl_field())
-        }));
-        let marker = sightline_conventions::REDACTED;
-        fields.extend(self.args.redact.iter().map(|f| {
-            let name = field_name(f);
-            quote!(#name = #marker)
-        }));
+            quote!(#guard.field(#i, (&&&#p::probe::Probe(&(#value))).__sl_field());)
+        });
+        let fields = (!self.args.fields.is_empty()).then(|| {
+            quote! {
+                if #guard.has_span() {
+                    #[allow(unused_imports)]
+                    use #p::probe::{FieldDebug as _, FieldDisplay as _, FieldValue as _};
+                    #(#fields)*
+                }
+            }
+        });
         // A redacted value is never evaluated, but it is type-checked and counts as used, so a typo is
         // an error and the field it reads is not reported as dead code.
         let redacted = self.args.redact.iter().map(|f| &f.value);
-        quote! {{
-            #[allow(unused_imports)]
-            use #p::probe::{FieldDebug as _, FieldDisplay as _, FieldValue as _};
-            if false {
-                #(let _ = &(#redacted);)*
+        let redacted = (!self.args.redact.is_empty()).then(|| {
+            quote! {
+                if false {
+                    #(let _ = &(#redacted);)*
+                }
             }
-            #p::tracing::span!(
-                target: ::core::module_path!(),
-                #p::tracing::Level::INFO,
-                #name,
-                #(#fields),*
-            )
-        }}
+        });
+        quote! {
+            #labels
+            let #guard = __SL_SITE.start(#self_type, #values);
+            #fields
+            #redacted
+        }
     }
 
-    /// The closure that probes a return value's type at the call site (see the runtime's `outcome`).
-    fn outcome(&self) -> TokenStream {
+    /// The outcome of the value `r` (a reference to the return value) points at, as an `Outcome`: its
+    /// type is probed at the call site (see the runtime's `probes`).
+    fn outcome(&self, r: &Ident) -> TokenStream {
         let p = &self.private;
-        let r = local("__sl_r");
         let err = local("__sl_err");
         let e = local("__sl_e");
         let status = if self.is_handler() {
@@ -407,74 +326,76 @@ impl<'a> Expansion<'a> {
         } else {
             quote!(::core::option::Option::None)
         };
-        quote! {
-            |#r| {
-                #[allow(unused_imports)]
-                use #p::probe::{
-                    ErrIndex as _, ErrLabels as _, MessageBoxedError as _, MessageDebug as _,
-                    MessageDisplay as _, MessageError as _, MessageOpaque as _,
-                    MessageSharedError as _, NoErrIndex as _, NoErrLabels as _, NoStatus as _,
-                    NotResult as _, ResultErr as _, Status as _, StatusOkSide as _,
-                };
-                let #err = (&&#p::probe::Probe(#r)).__sl_err();
-                #p::Outcome::new(
-                    (&&#p::probe::Probe(&#err)).__sl_labels(),
-                    match #err {
-                        ::core::option::Option::Some(#e) => ::core::option::Option::Some(
-                            #p::ErrorInfo::new(
-                                (&&#p::probe::Probe(#e)).__sl_index(),
-                                (&&&&&&#p::probe::Probe(#e)).__sl_message(),
-                            ),
+        quote! {{
+            #[allow(unused_imports)]
+            use #p::probe::{
+                ErrIndex as _, ErrLabels as _, MessageBoxedError as _, MessageDebug as _,
+                MessageDisplay as _, MessageError as _, MessageOpaque as _,
+                MessageSharedError as _, NoErrIndex as _, NoErrLabels as _, NoStatus as _,
+                NotResult as _, ResultErr as _, Status as _, StatusOkSide as _,
+            };
+            let #err = (&&#p::probe::Probe(#r)).__sl_err();
+            #p::Outcome::new(
+                (&&#p::probe::Probe(&#err)).__sl_labels(),
+                match #err {
+                    ::core::option::Option::Some(#e) => ::core::option::Option::Some(
+                        #p::ErrorInfo::new(
+                            (&&#p::probe::Probe(#e)).__sl_index(),
+                            (&&&&&&#p::probe::Probe(#e)).__sl_message(),
                         ),
-                        ::core::option::Option::None => ::core::option::Option::None,
-                    },
-                    #status,
-                )
-            }
-        }
+                    ),
+                    ::core::option::Option::None => ::core::option::Option::None,
+                },
+                #status,
+            )
+        }}
     }
 
-    /// `finish(&guard, value, probe)`: records `value` as the call's outcome and evaluates to it.
-    fn finish(&self, value: TokenStream) -> TokenStream {
-        let p = &self.private;
-        let guard = local("__sl_guard");
-        let outcome = self.outcome();
-        quote!(#p::finish(&#guard, #value, #outcome))
+    /// The outcome as a closure, for the futures that hold it as a function pointer.
+    fn outcome_fn(&self) -> TokenStream {
+        let r = local("__sl_r");
+        let outcome = self.outcome(&r);
+        quote!(|#r| #outcome)
     }
 
     fn sync_body(&self, block: &Block) -> TokenStream {
-        let site = local("__sl_site");
         let guard = local("__sl_guard");
-        let resolve = self.resolve_site();
-        let span = self.span(&site);
+        let value = local("__sl_value");
+        let r = local("__sl_r");
+        let label = syn::Lifetime::new("'__sl_body", Span::mixed_site());
+        let start = self.start_call();
         let mut block = block.clone();
-        let finish = |value: TokenStream| self.finish(value);
+        let leave = |value: TokenStream| quote!(break #label #value);
         let mut exits = Exits {
             private: &self.private,
-            finish: &finish,
+            leave: &leave,
             rewritten: 0,
         };
         exits.visit_block_mut(&mut block);
-        let value = local("__sl_value");
-        let finished = self.finish(quote!(#value));
+        let labelled = if exits.rewritten > 0 {
+            quote!(#label: #block)
+        } else {
+            quote!(#block)
+        };
         let annotation = self.ret_annotation();
-        let labels = &self.labels.prologue;
         let not_a_future = self.not_a_future(&value);
+        let outcome = self.outcome(&r);
         // The body is bound first (typed by the return type, so inference inside it is unchanged), and
         // only the generated tail is exempt from `unreachable_code`: a body that always panics must not
         // warn about sightline's code, and the user's own unreachable code must still warn.
         quote! {
-            #labels
-            let #site = #resolve;
-            let #guard = #site.enter(#span.entered());
+            #start
+            #guard.enter();
             // A body that always panics is a diverging sub-expression of this `let` only because of
             // the expansion; written by hand it is the function's tail.
             #[allow(clippy::diverging_sub_expression)]
-            let #value #annotation = #block;
+            let #value #annotation = #labelled;
             #[allow(unreachable_code)]
             {
                 #not_a_future
-                #finished
+                let #r = &#value;
+                #guard.complete(#outcome);
+                #value
             }
         }
     }
@@ -503,18 +424,17 @@ impl<'a> Expansion<'a> {
     /// called (in-flight, clock, span, entered while the future is made) and ends when the future it
     /// returns completes, is dropped, or panics. Every exit hands its future to an `ObservedFuture`.
     fn future_body(&self, block: &Block, future: &FutureReturn<'_>) -> TokenStream {
-        let site = local("__sl_site");
-        let span = local("__sl_span");
         let guard = local("__sl_guard");
-        let entered = local("__sl_entered");
-        let resolve = self.resolve_site();
-        let make_span = self.span(&site);
-        let labels = &self.labels.prologue;
+        let start = self.start_call();
         let wrap = |value: TokenStream| self.observed_future(value, future);
+        let leave = |value: TokenStream| {
+            let wrapped = wrap(value);
+            quote!(return #wrapped)
+        };
         let mut block = block.clone();
         let mut exits = Exits {
             private: &self.private,
-            finish: &wrap,
+            leave: &leave,
             rewritten: 0,
         };
         exits.visit_block_mut(&mut block);
@@ -522,11 +442,8 @@ impl<'a> Expansion<'a> {
             *tail = Expr::Verbatim(wrap(tail.to_token_stream()));
         }
         quote! {
-            #labels
-            let #site = #resolve;
-            let #span = #make_span;
-            let #guard = #site.enter(::core::clone::Clone::clone(&#span));
-            let #entered = ::core::clone::Clone::clone(&#span).entered();
+            #start
+            #guard.enter();
             #block
         }
     }
@@ -535,13 +452,14 @@ impl<'a> Expansion<'a> {
     fn observed_future(&self, value: TokenStream, future: &FutureReturn<'_>) -> TokenStream {
         let p = &self.private;
         let guard = local("__sl_guard");
-        let span = local("__sl_span");
-        let outcome = self.outcome();
+        let outcome = self.outcome_fn();
         let output = match future.output {
             Some(ty) => ty.to_token_stream(),
             None => quote!(_),
         };
-        let observed = |inner: TokenStream| quote!(#p::ObservedFuture::<_>::new_with::<#output>(#inner, #guard, #span, #outcome));
+        let observed = |inner: TokenStream| {
+            quote!(#p::ObservedFuture::<_>::new_with::<#output>(#inner, #guard, #outcome))
+        };
         match future.kind {
             FutureKind::Impl => observed(value),
             FutureKind::Boxed => match box_pin_argument(&value) {
@@ -565,34 +483,18 @@ impl<'a> Expansion<'a> {
         }
     }
 
-    /// An async body: `inner` is a future expression (`async move { .. }`) whose output is the return
-    /// value. The guard lives inside the instrumented future, so it starts on the first poll, sees a panic
-    /// as a panic, and is dropped, as a cancellation, with the future.
-    fn async_body(&self, inner: TokenStream, ret_annotation: TokenStream) -> TokenStream {
+    /// An async body: `inner` is a future expression (`async move { .. }`) whose output, of type
+    /// `output`, is the return value. The call starts on the first poll (an `async fn`'s body runs only
+    /// then); its future enters the span on every poll, records the output, and, dropped first, a
+    /// cancellation or a panic.
+    fn async_body(&self, inner: TokenStream, output: TokenStream) -> TokenStream {
         let p = &self.private;
-        let site = local("__sl_site");
-        let span = local("__sl_span");
-        let handle = local("__sl_handle");
         let guard = local("__sl_guard");
-        let ret = local("__sl_ret");
-        let resolve = self.resolve_site();
-        let make_span = self.span(&site);
-        let finished = self.finish(quote!(#ret));
-        let labels = &self.labels.prologue;
+        let start = self.start_call();
+        let outcome = self.outcome_fn();
         quote! {
-            #labels
-            let #site = #resolve;
-            let #span = #make_span;
-            let #handle = ::core::clone::Clone::clone(&#span);
-            #p::tracing::Instrument::instrument(
-                async move {
-                    let #guard = #site.enter(#handle);
-                    let #ret #ret_annotation = #inner.await;
-                    #finished
-                },
-                #span,
-            )
-            .await
+            #start
+            #p::ObservedFuture::<_>::new_with::<#output>(#inner, #guard, #outcome).await
         }
     }
 }
@@ -603,11 +505,6 @@ fn operation_name(args: &ObserveArgs, f: &ObservedFn) -> String {
         Some(name) => name.value(),
         None => f.sig.ident.unraw().to_string().replace('_', "-"),
     }
-}
-
-fn field_name(f: &FieldArg) -> TokenStream {
-    let segments = &f.name.segments;
-    quote!(#(#segments).*)
 }
 
 /// `x` when `value` is `Box::pin(x)`.

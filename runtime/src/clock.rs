@@ -24,11 +24,10 @@ pub(crate) fn now() -> u64 {
     CLOCK.raw()
 }
 
-/// Nanoseconds from `start` (a [`now`] reading) to now.
+/// Nanoseconds from the reading `start` to the reading `end`; 0 when `end` is not later.
 #[inline]
-pub(crate) fn nanos_since(start: u64) -> u64 {
-    let clock = &*CLOCK;
-    clock.delta_as_nanos(start, clock.raw())
+pub(crate) fn between(start: u64, end: u64) -> u64 {
+    CLOCK.delta_as_nanos(start, end)
 }
 
 #[cfg(test)]
@@ -46,7 +45,7 @@ mod tests {
             let (tsc_start, std_start) = (now(), Instant::now());
             std::thread::sleep(Duration::from_millis(100));
             let (tsc, std) = (
-                nanos_since(tsc_start),
+                between(tsc_start, now()),
                 std_start.elapsed().as_nanos() as u64,
             );
             assert!(std >= 100_000_000, "slept {std} ns");
@@ -62,7 +61,7 @@ mod tests {
     #[test]
     fn a_reading_from_the_future_is_zero_not_a_wrapped_duration() {
         let later = now().wrapping_add(1 << 40);
-        assert_eq!(nanos_since(later), 0);
+        assert_eq!(between(later, now()), 0);
     }
 
     #[test]
@@ -70,7 +69,7 @@ mod tests {
         let start = now();
         let mut last = 0;
         for _ in 0..10_000 {
-            let d = nanos_since(start);
+            let d = between(start, now());
             assert!(d >= last, "{d} < {last}");
             last = d;
         }

@@ -1,6 +1,8 @@
 //! One line to set up: the JSON log layer with redaction, the log level, and the metrics registry.
 
-use crate::logs::{Handoff, LogLayer, Redactor};
+use crate::context::layer::ContextLayer;
+use crate::installation::{own_filter, Installation};
+use crate::logs::{Handoff, LineSink, LogLayer, Redactor, Writer};
 use crate::loss;
 use crate::traces::{TraceConfig, Traces};
 use crate::Error;
@@ -214,7 +216,7 @@ impl TelemetryBuilder {
     where
         S: tracing::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
     {
-        let (filter, summaries) = level_filter(self.level.as_deref())?;
+        let (filter, summaries, directives) = level_filter(self.level.as_deref())?;
         let traces_filter = level_filter(self.level.as_deref())?.0;
         let redactor = Redactor::new(self.redact)
             .pii(self.redact_pii)
@@ -241,21 +243,29 @@ impl TelemetryBuilder {
         };
         crate::clock::calibrate();
         let (writer, handoff) = match self.writer {
-            Some(writer) => (writer, None),
+            Some(writer) => (Writer::Make(writer), None),
             None => match Handoff::stdout(self.log_buffer_lines) {
-                Some(handoff) => (BoxMakeWriter::new(handoff.clone()), Some(handoff)),
-                None => (BoxMakeWriter::new(std::io::stdout), None),
+                Some(handoff) => (Writer::Handoff(handoff.clone()), Some(handoff)),
+                None => (Writer::Make(BoxMakeWriter::new(std::io::stdout)), None),
             },
         };
-        let writer = SharedWriter(Arc::new(writer));
-        let redactor = Arc::new(redactor);
-        let sink = warning_sink(&self.service, &redactor, &writer, handoff.clone());
+        let lines = Arc::new(LineSink::new(&self.service, Arc::new(redactor), writer));
+        let sink = warning_sink(&lines);
         let service = self.service.clone();
-        let layer = LogLayer::with_shared(self.service, redactor, writer)
-            .with_span_summaries(!traces.exporting() && summaries);
+        let installation = Installation::leak(crate::installation::Parts {
+            lines: Arc::clone(&lines),
+            filter: own_filter(&directives),
+            rings: traces.rings(),
+            sampler: traces.sampler().clone(),
+            max_level: traces.max_level(),
+        });
+        let log = LogLayer::new(lines).with_span_summaries(!traces.exporting() && summaries);
         // A second filter from the same directives: in local mode the trace layer follows the log level.
         let traces_layer = traces.layer(traces_filter);
-        let layer = layer.with_filter(filter).and_then(traces_layer).boxed();
+        let layer = ContextLayer { installation }
+            .and_then(log.with_filter(filter))
+            .and_then(traces_layer)
+            .boxed();
         crate::warn::set_sink(Some(Arc::clone(&sink)));
         crate::catalog::installed(&service);
         let pipelines = Arc::new(Pipelines {
@@ -283,43 +293,11 @@ struct Parts<S> {
 }
 
 /// sightline's own warnings as JSON lines on the log writer; see [`crate::warn`].
-fn warning_sink(
-    service: &str,
-    redactor: &Arc<Redactor>,
-    writer: &SharedWriter,
-    handoff: Option<Handoff>,
-) -> Arc<crate::warn::Sink> {
-    let service = service.to_owned();
-    let redactor = Arc::clone(redactor);
-    let writer = writer.clone();
+fn warning_sink(lines: &Arc<LineSink>) -> Arc<crate::warn::Sink> {
+    let lines = Arc::clone(lines);
     Arc::new(move |message: &str, suppressed: u64| {
-        let line = crate::logs::warning_line(&service, &redactor, message, suppressed);
-        match &handoff {
-            // The default writer: taken only if its buffer has room, so a blocked stdout sends the
-            // warning to standard error instead of losing it.
-            Some(handoff) => handoff.try_hand_off(&line),
-            None => {
-                use std::io::Write as _;
-                writer.make_writer().write_all(&line).is_ok()
-            }
-        }
+        lines.try_write(&crate::logs::warning_line(&lines, message, suppressed))
     })
-}
-
-/// The log writer, shared by the log layer and the warnings.
-#[derive(Clone)]
-struct SharedWriter(Arc<BoxMakeWriter>);
-
-impl<'a> MakeWriter<'a> for SharedWriter {
-    type Writer = <BoxMakeWriter as MakeWriter<'a>>::Writer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.0.make_writer()
-    }
-
-    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Self::Writer {
-        self.0.make_writer_for(meta)
-    }
 }
 
 /// `RUST_LOG`, then `LOG_LEVEL`, then the builder's level, then `info`. Every directive is checked: a
@@ -334,7 +312,9 @@ impl<'a> MakeWriter<'a> for SharedWriter {
 /// Also says whether span summaries (`sightline::spans` at `debug`) can ever be enabled, so a layer whose
 /// level rules them out does no per-span work for them.
 #[allow(clippy::type_complexity)]
-fn level_filter<S>(builder: Option<&str>) -> Result<(Box<dyn Filter<S> + Send + Sync>, bool), Error>
+fn level_filter<S>(
+    builder: Option<&str>,
+) -> Result<(Box<dyn Filter<S> + Send + Sync>, bool, String), Error>
 where
     S: tracing::Subscriber + for<'a> LookupSpan<'a>,
 {
@@ -356,9 +336,9 @@ where
     Ok(match directives.parse::<Targets>() {
         Ok(targets) => {
             let summaries = targets.would_enable("sightline::spans", &tracing::Level::DEBUG);
-            (Box::new(targets), summaries)
+            (Box::new(targets), summaries, directives)
         }
-        Err(_) => (Box::new(env_filter), true),
+        Err(_) => (Box::new(env_filter), true, directives),
     })
 }
 

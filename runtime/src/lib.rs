@@ -9,9 +9,11 @@
 mod call;
 mod catalog;
 mod clock;
+mod context;
 mod error;
 pub mod http;
 mod init;
+mod installation;
 mod labels;
 pub mod logs;
 mod loss;
@@ -20,6 +22,7 @@ mod objective;
 mod panics;
 mod record;
 mod redact;
+mod span;
 mod traces;
 mod warn;
 
@@ -35,21 +38,19 @@ pub use record::{record, RecordValue};
 #[doc(hidden)]
 pub mod __private {
     pub use crate::__sightline_select_body as select_body;
-    pub use crate::call::completion::{Completion, CompletionResult};
-    pub use crate::call::guard::{finish, CallGuard, SpanHandle};
-    pub use crate::call::meta::{SiteKind, SiteMeta};
+    pub use crate::call::guard::{finish, CallGuard};
+    pub use crate::call::meta::{Lines, SiteKind, SiteMeta};
     pub use crate::call::observed_future::ObservedFuture;
     pub use crate::call::probes::probe;
     pub use crate::call::probes::{ErrorInfo, ErrorMessage, Outcome};
     pub use crate::call::question_mark::{Branch, ControlFlow, FromResidual};
-    pub use crate::call::site::{Resolved, Site};
+    pub use crate::call::site::Site;
     pub use crate::catalog::SITES;
     pub use crate::labels::ErrorLabels;
     pub use crate::labels::{series_product, LabelIndex, LabelValue};
     pub use crate::metrics::custom::CustomLabels;
     pub use crate::metrics::DEFAULT_BUCKETS;
     pub use crate::objective::{check_objective_latency, objective_def, ObjectiveDef};
-    pub use crate::traces::COMPLETION_EVENT;
     pub use const_panic;
     pub use linkme;
     pub use tracing;

@@ -75,8 +75,8 @@ impl From<RecordValue> for serde_json::Value {
 ///
 /// `tracing` drops fields a span did not declare when it was created, so a value learnt mid-call (the
 /// user behind a request, known after authentication) cannot be recorded on the span directly; this is
-/// the way to attach it. Returns `false`, and does nothing, outside an observed call or when sightline's
-/// log layer is not installed.
+/// the way to attach it. Returns `false`, and does nothing, outside an observed call or when sightline is
+/// not installed in the current subscriber.
 ///
 /// ```no_run
 /// # use sightline_runtime as sightline;
@@ -86,5 +86,40 @@ impl From<RecordValue> for serde_json::Value {
 /// sightline::record("user_id", user_id);
 /// ```
 pub fn record(key: &str, value: impl Into<RecordValue>) -> bool {
-    crate::logs::record_on_observed_span(key, value.into().into())
+    let Some(installation) = crate::context::layer::current() else {
+        return false;
+    };
+    let keep = crate::logs::fields::kept_in_span(key);
+    let mut json = Vec::new();
+    if keep {
+        let redactor = &installation.lines.redactor;
+        let mut value = serde_json::Value::from(value.into());
+        redactor.redact_value(key, &mut value);
+        match &value {
+            serde_json::Value::String(text) => crate::logs::line::push_json(&mut json, text),
+            other => {
+                let _ = serde_json::to_writer(&mut json, other);
+            }
+        }
+    }
+    let key: std::borrow::Cow<'static, str> = std::borrow::Cow::Owned(key.to_owned());
+    crate::context::with_frames_mut(|frames| {
+        let mut recorded = false;
+        // Every enclosing sightline span: the innermost call's completion line, the calls around it, and
+        // the request's access line all carry a value learnt mid-request (a user after authentication).
+        for frame in frames
+            .iter_mut()
+            .filter(|f| f.owner == crate::context::Owner::Sightline)
+        {
+            recorded = true;
+            if keep {
+                frame
+                    .values
+                    .get_or_insert_with(Default::default)
+                    .set(key.clone(), true, |out| out.extend_from_slice(&json));
+            }
+        }
+        recorded
+    })
+    .unwrap_or(false)
 }

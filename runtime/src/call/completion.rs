@@ -1,7 +1,14 @@
-//! What a finished call hands to its site's completion line.
+//! A finished call's completion line: at its site's target and at the level its outcome and the site's
+//! `log`/`level` settings give, with its name, outcome and duration, and the fields of its span and of
+//! every span around it.
 
-use super::probes::ErrorMessage;
-use std::fmt;
+use super::meta::{SiteKind, SiteMeta};
+use super::resolved::ResolvedSite;
+use crate::installation::Installation;
+use crate::logs::line::{push_f64, push_json, push_key, push_u64};
+use crate::logs::{write_own_line, Own};
+use crate::redact::TextKind;
+use tracing::Level;
 
 /// How a call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,57 +31,91 @@ impl CompletionResult {
     }
 }
 
-/// What the completion log line says; handed to the site's generated `emit` function.
-pub struct Completion<'a> {
-    /// The `function` label.
-    pub function: &'static str,
-    /// `module_path!()` of the site.
-    pub module: &'static str,
-    /// How the call ended.
-    pub result: CompletionResult,
-    /// Wall time of the call in milliseconds.
-    pub duration_ms: f64,
-    /// `error_kind` on error.
-    pub error_kind: Option<&'static str>,
-    /// The error's text on error.
-    pub error: Option<ErrorMessage<'a>>,
-    /// Handler mode: method, route, status.
-    pub http: Option<(&'static str, &'static str, u16)>,
-    /// `#[business_span]`: the operation.
-    pub operation: &'static str,
+/// The level of a call's line, and whether it carries `error_kind` and `error`; `None` when the site
+/// writes no line for this outcome.
+pub(crate) fn line_level(
+    meta: &SiteMeta,
+    result: CompletionResult,
+    status: Option<u16>,
+) -> Option<(Level, bool)> {
+    let lines = meta.lines;
+    let handler = matches!(meta.kind, SiteKind::Handler { .. });
+    match result {
+        // Handler mode: a 4xx is not a failure of the service, but it is worth a `warn` with its kind.
+        CompletionResult::Ok if handler && lines.failures && status.is_some_and(|s| s >= 400) => {
+            Some((Level::WARN, true))
+        }
+        CompletionResult::Ok => lines.success.map(|level| (level, false)),
+        CompletionResult::Error => lines.failures.then_some((Level::ERROR, true)),
+        // An expected outcome (a declined card): worth a `warn` with its kind, not an error.
+        CompletionResult::ExpectedError => lines.failures.then_some((Level::WARN, true)),
+        CompletionResult::Cancelled => lines.success.map(|_| (Level::INFO, false)),
+    }
 }
 
-impl Completion<'_> {
-    /// The `result` field.
-    pub fn result_str(&self) -> &'static str {
-        self.result.as_str()
-    }
+/// What a call's line says of the call.
+pub(crate) struct LineFacts<'a> {
+    pub(crate) site: &'static ResolvedSite,
+    pub(crate) result: CompletionResult,
+    /// Wall time in milliseconds, whole microseconds.
+    pub(crate) duration_ms: f64,
+    pub(crate) error_kind: Option<&'static str>,
+    /// The error's text, as its `Display` wrote it (redacted here).
+    pub(crate) error: Option<&'a str>,
+    /// Handler mode's status code.
+    pub(crate) http_status: Option<u16>,
+    /// The line carries `error_kind` and `error`.
+    pub(crate) error_fields: bool,
+}
 
-    /// The `error_kind` field (empty when the call did not fail).
-    pub fn error_kind_str(&self) -> &'static str {
-        self.error_kind.unwrap_or("")
-    }
-
-    /// The `error` field, for `%` formatting.
-    pub fn error_display(&self) -> &dyn fmt::Display {
-        match &self.error {
-            Some(message) => message,
-            None => &"",
+/// Writes the completion line of a call; `own` is the call's span (its ids and values), if it has one.
+pub(crate) fn write_completion_line(
+    installation: &Installation,
+    level: Level,
+    facts: &LineFacts<'_>,
+    own: Option<Own<'_>>,
+) {
+    let meta = facts.site.meta;
+    let sink = &installation.lines;
+    write_own_line(sink, &level, meta.module, None, own, |line, keys| {
+        match meta.kind {
+            SiteKind::Business { operation, .. } => {
+                own_label(line, keys, "operation", operation);
+                own_label(line, keys, "outcome", facts.result.as_str());
+            }
+            SiteKind::Function { .. } | SiteKind::Handler { .. } => {
+                own_label(line, keys, "function", facts.site.function);
+                own_label(line, keys, "module", meta.module);
+                own_label(line, keys, "result", facts.result.as_str());
+            }
         }
-    }
+        push_key(line, "duration_ms");
+        keys.push("duration_ms");
+        push_f64(line, facts.duration_ms);
+        if let SiteKind::Handler { method, route, .. } = meta.kind {
+            own_label(line, keys, "method", method);
+            own_label(line, keys, "route", route);
+            push_key(line, "status_code");
+            keys.push("status_code");
+            push_u64(line, u64::from(facts.http_status.unwrap_or(499)));
+        }
+        if facts.error_fields {
+            own_label(line, keys, "error_kind", facts.error_kind.unwrap_or(""));
+            push_key(line, "error");
+            keys.push("error");
+            let text = facts.error.unwrap_or("");
+            // An error's text is prose that can quote a request: scanned like a message.
+            let redacted = sink.redactor.redact_text(text, TextKind::Message);
+            push_json(line, redacted.as_deref().unwrap_or(text));
+        }
+    });
+}
 
-    /// Handler mode's `method`.
-    pub fn method(&self) -> &'static str {
-        self.http.map_or("", |h| h.0)
-    }
-
-    /// Handler mode's `route`.
-    pub fn route(&self) -> &'static str {
-        self.http.map_or("", |h| h.1)
-    }
-
-    /// Handler mode's `status_code`.
-    pub fn status_code(&self) -> u16 {
-        self.http.map_or(0, |h| h.2)
-    }
+/// One of sightline's own bounded labels (a function's name, `ok`, a route template): never text from a
+/// request, so never scanned.
+#[inline]
+fn own_label(line: &mut Vec<u8>, keys: &mut smallvec::SmallVec<[&'static str; 8]>, key: &'static str, value: &str) {
+    push_key(line, key);
+    keys.push(key);
+    push_json(line, value);
 }

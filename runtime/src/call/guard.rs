@@ -2,68 +2,147 @@
 //! the expanded code hands it the return value, or, when it is dropped without one, as a panic (the
 //! thread is unwinding) or a cancellation (an async body's future was dropped mid-flight).
 
-use super::completion::{Completion, CompletionResult};
+use super::completion::{write_completion_line, CompletionResult, LineFacts};
 use super::meta::SiteKind;
 use super::resolved::{CallMetrics, ResolvedSite};
 use crate::call::probes::{ErrorMessage, Outcome};
+use crate::installation::{Decisions, Installation};
 use crate::labels::ErrorLabels;
+use crate::logs::fields::FieldPlan;
+use crate::logs::{write_span_summary, Own, SpanSummary};
 use crate::metrics::series::ErrorKind;
+use crate::span::OwnSpan;
+use crate::traces::record::{OutcomeStatus, SpanOutcome, What};
 use std::cell::Cell;
-use tracing::Span;
-
-/// The span a guard records its status on: entered for the duration of a sync call, or held by an async
-/// call whose future enters it on every poll.
-pub trait SpanHandle {
-    /// The span.
-    fn span(&self) -> &Span;
-}
-
-impl SpanHandle for Span {
-    fn span(&self) -> &Span {
-        self
-    }
-}
-
-impl SpanHandle for tracing::span::EnteredSpan {
-    fn span(&self) -> &Span {
-        self
-    }
-}
+use tracing::level_filters::LevelFilter;
 
 /// Records one call; see the module docs.
-pub struct CallGuard<S: SpanHandle> {
+pub struct CallGuard {
     site: &'static ResolvedSite,
     metrics: CallMetrics,
     /// A [`crate::clock::now`] reading.
     start: u64,
-    span: S,
     done: Cell<bool>,
     /// Writes no completion line: a handler-mode site under the HTTP layer, whose access line is the
     /// call's line (the guard tells the layer why the call failed).
     quiet: bool,
+    /// The installation the call records its span and line for, and what the site does under it.
+    installation: Option<&'static Installation>,
+    decisions: Decisions,
+    span: Option<OwnSpan>,
+    /// A sync body's span is entered from its start to its completion.
+    entered: Cell<bool>,
 }
 
-impl<S: SpanHandle> CallGuard<S> {
+impl CallGuard {
     #[inline(always)]
-    pub(crate) fn start(site: &'static ResolvedSite, metrics: CallMetrics, span: S) -> Self {
+    pub(crate) fn start(site: &'static ResolvedSite, metrics: CallMetrics, quiet: bool) -> Self {
         match metrics {
             CallMetrics::Red(red) => red.start(),
             CallMetrics::Http(h) => h.start(),
             CallMetrics::None => {}
         }
-        CallGuard {
+        let start = crate::clock::now();
+        // A span is `info`: when no subscriber wants `info` from anywhere, the call has none, and the
+        // installation is looked up only if a line of its outcome's level could be wanted.
+        let installation = (LevelFilter::current() >= LevelFilter::INFO)
+            .then(crate::context::layer::current)
+            .flatten();
+        let decisions = installation.map_or(Decisions::NONE, |i| site.decisions(i));
+        let span = match installation {
+            Some(installation) if decisions.span() => {
+                Some(OwnSpan::start(installation, site.site_values.as_ref()))
+            }
+            _ => None,
+        };
+        let guard = CallGuard {
             site,
             metrics,
-            start: crate::clock::now(),
-            span,
+            start,
             done: Cell::new(false),
-            quiet: false,
+            quiet,
+            installation,
+            decisions,
+            span,
+            entered: Cell::new(false),
+        };
+        if guard.span.is_some() {
+            guard.redacted_fields();
+        }
+        guard
+    }
+
+    /// Whether the call has a span, so `fields(..)` are worth evaluating.
+    #[inline]
+    pub fn has_span(&self) -> bool {
+        self.span.is_some()
+    }
+
+    /// Sets field `index` of the site's `fields(..)` to `value`, redacted as it is written.
+    #[inline]
+    pub fn field<V: tracing::Value>(&self, index: usize, value: V) {
+        let (Some(span), Some(installation)) = (&self.span, self.installation) else {
+            return;
+        };
+        let Some(name) = self.site.meta.fields.get(index).copied() else {
+            return;
+        };
+        let redactor = &installation.lines.redactor;
+        let plan = if self.site.field_redacted(installation, index) {
+            FieldPlan::REDACTED
+        } else {
+            FieldPlan::FIELD
+        };
+        span.set(name, true, |out| {
+            crate::logs::fields::render_value(out, redactor, name, plan, &value)
+        });
+    }
+
+    /// `redact(..)`'s fields.
+    fn redacted_fields(&self) {
+        if let Some(span) = &self.span {
+            for name in self.site.meta.redacted {
+                span.set(*name, true, |out| {
+                    crate::logs::line::push_json(out, crate::redact::REDACTED);
+                    true
+                });
+            }
         }
     }
 
-    pub(crate) fn quiet(mut self) -> Self {
-        self.quiet = true;
-        self
+    /// Makes the call's span the one its body runs in (sync bodies: until completion).
+    #[inline]
+    pub fn enter(&self) {
+        if let Some(span) = &self.span {
+            span.enter();
+            self.entered.set(true);
+        }
+    }
+
+    /// Enters the span for one poll of an async body.
+    #[inline]
+    pub(crate) fn enter_poll(&self) {
+        if let Some(span) = &self.span {
+            span.enter();
+        }
+    }
+
+    /// Leaves the span after one poll of an async body.
+    #[inline]
+    pub(crate) fn exit_poll(&self) {
+        if let Some(span) = &self.span {
+            span.exit();
+        }
+    }
+
+    /// Leaves a sync body's span (completion, or a future handed to [`super::ObservedFuture`]).
+    #[inline]
+    pub(crate) fn exit(&self) {
+        if self.entered.replace(false) {
+            if let Some(span) = &self.span {
+                span.exit();
+            }
+        }
     }
 
     /// Records a completed call from what the expanded code learnt of its return value.
@@ -104,105 +183,153 @@ impl<S: SpanHandle> CallGuard<S> {
         } else {
             CompletionResult::Ok
         };
-        self.record(result, status, Some(outcome.labels), counted, kind, message);
-    }
-
-    fn record(
-        &self,
-        result: CompletionResult,
-        status: Option<u16>,
-        labels: Option<ErrorLabels>,
-        counted: Option<ErrorKind>,
-        kind: Option<ErrorKind>,
-        message: Option<ErrorMessage<'_>>,
-    ) {
-        let nanos = crate::clock::nanos_since(self.start);
-        match self.metrics {
-            CallMetrics::Red(red) => red.finish(result as usize, nanos, labels, counted, kind),
-            // A cancelled request never produced a status: 499, as nginx logs a client that left.
-            CallMetrics::Http(h) => h.finish(status.unwrap_or(499), nanos),
-            CallMetrics::None => {}
-        }
-        if self.quiet && kind.is_some() {
-            crate::http::record_failure(
-                kind_label(kind, labels).unwrap_or("error"),
-                message.as_ref().map(ToString::to_string),
-            );
-        }
-        // The metrics path ends here: no span to record on, no line any subscriber could want.
-        let line = !self.quiet
-            && matches!(
-                self.site.meta.line_level,
-                Some(level) if level <= tracing::level_filters::LevelFilter::current()
-            );
-        if line || !self.span.span().is_disabled() {
-            self.report(result, status, labels, kind, message, nanos, line);
-        }
-    }
-
-    /// The span's status and the completion line.
-    #[inline(never)]
-    #[allow(clippy::too_many_arguments)]
-    fn report(
-        &self,
-        result: CompletionResult,
-        status: Option<u16>,
-        labels: Option<ErrorLabels>,
-        kind: Option<ErrorKind>,
-        message: Option<ErrorMessage<'_>>,
-        nanos: u64,
-        line: bool,
-    ) {
-        let site = self.site;
-        let error_kind = kind_label(kind, labels);
-        let span = self.span.span();
-        if !span.is_disabled() {
-            match result {
-                CompletionResult::Error => {
-                    span.record("otel.status_code", "ERROR");
-                    span.record("error.type", error_kind.unwrap_or("error"));
-                    if let Some(m) = &message {
-                        let text = m.to_string();
-                        span.record("otel.status_description", text.as_str());
-                        crate::traces::record_exception(span, error_kind.unwrap_or("error"), &text);
-                    }
-                }
-                CompletionResult::Ok => {
-                    span.record("otel.status_code", "OK");
-                }
-                // A business outcome: its kind on the span, its status left unset (not an error).
-                CompletionResult::ExpectedError => {
-                    span.record("error.type", error_kind.unwrap_or("error"));
-                }
-                CompletionResult::Cancelled => {}
-            }
-            if let Some(code) = status {
-                span.record("http.response.status_code", code);
-            }
-        }
-        let http = match site.meta.kind {
-            SiteKind::Handler { method, route, .. } => Some((method, route, status.unwrap_or(499))),
-            SiteKind::Function { .. } | SiteKind::Business { .. } => None,
-        };
-        let operation = match site.meta.kind {
-            SiteKind::Business { operation, .. } => operation,
-            _ => "",
-        };
-        if !line {
-            return;
-        }
-        (site.meta.emit)(&Completion {
-            operation,
-            function: site.function,
-            module: site.meta.module,
+        self.record(Ended {
             result,
-            // Whole microseconds: `0.021451` ms prints as written, without float noise in the line.
-            duration_ms: (nanos / 1000) as f64 / 1000.0,
-            error_kind,
-            error: message,
-            http,
+            status,
+            labels: Some(outcome.labels),
+            counted,
+            kind,
+            message,
         });
     }
+
+    fn record(&self, ended: Ended<'_>) {
+        let end = crate::clock::now();
+        let nanos = crate::clock::between(self.start, end);
+        self.exit();
+        match self.metrics {
+            CallMetrics::Red(red) => red.finish(
+                ended.result as usize,
+                nanos,
+                ended.labels,
+                ended.counted,
+                ended.kind,
+            ),
+            // A cancelled request never produced a status: 499, as nginx logs a client that left.
+            CallMetrics::Http(h) => h.finish(ended.status.unwrap_or(499), nanos),
+            CallMetrics::None => {}
+        }
+        if self.quiet && ended.kind.is_some() {
+            crate::http::record_failure(
+                kind_label(ended.kind, ended.labels).unwrap_or("error"),
+                ended.message.as_ref().map(ToString::to_string),
+            );
+        }
+        // The metrics path ends here: no span to record, no line any filter lets through.
+        let line = super::completion::line_level(self.site.meta, ended.result, ended.status)
+            .filter(|(level, _)| !self.quiet && *level <= LevelFilter::current());
+        if self.span.is_some() || line.is_some() {
+            self.report(&ended, line, end, nanos);
+        }
+    }
+
+    /// The completion line (`line`: its level, and whether it carries the error), the exported span
+    /// and its summary.
+    #[inline(never)]
+    fn report(&self, ended: &Ended<'_>, line: Option<(tracing::Level, bool)>, end: u64, nanos: u64) {
+        let site = self.site;
+        let (installation, decisions) = match self.installation {
+            Some(installation) => (installation, self.decisions),
+            // No span was possible; a line of this level may still be wanted.
+            None => match crate::context::layer::current() {
+                Some(installation) => (installation, site.decisions(installation)),
+                None => return,
+            },
+        };
+        let error_kind = kind_label(ended.kind, ended.labels);
+        let line = line.filter(|(level, _)| decisions.line(*level));
+        // The error's text, written once (the application's `Display` runs here, before any lock), for
+        // the line, the span's status and its `exception` event.
+        let exported = decisions.exported() && self.span.as_ref().is_some_and(|s| s.ids().sampled);
+        let message = ended
+            .message
+            .as_ref()
+            .filter(|_| line.is_some() || exported || decisions.summary())
+            .map(ToString::to_string);
+        let values = self.span.as_ref().and_then(OwnSpan::take_values);
+        if let Some((level, error_fields)) = line {
+            write_completion_line(
+                installation,
+                level,
+                &LineFacts {
+                    site,
+                    result: ended.result,
+                    duration_ms: (nanos / 1000) as f64 / 1000.0,
+                    error_kind,
+                    error: message.as_deref(),
+                    http_status: ended.status,
+                    error_fields,
+                },
+                self.span.as_ref().map(|s| Own {
+                    ids: s.ids(),
+                    site: s.site_values(),
+                    values: values.as_deref(),
+                }),
+            );
+        }
+        let Some(span) = &self.span else {
+            return;
+        };
+        let status = match ended.result {
+            CompletionResult::Error => OutcomeStatus::Error,
+            CompletionResult::Ok => OutcomeStatus::Ok,
+            // A business outcome: its kind on the span, its status left unset (not an error).
+            CompletionResult::ExpectedError | CompletionResult::Cancelled => OutcomeStatus::Unset,
+        };
+        if decisions.summary() {
+            write_span_summary(
+                &installation.lines,
+                &SpanSummary {
+                    name: site.span.name,
+                    ids: span.ids(),
+                    parent: span.parent_span_id(),
+                    duration_ms: nanos as f64 / 1e6,
+                    status: match status {
+                        OutcomeStatus::Error => "ERROR",
+                        OutcomeStatus::Ok => "OK",
+                        OutcomeStatus::Unset => "UNSET",
+                    },
+                    description: message.as_deref().filter(|_| status == OutcomeStatus::Error),
+                },
+            );
+        }
+        if exported {
+            let error_kind = match ended.result {
+                CompletionResult::Error | CompletionResult::ExpectedError => {
+                    Some(error_kind.unwrap_or("error"))
+                }
+                _ => None,
+            };
+            span.export(
+                installation,
+                self.start,
+                end,
+                What::Site(&site.span),
+                SpanOutcome {
+                    status,
+                    error_kind,
+                    message: message
+                        .filter(|_| status == OutcomeStatus::Error)
+                        .map(String::into_boxed_str),
+                    status_code: ended.status,
+                    trace_state: None,
+                },
+                values,
+            );
+        }
+    }
+}
+
+/// How a call ended, as the guard learnt it.
+struct Ended<'a> {
+    result: CompletionResult,
+    status: Option<u16>,
+    labels: Option<ErrorLabels>,
+    /// The fault to count.
+    counted: Option<ErrorKind>,
+    /// The error's kind, counted or not (a handler's 4xx).
+    kind: Option<ErrorKind>,
+    message: Option<ErrorMessage<'a>>,
 }
 
 /// The `error_kind` value of a failed call.
@@ -215,9 +342,10 @@ fn kind_label(kind: Option<ErrorKind>, labels: Option<ErrorLabels>) -> Option<&'
     })
 }
 
-impl<S: SpanHandle> Drop for CallGuard<S> {
+impl Drop for CallGuard {
     fn drop(&mut self) {
         if self.done.replace(true) {
+            self.exit();
             return;
         }
         if std::thread::panicking() {
@@ -227,14 +355,14 @@ impl<S: SpanHandle> Drop for CallGuard<S> {
                 None => ErrorMessage::Opaque("panicked"),
             };
             let status = matches!(self.site.meta.kind, SiteKind::Handler { .. }).then_some(500);
-            self.record(
-                CompletionResult::Error,
+            self.record(Ended {
+                result: CompletionResult::Error,
                 status,
-                None,
-                Some(ErrorKind::Panic),
-                Some(ErrorKind::Panic),
-                Some(panicked),
-            );
+                labels: None,
+                counted: Some(ErrorKind::Panic),
+                kind: Some(ErrorKind::Panic),
+                message: Some(panicked),
+            });
         } else {
             // Async bodies: the future was dropped mid-flight. Sync bodies reach here only through an
             // exit the macro could not see (a `?` inside a macro call it could not parse), which is
@@ -245,19 +373,21 @@ impl<S: SpanHandle> Drop for CallGuard<S> {
                 CompletionResult::Cancelled
             };
             let kind = (result == CompletionResult::Error).then_some(ErrorKind::Index(0));
-            self.record(result, None, None, kind, kind, None);
+            self.record(Ended {
+                result,
+                status: None,
+                labels: None,
+                counted: kind,
+                kind,
+                message: None,
+            });
         }
     }
 }
 
-/// Hands a call's return value to its guard and gives it back unchanged. The expanded code calls this at
-/// every exit of the body, with a closure that probes the value's type at the call site.
+/// Hands a call's return value to its guard and gives it back unchanged.
 #[inline]
-pub fn finish<R, S, F>(guard: &CallGuard<S>, value: R, outcome: F) -> R
-where
-    S: SpanHandle,
-    F: for<'a> FnOnce(&'a R) -> Outcome<'a>,
-{
+pub fn finish<R>(guard: &CallGuard, value: R, outcome: impl for<'a> FnOnce(&'a R) -> Outcome<'a>) -> R {
     guard.complete(outcome(&value));
     value
 }

@@ -1,6 +1,5 @@
 //! What the macro knows about a call site at compile time, as the `static` it expands to holds it.
 
-use super::completion::Completion;
 use crate::metrics::custom::CustomLabels;
 
 /// What the macro knew about a call site.
@@ -22,11 +21,23 @@ pub struct SiteMeta {
     pub metrics: bool,
     /// The body is synchronous: it cannot be cancelled.
     pub sync_body: bool,
-    /// Writes the completion log line; generated per site so its level and target are the site's own.
-    pub emit: fn(&Completion<'_>),
-    /// The most verbose level any of the site's completion lines uses (`None`: `log = "off"`), so that a
-    /// call whose line no subscriber could want skips building it.
-    pub line_level: Option<tracing::Level>,
+    /// Which completion lines the site writes.
+    pub lines: Lines,
+    /// The names of `fields(..)` (`attrs(..)`), in order: the values the expanded code gives
+    /// [`crate::call::guard::CallGuard::field`] by index.
+    pub fields: &'static [&'static str],
+    /// The names of `redact(..)`: written as `"[REDACTED]"`, never evaluated.
+    pub redacted: &'static [&'static str],
+}
+
+/// Which completion lines a site writes (`log = ..`, `level = ..`).
+#[derive(Clone, Copy)]
+pub struct Lines {
+    /// The level of a success's line (and a cancellation's, at `info` at the most), or `None` when
+    /// successes write none.
+    pub success: Option<tracing::Level>,
+    /// Failures write a line: `error` for a fault, `warn` for an expected outcome or an HTTP 4xx.
+    pub failures: bool,
 }
 
 /// Which families a site records.

@@ -1,11 +1,15 @@
 //! A call site after its first call: its final name and the series each call records into.
 
 use super::meta::{SiteKind, SiteMeta};
+use crate::context::Values;
+use crate::installation::{Decisions, Installation};
 use crate::labels::{LabelIndex, LabelValues};
 use crate::metrics::custom::{self, CustomLabels, SiteName};
 use crate::metrics::series::{HttpSeries, RedSeries};
 use crate::metrics::{BUSINESS, FUNCTION, HTTP};
+use crate::traces::record::SpanSite;
 use crate::warn::{warn_rate_limited, LABEL};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What one call records into.
 #[derive(Clone, Copy)]
@@ -22,6 +26,14 @@ pub struct ResolvedSite {
     pub(super) self_type: Option<&'static str>,
     pub(crate) meta: &'static SiteMeta,
     metrics: Option<SiteMetrics>,
+    /// What the site's exported spans say of themselves.
+    pub(crate) span: SpanSite,
+    /// The fields every call's span carries onto the lines inside it: a business span's `operation`.
+    pub(crate) site_values: Option<Values>,
+    /// This site's [`Decisions`] under the installation that last recorded it.
+    decisions: AtomicU64,
+    /// Which of `meta.fields` the installation's redactor replaces whole (bit per field), likewise.
+    redacted: AtomicU64,
 }
 
 enum SiteMetrics {
@@ -82,7 +94,55 @@ impl ResolvedSite {
             self_type,
             meta,
             metrics,
+            span: span_site(meta, function),
+            site_values: match meta.kind {
+                SiteKind::Business { operation, .. } => {
+                    let mut values = Values::default();
+                    values.set("operation".into(), true, |out| {
+                        crate::logs::line::push_json(out, operation)
+                    });
+                    Some(values)
+                }
+                _ => None,
+            },
+            decisions: AtomicU64::new(0),
+            redacted: AtomicU64::new(0),
         }
+    }
+
+    /// What calls of this site do under `installation`.
+    #[inline]
+    pub(crate) fn decisions(&self, installation: &Installation) -> Decisions {
+        installation.decisions(&self.decisions, self.meta.module)
+    }
+
+    /// Whether field `index` of `meta.fields` is replaced whole under `installation` (a name the
+    /// builder's `.redact(..)` added; sensitive names never compile). Fields past the 48th are asked each
+    /// time.
+    #[inline]
+    pub(crate) fn field_redacted(&self, installation: &Installation, index: usize) -> bool {
+        let Some(bit) = (index < 48).then(|| 1u64 << index) else {
+            return self.meta.fields.get(index).is_some_and(|name| {
+                installation.lines.redactor.is_redacted_key(name)
+            });
+        };
+        let cached = self.redacted.load(Ordering::Relaxed);
+        let tag = (installation.id() & 0xffff) << 48;
+        let mask = if cached & !((1 << 48) - 1) == tag {
+            cached
+        } else {
+            let mask = self
+                .meta
+                .fields
+                .iter()
+                .take(48)
+                .enumerate()
+                .filter(|(_, name)| installation.lines.redactor.is_redacted_key(name))
+                .fold(0u64, |mask, (i, _)| mask | 1 << i);
+            self.redacted.store(tag | mask, Ordering::Relaxed);
+            mask
+        };
+        mask & bit != 0
     }
 
     #[inline]
@@ -169,6 +229,26 @@ impl CustomSeries {
             combo = combo * values.len() + label.index;
         }
         self.combos.get(combo).copied()
+    }
+}
+
+/// The static part of the site's spans: a function's span is named by its `function` label, a business
+/// span by its operation, a handler's by its method and route.
+fn span_site(meta: &SiteMeta, function: &'static str) -> SpanSite {
+    let (name, operation, http) = match meta.kind {
+        SiteKind::Function { .. } => (function, None, None),
+        SiteKind::Business { operation, .. } => (operation, Some(operation), None),
+        SiteKind::Handler { method, route, .. } => {
+            (leak(format!("{method} {route}")), None, Some((method, route)))
+        }
+    };
+    SpanSite {
+        name,
+        server: http.is_some(),
+        function: Some(function),
+        module: Some(meta.module),
+        operation,
+        http,
     }
 }
 

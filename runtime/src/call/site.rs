@@ -1,7 +1,7 @@
 //! One `static` per observed function: what the macro knew at compile time, and the metric children
 //! resolved on the first call so that every later call only indexes and increments.
 
-use super::guard::{CallGuard, SpanHandle};
+use super::guard::CallGuard;
 use super::meta::SiteMeta;
 use super::resolved::{leak, type_function, CallMetrics, ResolvedSite};
 use super::self_types::{same_type_name, SelfTypes, MAX_NAMES};
@@ -31,10 +31,21 @@ impl Site {
         }
     }
 
-    /// The site's resolved state; `self_type` is `type_name::<Self>` for methods, `labels` the values of
-    /// `labels(..)` for this call, evaluated before the body.
+    /// Starts a call: resolves the site (its name and metric children, on the first call), counts the
+    /// call in flight, starts its clock and its span. `self_type` is `type_name::<Self>` for methods,
+    /// `labels` the values of `labels(..)` for this call, evaluated before the body.
     #[inline]
-    pub fn resolve(
+    pub fn start(
+        &'static self,
+        self_type: Option<fn() -> &'static str>,
+        labels: &[LabelIndex],
+    ) -> CallGuard {
+        self.resolve(self_type, labels).enter()
+    }
+
+    /// The site's resolved state for a call with these `Self` type and labels.
+    #[inline]
+    pub(crate) fn resolve(
         &'static self,
         self_type: Option<fn() -> &'static str>,
         labels: &[LabelIndex],
@@ -151,7 +162,7 @@ impl Site {
 
 /// A site and the children of this call's label combination.
 #[derive(Clone, Copy)]
-pub struct Resolved {
+pub(crate) struct Resolved {
     site: &'static ResolvedSite,
     metrics: CallMetrics,
 }
@@ -159,21 +170,13 @@ pub struct Resolved {
 impl Resolved {
     /// Starts a call: in-flight up, clock started. The guard records the rest when it is dropped or
     /// finished.
-    // Inlined into the call site so that the span is built in place in the guard rather than copied
-    // into it (a copy just after the span's own stores stalls on store forwarding).
     #[inline(always)]
-    pub fn enter<S: SpanHandle>(self, span: S) -> CallGuard<S> {
+    fn enter(self) -> CallGuard {
         // A handler-mode site under the HTTP layer leaves the request's count and its access line to
         // the layer, which saw the request first; its span stays.
         if matches!(self.metrics, CallMetrics::Http(_)) && crate::http::under_layer() {
-            return CallGuard::start(self.site, CallMetrics::None, span).quiet();
+            return CallGuard::start(self.site, CallMetrics::None, true);
         }
-        CallGuard::start(self.site, self.metrics, span)
-    }
-
-    /// The `function` label.
-    #[inline]
-    pub fn function(&self) -> &'static str {
-        self.site.function
+        CallGuard::start(self.site, self.metrics, false)
     }
 }

@@ -1,10 +1,15 @@
 //! The tower layer and its service.
 
 use super::request_id::{self, RequestId};
+use super::routes::{route_info, RouteInfo};
 use super::scope::{Failure, Request as RequestScope, Scope};
 use super::skip::SkipPaths;
-use crate::metrics::series::HttpSeries;
-use crate::metrics::{DEFAULT_BUCKETS, HTTP};
+use crate::installation::{Decisions, Installation};
+use crate::logs::fields::{write_value, FieldPlan, FieldValue};
+use crate::logs::line::{push_f64, push_json, push_key, push_u64};
+use crate::logs::{write_own_line, write_span_summary, Own, SpanSummary};
+use crate::span::OwnSpan;
+use crate::traces::record::{OutcomeStatus, SpanOutcome, What};
 use crate::warn::{warn_rate_limited, SETTING};
 use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
@@ -12,11 +17,10 @@ use pin_project_lite::pin_project;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
-use tracing::field::Empty;
-use tracing::Span;
+use tracing::Level;
 
 /// The layer with its defaults: `x-request-id`, generated IDs `req_` + 26 base32 characters, no request
 /// headers on the access line, every path recorded.
@@ -151,9 +155,6 @@ pub struct HttpService<S> {
     config: Arc<Config>,
 }
 
-/// The route label of requests that matched no route: a scanner's random paths must not create series.
-const UNMATCHED: &str = "unmatched";
-
 impl<S, ReqBody, ResBody> tower_service::Service<Request<ReqBody>> for HttpService<S>
 where
     S: tower_service::Service<Request<ReqBody>, Response = Response<ResBody>>,
@@ -177,7 +178,7 @@ where
                 self.inner.call(req)
             };
             return ResponseFuture {
-                inner,
+                inner: Some(inner),
                 state: Some(RequestState {
                     request,
                     header: self.config.header.clone(),
@@ -185,73 +186,106 @@ where
                 }),
             };
         }
-        let start = Instant::now();
+        let start = crate::clock::now();
         let method = sightline_conventions::HTTP_METHODS
             .iter()
             .copied()
             .find(|m| *m == req.method().as_str())
             .unwrap_or(sightline_conventions::OTHER_METHOD);
-        let route = matched_route(&req);
-        let path = req.uri().path().to_owned();
+        let route = route_info(method, &req);
         let id = self.request_id(&req);
-        let parent = super::propagation::extract(req.headers());
-        let user_agent = req
-            .headers()
-            .get(http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_owned();
-        let span = tracing::info_span!(
-            target: "sightline::http",
-            "request",
-            otel.name = format!("{method} {route}"),
-            otel.kind = "server",
-            otel.status_code = Empty,
-            http.request.method = method,
-            http.route = route,
-            url.path = path.as_str(),
-            http.response.status_code = Empty,
-            user_agent.original = user_agent.as_str(),
-            request_id = &*id,
-        );
-        // Continue the caller's trace; a request without (valid) trace context starts one.
-        crate::traces::continue_trace(&span, parent);
-        crate::traces::set_attribute(&span, "request.id", serde_json::Value::from(&*id));
-        let headers: Vec<(String, String)> = self
-            .config
-            .log_headers
-            .iter()
-            .filter_map(|name| {
-                let value = req.headers().get(name)?.to_str().ok()?;
-                Some((name.to_string(), value.to_owned()))
-            })
-            .collect();
+        let installation = crate::context::layer::current();
+        let decisions = installation.map_or(Decisions::NONE, |i| {
+            i.decisions(&REQUEST_DECISIONS, REQUEST_TARGET)
+        });
+        let span = match installation {
+            Some(installation) if decisions.span() => {
+                // Continue the caller's trace; a request without (valid) trace context starts one.
+                let (remote, trace_state) = super::propagation::extract(req.headers());
+                let span = OwnSpan::continuing(installation, remote);
+                let redactor = &installation.lines.redactor;
+                let text = |key: &'static str, value: &str, out: &mut Vec<u8>| {
+                    write_value(out, redactor, key, FieldPlan::FIELD, FieldValue::Str(value));
+                    true
+                };
+                span.set("request_id", true, |out| text("request_id", &id, out));
+                span.set("url.path", false, |out| text("url.path", req.uri().path(), out));
+                let user_agent = req
+                    .headers()
+                    .get(http::header::USER_AGENT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                span.set("user_agent.original", false, |out| {
+                    text("user_agent.original", user_agent, out)
+                });
+                span.set("request.id", false, |out| text("request.id", &id, out));
+                Some((span, trace_state))
+            }
+            _ => None,
+        };
+        let path = decisions.any().then(|| req.uri().path().to_owned());
+        let headers: Vec<(String, String)> = if decisions.any() {
+            self.config
+                .log_headers
+                .iter()
+                .filter_map(|name| {
+                    let value = req.headers().get(name)?.to_str().ok()?;
+                    Some((name.to_string(), value.to_owned()))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         req.extensions_mut().insert(RequestId(id.to_string()));
         let request = RequestScope::new(id);
 
-        let children = children(method, route);
-        children.start();
+        route.series.start();
+        let (span, trace_state) = span.unzip();
         let inner = {
             let _scope = Scope::enter(&request);
-            let _entered = span.enter();
+            let _entered = span.as_ref().map(Entered::new);
             self.inner.call(req)
         };
         ResponseFuture {
-            inner,
+            inner: Some(inner),
             state: Some(RequestState {
                 request,
                 header: self.config.header.clone(),
-                recorded: Some(Recorded {
+                recorded: Some(Box::new(Recorded {
                     start,
                     method,
                     route,
                     path,
                     headers,
-                    children,
+                    installation,
+                    decisions,
                     span,
-                }),
+                    trace_state: trace_state.flatten(),
+                })),
             }),
         }
+    }
+}
+
+/// The target of access lines, for filters (`sightline::http=warn` keeps only failed requests).
+const REQUEST_TARGET: &str = "sightline::http";
+
+/// What requests do under the installation that last recorded one.
+static REQUEST_DECISIONS: AtomicU64 = AtomicU64::new(0);
+
+/// A request's span entered until dropped, a panic included.
+struct Entered<'a>(&'a OwnSpan);
+
+impl<'a> Entered<'a> {
+    fn new(span: &'a OwnSpan) -> Self {
+        span.enter();
+        Entered(span)
+    }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.0.exit();
     }
 }
 
@@ -277,74 +311,54 @@ impl<S> HttpService<S> {
     }
 }
 
-/// The matched route template, interned: templates are the application's own, so the set is bounded.
-fn matched_route<B>(req: &Request<B>) -> &'static str {
-    #[cfg(feature = "axum")]
-    if let Some(path) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return intern(path.as_str());
-    }
-    let _ = req;
-    UNMATCHED
-}
-
-#[cfg(feature = "axum")]
-fn intern(route: &str) -> &'static str {
-    use once_cell::sync::Lazy;
-    use std::collections::HashSet;
-    use std::sync::{PoisonError, RwLock};
-    static ROUTES: Lazy<RwLock<HashSet<&'static str>>> = Lazy::new(Default::default);
-    if let Some(r) = ROUTES
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .get(route)
-    {
-        return r;
-    }
-    let mut all = ROUTES.write().unwrap_or_else(PoisonError::into_inner);
-    if let Some(r) = all.get(route) {
-        return r;
-    }
-    let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
-    all.insert(leaked);
-    leaked
-}
-
-/// The `http_*` series of one method and route, shared with handler-mode sites.
-fn children(method: &'static str, route: &'static str) -> &'static HttpSeries {
-    HTTP.series(method, route, DEFAULT_BUCKETS)
-}
-
 struct RequestState {
     request: Arc<RequestScope>,
     header: HeaderName,
     /// `None` for a path left out by `skip_paths`.
-    recorded: Option<Recorded>,
+    recorded: Option<Box<Recorded>>,
 }
 
 /// What a recorded request's access line, series and span need.
 struct Recorded {
-    start: Instant,
+    /// A [`crate::clock::now`] reading.
+    start: u64,
     method: &'static str,
-    route: &'static str,
-    path: String,
+    route: &'static RouteInfo,
+    /// `None` when no line or span is written (the metrics are all the request records).
+    path: Option<String>,
     headers: Vec<(String, String)>,
-    children: &'static HttpSeries,
-    span: Span,
+    installation: Option<&'static Installation>,
+    decisions: Decisions,
+    span: Option<OwnSpan>,
+    /// The caller's `tracestate`, carried on with its trace.
+    trace_state: Option<opentelemetry::trace::TraceState>,
 }
 
 pin_project! {
     /// The response future: polls the handler inside the request's span and scope, turns a panic into a
     /// 500, and records the request when it completes or is dropped (the client left: 499).
     pub struct ResponseFuture<F> {
+        // `None` once dropped inside the request.
         #[pin]
-        inner: F,
+        inner: Option<F>,
         state: Option<RequestState>,
     }
 
     impl<F> PinnedDrop for ResponseFuture<F> {
         fn drop(this: Pin<&mut Self>) {
-            if let Some(state) = this.project().state.take() {
-                // A client that goes away before the response: nginx's 499.
+            let mut this = this.project();
+            if let Some(state) = this.state.take() {
+                // A client that goes away before the response: nginx's 499. The handler is dropped
+                // inside the request, so the cancelled calls' lines carry its request ID.
+                {
+                    let _scope = Scope::enter(&state.request);
+                    let _entered = state
+                        .recorded
+                        .as_ref()
+                        .and_then(|r| r.span.as_ref())
+                        .map(Entered::new);
+                    this.inner.set(None);
+                }
                 state.finish(499, None);
             }
         }
@@ -366,8 +380,14 @@ where
         };
         let polled = {
             let _scope = Scope::enter(&state.request);
-            let _entered = state.recorded.as_ref().map(|r| r.span.enter());
-            let inner = this.inner;
+            let _entered = state
+                .recorded
+                .as_ref()
+                .and_then(|r| r.span.as_ref())
+                .map(Entered::new);
+            let Some(inner) = this.inner.as_pin_mut() else {
+                return Poll::Pending;
+            };
             std::panic::catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
         };
         let (result, status, failure) = match polled {
@@ -423,50 +443,153 @@ impl RequestState {
 
 impl Recorded {
     fn finish(self, status: u16, failure: Option<Failure>) {
-        let elapsed = self.start.elapsed();
-        self.children.finish(status, elapsed.as_nanos() as u64);
-        let span = &self.span;
-        span.record("http.response.status_code", status);
-        if status >= 500 {
-            span.record("otel.status_code", "ERROR");
-        }
+        let end = crate::clock::now();
+        let nanos = crate::clock::between(self.start, end);
+        self.route.series.finish(status, nanos);
+        let Some(installation) = self.installation else {
+            return;
+        };
+        let values = self.span.as_ref().and_then(OwnSpan::take_values);
+        let level = match status {
+            500.. => Level::ERROR,
+            400..=499 => Level::WARN,
+            _ => Level::INFO,
+        };
+        let duration_ms = (nanos / 1000) as f64 / 1000.0;
         let panic = failure
             .as_ref()
             .filter(|f| f.kind == "panic")
-            .and_then(|f| f.error.as_deref());
-        if let Some(message) = panic {
-            crate::traces::record_exception(span, "panic", message);
+            .and_then(|f| f.error.clone());
+        if self.decisions.line(level) {
+            self.access_line(installation, level, status, duration_ms, failure, values.as_deref());
         }
-        let _entered = span.enter();
-        let duration_ms = elapsed.as_micros() as f64 / 1000.0;
-        let headers = serde_json::Map::from_iter(
-            self.headers
-                .into_iter()
-                .map(|(k, v)| (k, serde_json::Value::String(v))),
+        let Some(span) = &self.span else {
+            return;
+        };
+        let failed = status >= 500;
+        if self.decisions.summary() {
+            write_span_summary(
+                &installation.lines,
+                &SpanSummary {
+                    name: self.route.span.name,
+                    ids: span.ids(),
+                    parent: span.parent_span_id(),
+                    duration_ms: nanos as f64 / 1e6,
+                    status: if failed { "ERROR" } else { "UNSET" },
+                    description: None,
+                },
+            );
+        }
+        span.export(
+            installation,
+            self.start,
+            end,
+            What::Site(&self.route.span),
+            SpanOutcome {
+                status: if failed {
+                    OutcomeStatus::Error
+                } else {
+                    OutcomeStatus::Unset
+                },
+                error_kind: panic.as_ref().map(|_| "panic"),
+                message: panic.map(String::into_boxed_str),
+                status_code: Some(status),
+                trace_state: self.trace_state.map(Box::new),
+            },
+            values,
         );
-        let headers = (!headers.is_empty()).then(|| serde_json::Value::Object(headers).to_string());
-        macro_rules! access_line {
-            ($level:expr) => {
-                tracing::event!(
-                    name: crate::traces::COMPLETION_EVENT,
-                    target: "sightline::http",
-                    $level,
-                    method = self.method,
-                    path = self.path.as_str(),
-                    route = self.route,
-                    status_code = status,
-                    duration_ms,
-                    headers = headers.as_deref(),
-                    error_kind = failure.as_ref().map(|f| f.kind),
-                    error = failure.as_ref().and_then(|f| f.error.as_deref()),
-                    "request completed"
-                )
-            };
+    }
+
+    /// `request completed`, with the request's method, path, route, status and duration, why it failed,
+    /// and the fields of its span (its request ID, values recorded inside it).
+    fn access_line(
+        &self,
+        installation: &Installation,
+        level: Level,
+        status: u16,
+        duration_ms: f64,
+        failure: Option<Failure>,
+        values: Option<&crate::context::Values>,
+    ) {
+        let sink = &installation.lines;
+        let redactor = &sink.redactor;
+        let headers = (!self.headers.is_empty()).then(|| {
+            serde_json::Value::Object(serde_json::Map::from_iter(
+                self.headers
+                    .iter()
+                    .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))),
+            ))
+            .to_string()
+        });
+        // Prepared before the line: the stack is borrowed while the line is written.
+        let mut path = Vec::new();
+        write_value(
+            &mut path,
+            redactor,
+            "path",
+            FieldPlan::FIELD,
+            FieldValue::Str(self.path.as_deref().unwrap_or("")),
+        );
+        let mut headers_json = Vec::new();
+        if let Some(headers) = headers {
+            write_value(
+                &mut headers_json,
+                redactor,
+                "headers",
+                FieldPlan::FIELD,
+                FieldValue::Text(headers),
+            );
         }
-        match status {
-            500.. => access_line!(tracing::Level::ERROR),
-            400..=499 => access_line!(tracing::Level::WARN),
-            _ => access_line!(tracing::Level::INFO),
+        let mut error = Vec::new();
+        if let Some(text) = failure.as_ref().and_then(|f| f.error.as_deref()) {
+            write_value(
+                &mut error,
+                redactor,
+                "error",
+                FieldPlan::FIELD,
+                FieldValue::Str(text),
+            );
         }
+        let own = self.span.as_ref().map(|s| Own {
+            ids: s.ids(),
+            site: None,
+            values,
+        });
+        write_own_line(
+            sink,
+            &level,
+            REQUEST_TARGET,
+            Some("request completed"),
+            own,
+            |line, keys| {
+                let route = self.route.span.http.map_or("", |h| h.1);
+                keys.extend(["method", "path", "route", "status_code", "duration_ms"]);
+                push_key(line, "method");
+                push_json(line, self.method);
+                push_key(line, "path");
+                line.extend_from_slice(&path);
+                push_key(line, "route");
+                push_json(line, route);
+                push_key(line, "status_code");
+                push_u64(line, u64::from(status));
+                push_key(line, "duration_ms");
+                push_f64(line, duration_ms);
+                if !headers_json.is_empty() {
+                    keys.push("headers");
+                    push_key(line, "headers");
+                    line.extend_from_slice(&headers_json);
+                }
+                if let Some(failure) = &failure {
+                    keys.push("error_kind");
+                    push_key(line, "error_kind");
+                    push_json(line, failure.kind);
+                }
+                if !error.is_empty() {
+                    keys.push("error");
+                    push_key(line, "error");
+                    line.extend_from_slice(&error);
+                }
+            },
+        );
     }
 }

@@ -19,6 +19,7 @@ mod layer;
 mod propagation;
 mod rejection;
 mod request_id;
+mod routes;
 mod scope;
 mod skip;
 

@@ -1,10 +1,12 @@
 //! W3C trace context in and out of HTTP headers.
 
+use crate::span::RemoteParent;
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::TraceContextExt as _;
+use opentelemetry::trace::{
+    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
+};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 
 struct HeaderExtractor<'a>(&'a HeaderMap);
 
@@ -35,10 +37,26 @@ impl Injector for HeaderInjector<'_> {
     }
 }
 
-/// The caller's trace context from `traceparent`/`tracestate`; an invalid or absent one gives an empty
-/// context, so the request starts a new trace.
-pub(crate) fn extract(headers: &HeaderMap) -> opentelemetry::Context {
-    TraceContextPropagator::new().extract(&HeaderExtractor(headers))
+/// The caller's span from `traceparent`, with its `tracestate`; `None` for an invalid or absent one, so
+/// the request starts a new trace.
+pub(crate) fn extract(headers: &HeaderMap) -> (Option<RemoteParent>, Option<TraceState>) {
+    if !headers.contains_key("traceparent") {
+        return (None, None);
+    }
+    let cx = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    let span = cx.span();
+    let remote = span.span_context();
+    if !remote.is_valid() {
+        return (None, None);
+    }
+    let parent = RemoteParent {
+        trace_id: u128::from_be_bytes(remote.trace_id().to_bytes()),
+        span_id: u64::from_be_bytes(remote.span_id().to_bytes()),
+        sampled: remote.is_sampled(),
+    };
+    let state = remote.trace_state();
+    let state = (state.header() != "").then(|| state.clone());
+    (Some(parent), state)
 }
 
 /// Adds `x-request-id` and `traceparent` (and `tracestate`) of the current request to an outgoing
@@ -54,13 +72,22 @@ pub fn inject(headers: &mut HeaderMap) {
             headers.insert(HeaderName::from_static("x-request-id"), value);
         }
     }
-    let mut cx = tracing::Span::current().context();
-    if !cx.span().span_context().is_valid() {
-        // Local mode: the span's own ids, not an OpenTelemetry span.
-        if let Some(local) = crate::traces::current_span_context() {
-            cx = opentelemetry::Context::new().with_remote_span_context(local);
-        }
-    }
+    let Some(ids) = crate::context::parent() else {
+        return;
+    };
+    let flags = if ids.sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let span = SpanContext::new(
+        TraceId::from(ids.trace_id),
+        SpanId::from(ids.span_id),
+        flags,
+        true,
+        TraceState::default(),
+    );
+    let cx = opentelemetry::Context::new().with_remote_span_context(span);
     TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
 }
 

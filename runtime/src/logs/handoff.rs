@@ -148,7 +148,7 @@ impl Handoff {
         }
     }
 
-    fn hand_off(&self, line: &[u8]) {
+    pub(crate) fn hand_off(&self, line: &[u8]) {
         if self.try_hand_off(line) {
             return;
         }

@@ -5,14 +5,17 @@
 //! {"timestamp":"2025-01-31T12:00:00.123Z","level":"info","service":"shop","target":"shop::orders","message":"order placed","order_id":42,"request_id":"r-1"}
 //! ```
 
-mod fields;
+pub(crate) mod fields;
 mod handoff;
 mod layer;
+pub(crate) mod line;
 
 pub use crate::redact::{Redactor, REDACTED};
 pub(crate) use handoff::{Handoff, DEFAULT_BUFFER_LINES};
-pub(crate) use layer::warning_line;
-pub(crate) use layer::{record_on_observed_span, LogLayer};
+pub(crate) use layer::{
+    write_own_line, write_span_summary, LogLayer, Own, SpanSummary, SUMMARY_TARGET,
+};
+pub(crate) use line::{warning_line, LineSink, Writer};
 
 /// Span fields that never reach log lines. They exist for OpenTelemetry (span name, kind and status, code
 /// location, HTTP semantic conventions), and a call's completion line carries the same facts under its own
@@ -45,12 +48,3 @@ use sightline_conventions::HEADER_KEYS as LINE_HEADER_KEYS;
 /// them. An event may still carry its own (a span summary names the span it summarises).
 use sightline_conventions::SPAN_ID_KEYS;
 
-/// The field that marks a span as created by sightline's instrumentation: only such spans receive values
-/// from [`record_on_observed_span`].
-const OBSERVED_SPAN_FIELD: &str = "code.function";
-
-/// The field that marks the HTTP layer's request span, which also receives recorded values.
-use sightline_conventions::REQUEST_ID as REQUEST_SPAN_FIELD;
-
-#[cfg(test)]
-mod tests;

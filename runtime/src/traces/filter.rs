@@ -1,5 +1,5 @@
-//! What the OpenTelemetry layer sees: nothing from the exporter's own stack, no completion lines (the span
-//! carries their facts), and nothing more verbose than its level.
+//! What the trace layer sees of the application's `tracing` spans and events: nothing from the exporter's
+//! own stack, and nothing more verbose than its level.
 //!
 //! The exporter sends spans with reqwest over hyper. Were their spans and events turned into OpenTelemetry
 //! spans, every export would produce spans to export: a feedback loop. The SDK's batch thread suppresses
@@ -47,9 +47,7 @@ pub(crate) struct TraceFilter {
 
 impl TraceFilter {
     fn allows(&self, metadata: &Metadata<'_>) -> bool {
-        self.max_level >= *metadata.level()
-            && !is_exporter_stack(metadata.target())
-            && !(metadata.is_event() && metadata.name() == super::COMPLETION_EVENT)
+        self.max_level >= *metadata.level() && !is_exporter_stack(metadata.target())
     }
 }
 

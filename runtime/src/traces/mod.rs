@@ -1,13 +1,13 @@
-//! Distributed traces: every `tracing` span becomes an OpenTelemetry span, exported over OTLP/HTTP
-//! (protobuf) to a collector, Jaeger or Tempo, and its ids are written on every JSON log line inside it.
+//! Distributed traces: every span, sightline's own and the application's `tracing` spans, exported over
+//! OTLP/HTTP (protobuf) to a collector, Jaeger or Tempo, with its ids on every JSON log line inside it.
 //!
 //! ```text
-//! tracing span ──> tracing-opentelemetry layer ──> SdkTracerProvider (sampler, resource)
-//!                  (+ ids layer: trace_id/span_id      └─> ExportQueue: the caller only try_sends into a
-//!                   into the span's extensions)            bounded channel (full: dropped and counted)
-//!                                                          └─> export thread: batch, redact (secrets out),
-//!                                                              Reporting exporter ─> OTLP/HTTP, blocking
-//!                                                              reqwest client
+//! observed call, business span, HTTP request ──┐   (ids, clock readings, a pointer to the site,
+//! tracing span ── SpanLayer ───────────────────┴─> status, JSON fields: no SDK object)
+//!                                                  └─> this thread's ring (full: dropped and counted)
+//!                                                      └─> export thread: convert to SDK span data,
+//!                                                          redact (secrets out), batch, Reporting
+//!                                                          exporter ─> OTLP/HTTP, blocking reqwest
 //! ```
 //!
 //! The export thread is a plain OS thread with no Tokio runtime, so the exporter uses the *blocking*
@@ -15,50 +15,43 @@
 //! lost. The blocking client runs its own runtime on its own thread, which is why the pipeline works the
 //! same whether it is built inside `#[tokio::main]` or outside any runtime.
 //!
-//! With no endpoint configured ("local mode"), sightline gives every span ids itself (no OpenTelemetry
-//! span is created), so log lines can be correlated, traces continue across services, and nothing leaves
-//! the process.
+//! With no endpoint configured ("local mode"), spans still get ids, so log lines can be correlated and
+//! traces continue across services, and nothing leaves the process.
 
+mod convert;
 mod endpoint;
 mod export;
 mod filter;
-mod ids;
 mod queue;
+pub(crate) mod record;
 mod redact;
+mod rings;
 mod sampler;
 mod settings;
+mod user_spans;
 
-#[cfg(test)]
-mod tests;
 
-#[allow(unused_imports)] // named by the tests
-pub(crate) use ids::SpanIds;
-pub(crate) use ids::{continue_trace, current_span_context, raw_ids, span_ids, OtelIds};
+pub(crate) use filter::is_exporter_stack;
+pub(crate) use rings::Rings;
+pub(crate) use sampler::SamplerChoice;
 
 use crate::redact::Redactor;
 use crate::warn::{warn_rate_limited, EXPORT};
 use export::{ExportStats, Reporting};
 use filter::TraceFilter;
-use ids::{IdsLayer, LocalIds};
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry::{InstrumentationScope, KeyValue, StringValue};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry::{InstrumentationScope, KeyValue};
 use opentelemetry_sdk::Resource;
-use queue::{ExportQueue, QueueConfig};
-use sampler::{parse_sampler, SamplerChoice, SAMPLER_ARG_VAR, SAMPLER_VAR};
+use queue::{ExportQueue, QueueConfig, Stage};
+use sampler::{parse_sampler, SAMPLER_ARG_VAR, SAMPLER_VAR};
 use std::fmt;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_core::LevelFilter;
 use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
-
-/// The name of completion lines (a call's and a request's): they become log lines, not span events, since
-/// the span itself carries the same facts (duration, status, error).
-pub const COMPLETION_EVENT: &str = "sightline.completion";
+use user_spans::SpanLayer;
 
 /// Overrides the service name given to the builder (OpenTelemetry specification).
 const SERVICE_NAME_VAR: &str = "OTEL_SERVICE_NAME";
@@ -87,7 +80,7 @@ pub(crate) struct TraceConfig {
 }
 
 /// Starts the export stage around an exporter given in code.
-type StartQueue = dyn FnOnce(Arc<ExportStats>, Redactor, QueueConfig) -> ExportQueue + Send;
+type StartQueue = dyn FnOnce(Stage) -> ExportQueue + Send;
 
 /// A span exporter handed to the builder, kept until the pipeline is built (the SDK's exporter trait has
 /// `async fn`s, so it cannot be boxed as a trait object; the processor is built by a closure instead).
@@ -100,12 +93,11 @@ impl CustomExporter {
         E: opentelemetry_sdk::trace::SpanExporter + 'static,
     {
         CustomExporter(Arc::new(std::sync::Mutex::new(Some(Box::new(
-            move |stats, redactor, config| {
+            move |stage: Stage| {
+                let stats = Arc::clone(&stage.stats);
                 ExportQueue::start(
-                    Reporting::new(exporter, CUSTOM_EXPORTER.to_owned(), Arc::clone(&stats)),
-                    redactor,
-                    config,
-                    stats,
+                    Reporting::new(exporter, CUSTOM_EXPORTER.to_owned(), stats),
+                    stage,
                 )
             },
         )))))
@@ -188,23 +180,22 @@ impl fmt::Display for TraceError {
 
 impl std::error::Error for TraceError {}
 
-/// The trace pipeline: owns the tracer provider; see the module docs.
+/// The trace pipeline: the export stage, when spans are exported; see the module docs.
 #[derive(Debug)]
 pub(crate) struct Traces {
-    provider: SdkTracerProvider,
     endpoint: Option<String>,
     #[allow(dead_code)] // read by `export_counts`
     stats: Arc<ExportStats>,
     max_level: LevelFilter,
-    /// Applied by the SDK when exporting, and by the local ids otherwise.
     sampler: SamplerChoice,
+    queue: Option<ExportQueue>,
 }
 
 impl Traces {
     /// Builds the pipeline; see [`endpoint::resolve_endpoint`] for where spans go. Reads the environment
     /// (`OTEL_SERVICE_NAME`, `OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`, `OTEL_SDK_DISABLED`, the
-    /// endpoint variables; the OTLP exporter itself reads `OTEL_EXPORTER_OTLP_{TRACES_,}{HEADERS,TIMEOUT}`
-    /// and the batch processor `OTEL_BSP_*`). Works inside and outside a Tokio runtime.
+    /// endpoint variables, `OTEL_BSP_*`; the OTLP exporter itself reads
+    /// `OTEL_EXPORTER_OTLP_{TRACES_,}{HEADERS,TIMEOUT}`). Works inside and outside a Tokio runtime.
     pub fn build(config: TraceConfig) -> Result<Traces, TraceError> {
         Self::build_with_env(config, &|name| std::env::var(name).ok())
     }
@@ -237,84 +228,83 @@ impl Traces {
             env(SAMPLER_ARG_VAR).as_deref(),
             default_sampler,
         )?;
-        let queue = QueueConfig::from_env(env)?;
+        let config_queue = QueueConfig::from_env(env)?;
         if otlp {
             settings::check_otlp(env)?;
         }
-        let mut builder = SdkTracerProvider::builder()
-            .with_sampler(sampler.to_sdk())
-            .with_resource(resource(&config, env));
         let stats = Arc::new(ExportStats::default());
-        if let (Some(start), Some(_)) = (custom, &endpoint) {
-            builder =
-                builder.with_span_processor(start(stats.clone(), config.redactor.clone(), queue));
-        } else if let Some(url) = &endpoint {
-            builder = builder.with_span_processor(otlp_queue(
-                url,
-                stats.clone(),
-                config.redactor.clone(),
-                queue,
-            )?);
-        }
+        let stage = || Stage {
+            redactor: config.redactor.clone(),
+            config: config_queue,
+            stats: Arc::clone(&stats),
+            resource: resource(&config, env),
+            scope: InstrumentationScope::builder("sightline")
+                .with_version(env!("CARGO_PKG_VERSION"))
+                .build(),
+        };
+        let queue = match (custom, &endpoint) {
+            (Some(start), Some(_)) => Some(start(stage())),
+            (_, Some(url)) => Some(otlp_queue(url, stage())?),
+            (_, None) => None,
+        };
         Ok(Traces {
-            provider: builder.build(),
             endpoint,
             stats,
             max_level: config.max_level,
             sampler,
+            queue,
         })
     }
 
-    /// The tracing-opentelemetry layer, with the ids layer and a filter that keeps the exporter's own
-    /// stack out. Put it on a `Registry`-based subscriber next to the log layer; it needs no other filter.
+    /// The layer that gives the application's `tracing` spans ids and, when exporting, exports them; put
+    /// it on a `Registry`-based subscriber next to the log layer.
     ///
-    /// Which spans and events it sees:
+    /// Which spans it sees:
     /// - exporting: everything up to [`TraceConfig::max_level`] (default `INFO`), whatever the log level:
     ///   traces are wanted even when logs are turned down to `warn`;
     /// - local mode: spans exist only to put ids on log lines, so exactly what `log_filter` enables (give
-    ///   it a second `EnvFilter` built from the same directives as the log layer's), and they get ids of
-    ///   sightline's own rather than OpenTelemetry spans. Calls whose spans the log level disables then cost
-    ///   nothing, as before traces existed.
+    ///   it a second filter built from the same directives as the log layer's). Calls whose spans the log
+    ///   level disables then cost nothing.
     ///
-    /// `S: Send + Sync` because tracing-opentelemetry's layer holds a `PhantomData<S>`.
+    /// The exporter's own stack is never traced: each export would produce spans to export.
     pub fn layer<S, F>(&self, log_filter: F) -> Box<dyn Layer<S> + Send + Sync>
     where
         S: tracing_core::Subscriber + for<'a> LookupSpan<'a> + Send + Sync,
         F: tracing_subscriber::layer::Filter<S> + Send + Sync + 'static,
     {
+        let layer = SpanLayer {
+            rings: self.rings(),
+            sampler: self.sampler.clone(),
+        };
         if !self.exporting() {
             let not_exporter_stack = TraceFilter {
                 max_level: LevelFilter::TRACE,
             };
-            let ids = LocalIds {
-                sampler: self.sampler.clone(),
-            };
-            return Box::new(ids.with_filter(not_exporter_stack.and(log_filter)));
+            return Box::new(layer.with_filter(not_exporter_stack.and(log_filter)));
         }
-        let scope = InstrumentationScope::builder("sightline")
-            .with_version(env!("CARGO_PKG_VERSION"))
-            .build();
-        let tracer = self.provider.tracer_with_scope(scope);
-        let otel = tracing_opentelemetry::OpenTelemetryLayer::new(tracer)
-            // sightline measures a call's duration itself; busy/idle time would cost two clock reads on
-            // every enter and exit of every span.
-            .with_tracked_inactivity(false)
-            // `thread.id`/`thread.name` on every span: an allocation per span for a detail the JSON
-            // lines do not carry either.
-            .with_threads(false)
-            // sightline decides a call's status and records its `exception` event itself
-            // (`record_exception`). Left on, these would turn the completion log line, which carries an
-            // `error` field, into a second `exception` event and overwrite the status description with it.
-            .with_error_events_to_exceptions(false)
-            .with_error_events_to_status(false);
-        Box::new(otel.and_then(IdsLayer).with_filter(TraceFilter {
+        Box::new(layer.with_filter(TraceFilter {
             max_level: self.max_level,
         }))
     }
 
     /// Whether spans are exported (an endpoint is configured).
     pub fn exporting(&self) -> bool {
-        self.endpoint.is_some()
+        self.queue.is_some()
+    }
+
+    /// Where exported spans are handed over; `None` in local mode.
+    pub(crate) fn rings(&self) -> Option<Arc<Rings>> {
+        self.queue.as_ref().map(|q| Arc::clone(q.rings()))
+    }
+
+    /// How spans are sampled.
+    pub(crate) fn sampler(&self) -> &SamplerChoice {
+        &self.sampler
+    }
+
+    /// The most verbose level that is traced when exporting.
+    pub(crate) fn max_level(&self) -> LevelFilter {
+        self.max_level
     }
 
     /// The traces URL spans are sent to.
@@ -332,83 +322,43 @@ impl Traces {
         )
     }
 
-    /// Exports what is buffered and shuts the provider down, waiting at most `timeout`; spans that end
-    /// later are dropped. Runs on a separate thread, so it neither blocks forever nor cares whether the
-    /// caller is inside a Tokio runtime. A second call does nothing.
+    /// Exports what is buffered and stops the export thread, waiting at most `timeout`; spans that end
+    /// later are dropped and counted. A second call does nothing.
     pub fn shutdown(&self, timeout: Duration) {
-        if !self.exporting() {
-            // Nothing to flush; the provider only hands out ids. Still shut it down so that later spans
-            // are not recorded for nothing.
-            let _ = self.provider.shutdown_with_timeout(timeout);
+        let Some(queue) = &self.queue else {
             return;
+        };
+        match queue.shutdown_with_timeout(timeout) {
+            Ok(()) | Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown) => {}
+            Err(error) => self.warn("shut down the trace exporter", &error),
         }
-        self.bounded(
-            "shut down the trace exporter",
-            timeout,
-            move |provider| match provider.shutdown_with_timeout(timeout) {
-                Err(opentelemetry_sdk::error::OTelSdkError::AlreadyShutdown) => Ok(()),
-                other => other,
-            },
-        );
     }
 
     /// Exports what is buffered, waiting at most `timeout`; returns how many spans still wait.
     pub fn force_flush(&self, timeout: Duration) -> u64 {
-        if !self.exporting() {
+        let Some(queue) = &self.queue else {
             return 0;
+        };
+        if let Err(error) = queue.force_flush_within(timeout) {
+            self.warn("flush spans", &error);
         }
-        self.bounded("flush spans", timeout, |provider| provider.force_flush());
-        self.stats.pending.load(Ordering::Relaxed)
+        queue.waiting()
     }
 
-    fn bounded(
-        &self,
-        what: &str,
-        timeout: Duration,
-        run: impl FnOnce(&SdkTracerProvider) -> opentelemetry_sdk::error::OTelSdkResult + Send + 'static,
-    ) {
-        let provider = self.provider.clone();
-        let (done, wait) = mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("sightline-traces-shutdown".to_owned())
-            .spawn(move || {
-                let _ = done.send(run(&provider));
-            });
-        let outcome = match spawned {
-            Err(error) => Err(format!("cannot start a thread: {error}")),
-            // A little longer than the pipeline's own bound, so that what it gave up on is counted
-            // before this returns.
-            Ok(_) => match wait.recv_timeout(timeout + Duration::from_millis(200)) {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(error)) => Err(error.to_string()),
-                Err(mpsc::RecvTimeoutError::Timeout) => Err(format!(
-                    "gave up after {timeout:?}; spans not sent by then are lost"
-                )),
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    Err("the exporter panicked".to_owned())
-                }
-            },
-        };
-        if let Err(reason) = outcome {
-            warn_rate_limited(
-                &EXPORT,
-                format_args!(
-                    "could not {what} ({}): {reason}",
-                    self.endpoint.as_deref().unwrap_or("no endpoint")
-                ),
-            );
-        }
+    fn warn(&self, what: &str, error: &opentelemetry_sdk::error::OTelSdkError) {
+        warn_rate_limited(
+            &EXPORT,
+            format_args!(
+                "could not {what} ({}): {error}",
+                self.endpoint.as_deref().unwrap_or("no endpoint")
+            ),
+        );
     }
 }
 
 /// The export stage around the OTLP/HTTP exporter for `url`.
 #[cfg(feature = "otlp")]
-fn otlp_queue(
-    url: &str,
-    stats: Arc<ExportStats>,
-    redactor: Redactor,
-    queue: QueueConfig,
-) -> Result<ExportQueue, TraceError> {
+fn otlp_queue(url: &str, stage: Stage) -> Result<ExportQueue, TraceError> {
     use opentelemetry_otlp::{Protocol, WithExportConfig};
     // The exporter creates its blocking client on a thread of its own, so this is safe inside a Tokio
     // runtime; the client is dropped on the export thread when the provider shuts down.
@@ -418,23 +368,17 @@ fn otlp_queue(
         .with_endpoint(url.to_owned())
         .build()
         .map_err(|e| TraceError::Exporter(e.to_string()))?;
+    let stats = Arc::clone(&stage.stats);
     Ok(ExportQueue::start(
-        Reporting::new(exporter, url.to_owned(), Arc::clone(&stats)),
-        redactor,
-        queue,
-        stats,
+        Reporting::new(exporter, url.to_owned(), stats),
+        stage,
     ))
 }
 
 /// Without the `otlp` feature there is no exporter for an endpoint: a configuration naming one is an
 /// error at start-up rather than spans silently going nowhere.
 #[cfg(not(feature = "otlp"))]
-fn otlp_queue(
-    url: &str,
-    _: Arc<ExportStats>,
-    _: Redactor,
-    _: QueueConfig,
-) -> Result<ExportQueue, TraceError> {
+fn otlp_queue(url: &str, _: Stage) -> Result<ExportQueue, TraceError> {
     Err(TraceError::Exporter(format!(
         "spans are to be sent to {url}, but this build has no OTLP exporter: enable sightline's `otlp` \
          feature (on by default), or unset the endpoint"
@@ -455,94 +399,3 @@ fn resource(config: &TraceConfig, env: &dyn Fn(&str) -> Option<String>) -> Resou
     builder.build()
 }
 
-/// Adds the span event `exception` (`exception.type` = `kind`, `exception.message` = `message`) to the
-/// OpenTelemetry span behind `span`, as the semantic conventions describe a failed operation. It emits no
-/// `tracing` event, so no log line. Does nothing when no trace pipeline sees the span.
-pub(crate) fn record_exception(span: &tracing::Span, kind: &str, message: &str) {
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    if span.is_disabled() {
-        return;
-    }
-    span.add_event(
-        "exception",
-        vec![
-            KeyValue::new("exception.type", kind.to_owned()),
-            KeyValue::new("exception.message", message.to_owned()),
-        ],
-    );
-}
-
-/// Sets `key = value` on the OpenTelemetry span behind `span` (a value learnt mid-call:
-/// `sightline::record`). Secret keys are redacted before export like every attribute. Does nothing when no
-/// trace pipeline sees the span, or for `null`.
-#[allow(dead_code)] // `set_attribute_by_id` serves `sightline::record`; this is for callers with a handle
-pub(crate) fn set_attribute(span: &tracing::Span, key: &str, value: serde_json::Value) {
-    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
-    if span.is_disabled() {
-        return;
-    }
-    if let Some(value) = otel_value(value) {
-        span.set_attribute(key.to_owned(), value);
-    }
-}
-
-/// [`set_attribute`] for a span known by id, through `dispatch` (the log layer's `record_on_observed_span`
-/// finds the observed span in the registry inside `tracing::dispatcher::get_default`, where a nested
-/// `get_default` would see no dispatcher, and has no `tracing::Span` handle). Must not be called while
-/// holding the span's extensions: tracing-opentelemetry locks them.
-pub(crate) fn set_attribute_by_id(
-    dispatch: &tracing::Dispatch,
-    id: &tracing_core::span::Id,
-    key: &str,
-    value: serde_json::Value,
-) {
-    use opentelemetry::trace::TraceContextExt as _;
-    let Some(value) = otel_value(value) else {
-        return;
-    };
-    if let Some(cx) = tracing_opentelemetry::get_otel_context(id, dispatch) {
-        cx.span()
-            .set_attribute(KeyValue::new(key.to_owned(), value));
-    }
-}
-
-/// A JSON value as an attribute value: scalars as themselves, homogeneous arrays of scalars as arrays,
-/// anything else as its JSON text.
-fn otel_value(value: serde_json::Value) -> Option<opentelemetry::Value> {
-    use opentelemetry::{Array, Value};
-    use serde_json::Value as Json;
-    Some(match value {
-        Json::Null => return None,
-        Json::Bool(b) => Value::Bool(b),
-        Json::Number(n) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => Value::I64(i),
-            // A u64 above i64::MAX: as text, so no digit is lost.
-            (None, _) if n.is_u64() => Value::String(StringValue::from(n.to_string())),
-            (None, Some(f)) => Value::F64(f),
-            (None, None) => Value::String(StringValue::from(n.to_string())),
-        },
-        Json::String(s) => Value::String(StringValue::from(s)),
-        Json::Array(items) => {
-            let text = || Value::String(StringValue::from(Json::Array(items.clone()).to_string()));
-            if items.iter().all(Json::is_string) {
-                Value::Array(Array::String(
-                    items
-                        .iter()
-                        .filter_map(|i| i.as_str().map(|s| StringValue::from(s.to_owned())))
-                        .collect(),
-                ))
-            } else if items.iter().all(Json::is_boolean) {
-                Value::Array(Array::Bool(
-                    items.iter().filter_map(Json::as_bool).collect(),
-                ))
-            } else if items.iter().all(Json::is_i64) {
-                Value::Array(Array::I64(items.iter().filter_map(Json::as_i64).collect()))
-            } else if items.iter().all(Json::is_number) {
-                Value::Array(Array::F64(items.iter().filter_map(Json::as_f64).collect()))
-            } else {
-                text()
-            }
-        }
-        object @ Json::Object(_) => Value::String(StringValue::from(object.to_string())),
-    })
-}

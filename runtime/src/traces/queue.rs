@@ -1,27 +1,26 @@
-//! sightline's own bounded stage between a finished span and the exporter.
-//!
-//! The calling thread only checks the sampling flag and pushes the span into a bounded lock-free queue
-//! (`crossbeam_queue::ArrayQueue`: no lock, no system call; the export thread is woken only once a batch
-//! is ready, not per span, because a futex wake per span cost more than the span itself); a thread of its
-//! own batches spans, redacts them (secrets never reach the exporter, and the caller does
-//! not pay for it) and exports. When the exporter is slow, refuses connections or never answers, the
-//! channel fills and further spans are dropped, counted in `sightline_spans_dropped_total{reason=
-//! "queue_full"}`, and reported at most once per interval: memory stays bounded and the application never
-//! waits on export. Spans still waiting when shutdown gives up, or ending after it, are counted too
-//! (`reason="shutdown"`). The SDK's own batch processor keeps its drop count private, which is why this
-//! stage exists.
+//! The export thread: it drains the calling threads' rings ([`super::rings`]), turns each finished span
+//! into the SDK's span data ([`super::convert`]), redacts it (secrets never reach the exporter, and the
+//! caller does not pay for it), batches and exports. When the exporter is slow, refuses connections or
+//! never answers, the rings fill and further spans are dropped, counted in
+//! `sightline_spans_dropped_total{reason="queue_full"}` and reported at most once per interval: memory
+//! stays bounded and the application never waits on export. Spans still waiting when shutdown gives up,
+//! or ending after it, are counted too (`reason="shutdown"`). The SDK's own batch processor keeps its
+//! drop count private, which is one reason this stage is sightline's own; the other is that the calling
+//! thread hands over a span without building any SDK object.
 
+use super::convert::{convert, Anchor};
 use super::export::ExportStats;
+use super::record::SpanRecord;
 use super::redact::{redact_span_cached, KeyDecisions};
+use super::rings::Rings;
 use crate::loss::{spans_lost, SpanLoss};
 use crate::redact::Redactor;
-use crate::warn::{warn_rate_limited, RateLimited};
-use crossbeam_queue::ArrayQueue;
-use opentelemetry::Context;
+use crate::warn::{warn_rate_limited, EXPORT};
+use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
-use opentelemetry_sdk::trace::{Span, SpanData, SpanExporter, SpanProcessor};
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use opentelemetry_sdk::Resource;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -33,15 +32,13 @@ const MAX_BATCH_VAR: &str = "OTEL_BSP_MAX_EXPORT_BATCH_SIZE";
 /// How long a span may wait for a batch to fill, in milliseconds (`OTEL_BSP_SCHEDULE_DELAY`).
 const DELAY_VAR: &str = "OTEL_BSP_SCHEDULE_DELAY";
 
-/// How often the export thread looks for a flush or shutdown request while waiting for spans.
-const CONTROL_POLL: Duration = Duration::from_millis(20);
-
-/// Dropped spans reported at most every 10 seconds.
-static DROPS: RateLimited = RateLimited::new(10_000);
+/// How often the export thread drains the rings and looks for a flush or shutdown request.
+const ROUND: Duration = Duration::from_millis(20);
 
 /// Sizes of the stage, from the `OTEL_BSP_*` variables (specification defaults).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct QueueConfig {
+    /// Spans each calling thread's ring holds (up to sightline's own cap).
     pub(crate) max_queue: usize,
     pub(crate) max_batch: usize,
     pub(crate) delay: Duration,
@@ -63,73 +60,86 @@ impl QueueConfig {
 }
 
 enum Control {
-    Resource(Resource),
     Flush(Sender<OTelSdkResult>),
     Shutdown(Sender<OTelSdkResult>),
 }
 
-/// The span processor: see the module docs.
+/// The export stage of one installation: its rings and its thread.
 #[derive(Debug)]
 pub(crate) struct ExportQueue {
-    spans: Arc<ArrayQueue<SpanData>>,
-    /// Spans that make a batch: the export thread is woken when the queue holds this many.
-    batch: usize,
+    rings: Arc<Rings>,
     worker: Option<std::thread::Thread>,
     control: Mutex<Sender<Control>>,
-    dropped: Arc<AtomicU64>,
-    /// `pending`: spans in the queue or the batch being exported, what is lost if shutdown gives up.
+    /// `pending`: spans in the batch being built or exported, what is lost if shutdown gives up.
     stats: Arc<ExportStats>,
-    shut_down: std::sync::atomic::AtomicBool,
+    shut_down: AtomicBool,
+}
+
+/// What the export thread needs besides the exporter.
+pub(crate) struct Stage {
+    pub(crate) redactor: Redactor,
+    pub(crate) config: QueueConfig,
+    pub(crate) stats: Arc<ExportStats>,
+    pub(crate) resource: Resource,
+    pub(crate) scope: InstrumentationScope,
 }
 
 impl ExportQueue {
     /// Starts the export thread for `exporter`.
-    pub(crate) fn start<E>(
-        exporter: E,
-        redactor: Redactor,
-        config: QueueConfig,
-        stats: Arc<ExportStats>,
-    ) -> Self
+    pub(crate) fn start<E>(mut exporter: E, stage: Stage) -> Self
     where
         E: SpanExporter + 'static,
     {
-        let spans = Arc::new(ArrayQueue::new(config.max_queue));
+        exporter.set_resource(&stage.resource);
+        let rings = Arc::new(Rings::new(stage.config.max_queue));
         let (control, control_receiver) = mpsc::channel();
+        let stats = Arc::clone(&stage.stats);
         let worker = Worker {
             exporter,
-            redactor,
-            config,
-            spans: Arc::clone(&spans),
+            redactor: stage.redactor,
+            config: stage.config,
+            rings: Arc::clone(&rings),
             stats: Arc::clone(&stats),
             control: control_receiver,
             decisions: KeyDecisions::default(),
+            scope: stage.scope,
+            anchor: Anchor::now(),
+            records: Vec::new(),
         };
         let spawned = std::thread::Builder::new()
             .name("sightline-span-export".to_owned())
             .spawn(move || worker.run());
         let worker = spawned.as_ref().ok().map(|handle| handle.thread().clone());
-        if let Err(error) = spawned {
-            // Without the thread every span is dropped (and counted); the application runs on.
-            warn_rate_limited(
-                &DROPS,
-                format_args!("cannot start the span export thread: {error}"),
-            );
+        match &worker {
+            Some(thread) => rings.set_worker(thread.clone()),
+            None => {
+                // Without the thread every span is dropped (and counted); the application runs on.
+                rings.close();
+                if let Err(error) = spawned {
+                    warn_rate_limited(
+                        &EXPORT,
+                        format_args!("cannot start the span export thread: {error}"),
+                    );
+                }
+            }
         }
         ExportQueue {
-            spans,
-            batch: config.max_batch,
+            rings,
             worker,
             control: Mutex::new(control),
-            dropped: Arc::new(AtomicU64::new(0)),
             stats,
-            shut_down: std::sync::atomic::AtomicBool::new(false),
+            shut_down: AtomicBool::new(false),
         }
     }
 
-    /// Spans this queue dropped so far.
-    #[allow(dead_code)] // read by the tests
-    pub(crate) fn dropped(&self) -> u64 {
-        self.dropped.load(Ordering::Relaxed)
+    /// Where calling threads hand their spans over.
+    pub(crate) fn rings(&self) -> &Arc<Rings> {
+        &self.rings
+    }
+
+    /// Spans handed over and not exported or lost yet.
+    pub(crate) fn waiting(&self) -> u64 {
+        self.rings.waiting() + self.stats.pending.load(Ordering::Relaxed)
     }
 
     fn request(
@@ -146,83 +156,41 @@ impl ExportQueue {
         if sent.is_err() {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        self.wake();
+        if let Some(worker) = &self.worker {
+            worker.unpark();
+        }
         match wait.recv_timeout(timeout) {
             Ok(result) => result,
             Err(_) => Err(OTelSdkError::Timeout(timeout)),
         }
     }
 
-    fn wake(&self) {
-        if let Some(worker) = &self.worker {
-            worker.unpark();
-        }
+    /// Exports everything handed over so far; waits at most 30 seconds.
+    #[cfg(test)]
+    pub(crate) fn force_flush(&self) -> OTelSdkResult {
+        self.force_flush_within(Duration::from_secs(30))
     }
 
-    #[cold]
-    fn drop_one(&self) {
-        let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        spans_lost(SpanLoss::QueueFull, 1);
-        warn_rate_limited(
-            &DROPS,
-            format_args!(
-                "the span export queue is full (the collector is slow or unreachable); \
-                 {dropped} spans dropped so far"
-            ),
-        );
-    }
-}
-
-impl SpanProcessor for ExportQueue {
-    fn on_start(&self, _span: &mut Span, _cx: &Context) {}
-
-    fn on_end(&self, span: SpanData) {
-        // Exporters only ever receive sampled spans; a `RecordOnly` decision stays in the process.
-        if !span.span_context.is_sampled() {
-            return;
-        }
-        if self.shut_down.load(Ordering::Relaxed) {
-            spans_lost(SpanLoss::Shutdown, 1);
-            return;
-        }
-        match self.spans.push(span) {
-            Ok(()) => {
-                self.stats.pending.fetch_add(1, Ordering::Relaxed);
-                if self.spans.len() >= self.batch {
-                    self.wake();
-                }
-            }
-            Err(_) => self.drop_one(),
-        }
+    /// Exports everything handed over so far; waits at most `timeout`.
+    pub(crate) fn force_flush_within(&self, timeout: Duration) -> OTelSdkResult {
+        self.request(Control::Flush, timeout)
     }
 
-    fn force_flush(&self) -> OTelSdkResult {
-        self.request(Control::Flush, Duration::from_secs(30))
-    }
-
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
+    /// Exports what waits and stops the thread, within `timeout`; later spans are counted lost.
+    pub(crate) fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
         if self.shut_down.swap(true, Ordering::SeqCst) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
         let result = self.request(Control::Shutdown, timeout);
+        self.rings.close();
         if result.is_err() {
             // What the export thread still holds will not reach the collector before the process ends.
-            let left = self.stats.pending.swap(0, Ordering::Relaxed);
+            let left = self.stats.pending.swap(0, Ordering::Relaxed) + self.rings.waiting();
             if left > 0 {
                 spans_lost(SpanLoss::Shutdown, left);
             }
         }
         result
-    }
-
-    // The exporter learns the resource (service.name, ...) through this call, made while the provider is
-    // built, before any span: it reaches the export thread ahead of every span.
-    fn set_resource(&mut self, resource: &Resource) {
-        let _ = self
-            .control
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(Control::Resource(resource.clone()));
     }
 }
 
@@ -230,10 +198,14 @@ struct Worker<E> {
     exporter: E,
     redactor: Redactor,
     config: QueueConfig,
-    spans: Arc<ArrayQueue<SpanData>>,
+    rings: Arc<Rings>,
     stats: Arc<ExportStats>,
     control: Receiver<Control>,
     decisions: KeyDecisions,
+    scope: InstrumentationScope,
+    anchor: Anchor,
+    /// Records taken from the rings, kept between rounds for its capacity.
+    records: Vec<SpanRecord>,
 }
 
 impl<E: SpanExporter> Worker<E> {
@@ -243,7 +215,6 @@ impl<E: SpanExporter> Worker<E> {
         loop {
             while let Ok(control) = self.control.try_recv() {
                 match control {
-                    Control::Resource(resource) => self.exporter.set_resource(&resource),
                     Control::Flush(ack) => {
                         let result = self.drain(&mut batch);
                         let _ = ack.send(result);
@@ -256,41 +227,54 @@ impl<E: SpanExporter> Worker<E> {
                     }
                 }
             }
-            while let Some(span) = self.spans.pop() {
-                batch.push(self.redacted(span));
-                if batch.len() >= self.config.max_batch {
-                    let _ = self.export(&mut batch);
-                    deadline = Instant::now() + self.config.delay;
-                }
-            }
+            self.take(&mut batch, &mut deadline);
             if Instant::now() >= deadline {
                 let _ = self.export(&mut batch);
                 deadline = Instant::now() + self.config.delay;
             }
-            // Woken early by a full batch or a flush/shutdown request.
+            // Woken early by a ring half full or a flush/shutdown request.
             std::thread::park_timeout(
                 deadline
                     .saturating_duration_since(Instant::now())
-                    .min(CONTROL_POLL),
+                    .min(ROUND),
             );
         }
     }
 
-    fn redacted(&mut self, mut span: SpanData) -> SpanData {
-        redact_span_cached(&self.redactor, &mut self.decisions, &mut span);
-        span
-    }
-
-    /// Exports everything queued so far.
-    fn drain(&mut self, batch: &mut Vec<SpanData>) -> OTelSdkResult {
-        let mut result = Ok(());
-        while let Some(span) = self.spans.pop() {
-            batch.push(self.redacted(span));
+    /// Moves what the rings hold into the batch, exporting every full batch.
+    fn take(&mut self, batch: &mut Vec<SpanData>, deadline: &mut Instant) {
+        self.anchor = Anchor::now();
+        let mut records = std::mem::take(&mut self.records);
+        self.rings.drain(&mut records);
+        for record in records.drain(..) {
+            // Exporters only ever receive sampled spans.
+            if !record.ids.sampled {
+                continue;
+            }
+            self.stats.pending.fetch_add(1, Ordering::Relaxed);
+            let mut span = convert(record, &self.anchor, &self.scope);
+            redact_span_cached(&self.redactor, &mut self.decisions, &mut span);
+            batch.push(span);
             if batch.len() >= self.config.max_batch {
-                result = result.and(self.export(batch));
+                let _ = self.export(batch);
+                *deadline = Instant::now() + self.config.delay;
             }
         }
-        result.and(self.export(batch))
+        self.records = records;
+    }
+
+    /// Exports everything handed over so far.
+    fn drain(&mut self, batch: &mut Vec<SpanData>) -> OTelSdkResult {
+        let mut deadline = Instant::now();
+        let before = self.stats.failed.load(Ordering::Relaxed);
+        self.take(batch, &mut deadline);
+        let result = self.export(batch);
+        match result {
+            Ok(()) if self.stats.failed.load(Ordering::Relaxed) > before => Err(
+                OTelSdkError::InternalFailure("an export failed while flushing".to_owned()),
+            ),
+            other => other,
+        }
     }
 
     fn export(&mut self, batch: &mut Vec<SpanData>) -> OTelSdkResult {
@@ -316,10 +300,10 @@ impl<E: SpanExporter> Worker<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::{SpanIds, Values};
     use crate::redact::REDACTED;
-    use crate::traces::redact::tests::{span, value};
-    use opentelemetry::trace::{SpanContext, SpanId, Status, TraceFlags, TraceId, TraceState};
-    use opentelemetry::{KeyValue, Value};
+    use crate::traces::record::{SpanOutcome, SpanRecord, SpanSite, What};
+    use opentelemetry::Value;
 
     /// Records what it exports; each export waits until `gate` lets it through.
     #[derive(Debug, Clone)]
@@ -351,64 +335,83 @@ mod tests {
         }
     }
 
-    fn config(max_queue: usize, max_batch: usize) -> QueueConfig {
-        QueueConfig {
-            max_queue,
-            max_batch,
-            delay: Duration::from_millis(10),
+    fn stage(max_queue: usize, max_batch: usize) -> Stage {
+        Stage {
+            redactor: Redactor::default(),
+            config: QueueConfig {
+                max_queue,
+                max_batch,
+                delay: Duration::from_millis(10),
+            },
+            stats: Arc::default(),
+            resource: Resource::builder_empty().build(),
+            scope: InstrumentationScope::builder("test").build(),
         }
+    }
+
+    static SITE: SpanSite = SpanSite {
+        name: "login",
+        server: false,
+        function: Some("login"),
+        module: Some("tests"),
+        operation: None,
+        http: None,
+    };
+
+    fn record(span_id: u64, sampled: bool, values: Option<Values>) -> SpanRecord {
+        let now = crate::clock::now();
+        SpanRecord {
+            ids: SpanIds {
+                trace_id: 1,
+                span_id,
+                sampled,
+            },
+            parent: None,
+            start: now,
+            end: now,
+            what: What::Site(&SITE),
+            outcome: SpanOutcome::default(),
+            values: values.map(Box::new),
+        }
+    }
+
+    fn json(text: &str) -> impl FnOnce(&mut Vec<u8>) + '_ {
+        move |out| out.extend_from_slice(text.as_bytes())
     }
 
     #[test]
     fn spans_are_redacted_on_the_export_thread_and_unsampled_ones_skipped() {
         let (collect, _) = Collect::new(false);
-        let queue = ExportQueue::start(
-            collect.clone(),
-            Redactor::default(),
-            config(16, 4),
-            Arc::default(),
-        );
-        queue.on_end(span(
-            vec![KeyValue::new("token", "t"), KeyValue::new("user", "ada")],
-            vec![],
-            Status::Unset,
-        ));
-        let mut unsampled = span(vec![], vec![], Status::Unset);
-        unsampled.span_context = SpanContext::new(
-            TraceId::from(2u128),
-            SpanId::from(2u64),
-            TraceFlags::default(),
-            false,
-            TraceState::default(),
-        );
-        queue.on_end(unsampled);
+        let queue = ExportQueue::start(collect.clone(), stage(16, 4));
+        let mut values = Values::default();
+        values.set("token".into(), true, json("\"t\""));
+        values.set("user".into(), true, json("\"ada\""));
+        queue.rings().push(record(1, true, Some(values)));
+        queue.rings().push(record(2, false, None));
         queue.force_flush().unwrap();
         let spans = collect.spans.lock().unwrap();
         assert_eq!(spans.len(), 1);
-        assert_eq!(
-            value(&spans[0].attributes, "token"),
-            Some(&Value::from(REDACTED))
-        );
-        assert_eq!(
-            value(&spans[0].attributes, "user"),
-            Some(&Value::from("ada"))
-        );
+        let attribute = |key: &str| {
+            spans[0]
+                .attributes
+                .iter()
+                .find(|kv| kv.key.as_str() == key)
+                .map(|kv| kv.value.clone())
+        };
+        assert_eq!(attribute("token"), Some(Value::from(REDACTED)));
+        assert_eq!(attribute("user"), Some(Value::from("ada")));
+        assert_eq!(attribute("code.function"), Some(Value::from("login")));
         drop(spans);
         queue.shutdown_with_timeout(Duration::from_secs(5)).unwrap();
-        assert_eq!(queue.dropped(), 0);
+        assert_eq!(queue.rings().dropped(), 0);
     }
 
-    /// An exporter that never returns (a black-holing collector) fills the queue: the caller keeps
-    /// handing spans over without waiting, and every span is either exported or counted as dropped.
+    /// An exporter that never returns (a black-holing collector) fills the ring: the caller keeps handing
+    /// spans over without waiting, and every span is either exported or counted as dropped.
     #[test]
     fn a_stuck_exporter_never_blocks_the_caller_and_drops_are_counted() {
         let (collect, open) = Collect::new(true);
-        let queue = ExportQueue::start(
-            collect.clone(),
-            Redactor::default(),
-            config(8, 2),
-            Arc::default(),
-        );
+        let queue = ExportQueue::start(collect.clone(), stage(8, 2));
         let queue_full = || {
             crate::loss::SPANS_DROPPED
                 .with_label_values(&["queue_full"])
@@ -416,21 +419,17 @@ mod tests {
         };
         let before = queue_full();
         for i in 0..200 {
-            let mut s = span(vec![KeyValue::new("i", i as i64)], vec![], Status::Unset);
-            s.span_context = SpanContext::new(
-                TraceId::from(1u128),
-                SpanId::from(i + 1),
-                TraceFlags::SAMPLED,
-                false,
-                TraceState::default(),
-            );
-            // `on_end` only ever `try_send`s: with the export thread stuck it returns at once, so this
-            // loop finishes; were it blocking, the test would hang here.
-            queue.on_end(s);
+            // `push` never waits: with the export thread stuck it returns at once, so this loop
+            // finishes; were it blocking, the test would hang here.
+            queue.rings().push(record(i + 1, true, None));
+            if i == 4 {
+                // Let the export thread take the first spans and get stuck exporting them.
+                std::thread::sleep(Duration::from_millis(100));
+            }
         }
-        let dropped = queue.dropped();
-        // At most the queue (8) plus the batch being exported and the one being filled (2 + 2) are kept.
-        assert!(dropped >= 200 - 12, "dropped {dropped}");
+        let dropped = queue.rings().dropped();
+        // At most the ring (8) plus the batches taken before the export got stuck are kept.
+        assert!(dropped >= 200 - 16, "dropped {dropped}");
         assert!(queue_full() - before >= dropped);
         // Let every export through, then flush: exported + dropped is every span.
         std::thread::spawn(move || while open.send(()).is_ok() {});

@@ -2,7 +2,6 @@
 //! the environment has changed between versions), so the accepted values and the fallback are ours.
 
 use super::settings::InvalidSetting;
-use opentelemetry_sdk::trace::Sampler;
 
 /// The sampler variable.
 pub(crate) const SAMPLER_VAR: &str = "OTEL_TRACES_SAMPLER";
@@ -21,16 +20,6 @@ pub(crate) enum SamplerChoice {
 }
 
 impl SamplerChoice {
-    /// What the SDK runs.
-    pub(crate) fn to_sdk(&self) -> Sampler {
-        match self {
-            SamplerChoice::AlwaysOn => Sampler::AlwaysOn,
-            SamplerChoice::AlwaysOff => Sampler::AlwaysOff,
-            SamplerChoice::TraceIdRatio(ratio) => Sampler::TraceIdRatioBased(*ratio),
-            SamplerChoice::ParentBased(root) => Sampler::ParentBased(Box::new(root.to_sdk())),
-        }
-    }
-
     /// Whether a span of trace `trace_id` is sampled, given its parent's decision (`None` for a root), as
     /// the SDK decides it; for the ids sightline gives spans itself when nothing is exported.
     pub(crate) fn samples(&self, trace_id: u128, parent: Option<bool>) -> bool {
@@ -228,20 +217,29 @@ mod tests {
         assert!(error.reason.contains("parentbased_always_on"), "{error}");
     }
 
+    /// Every service sampling at one ratio must keep the same traces: the decisions are the SDK's.
     #[test]
-    fn choices_map_to_the_sdk_samplers() {
-        assert!(matches!(
-            SamplerChoice::AlwaysOn.to_sdk(),
-            Sampler::AlwaysOn
-        ));
-        assert!(matches!(
-            SamplerChoice::TraceIdRatio(0.5).to_sdk(),
-            Sampler::TraceIdRatioBased(r) if r == 0.5
-        ));
-        assert!(matches!(
-            SamplerChoice::parent_based_always_on().to_sdk(),
-            Sampler::ParentBased(_)
-        ));
+    fn ratio_decisions_are_the_sdks() {
+        use opentelemetry::trace::{SpanKind, TraceId};
+        use opentelemetry_sdk::trace::SamplingDecision;
+        use opentelemetry_sdk::trace::{Sampler, ShouldSample};
+        for ratio in [0.1, 0.5, 0.9] {
+            let sdk = Sampler::TraceIdRatioBased(ratio);
+            let ours = SamplerChoice::TraceIdRatio(ratio);
+            for _ in 0..2_000 {
+                let trace_id = fastrand::u128(1..);
+                let result = sdk.should_sample(
+                    None,
+                    TraceId::from(trace_id),
+                    "span",
+                    &SpanKind::Internal,
+                    &[],
+                    &[],
+                );
+                let sdk_samples = result.decision == SamplingDecision::RecordAndSample;
+                assert_eq!(ours.samples(trace_id, None), sdk_samples, "{ratio} {trace_id:x}");
+            }
+        }
     }
 }
 
