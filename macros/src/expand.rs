@@ -457,9 +457,7 @@ impl<'a> Expansion<'a> {
             Some(ty) => ty.to_token_stream(),
             None => quote!(_),
         };
-        let observed = |inner: TokenStream| {
-            quote!(#p::ObservedFuture::<_>::new_with::<#output>(#inner, #guard, #outcome))
-        };
+        let observed = |inner: TokenStream| quote!(#p::ObservedFuture::<_>::new_with::<#output>(#inner, #guard, #outcome));
         match future.kind {
             FutureKind::Impl => observed(value),
             FutureKind::Boxed => match box_pin_argument(&value) {

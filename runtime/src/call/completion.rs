@@ -114,7 +114,12 @@ pub(crate) fn write_completion_line(
 /// One of sightline's own bounded labels (a function's name, `ok`, a route template): never text from a
 /// request, so never scanned.
 #[inline]
-fn own_label(line: &mut Vec<u8>, keys: &mut smallvec::SmallVec<[&'static str; 8]>, key: &'static str, value: &str) {
+fn own_label(
+    line: &mut Vec<u8>,
+    keys: &mut smallvec::SmallVec<[&'static str; 8]>,
+    key: &'static str,
+    value: &str,
+) {
     push_key(line, key);
     keys.push(key);
     push_json(line, value);

@@ -226,7 +226,13 @@ impl CallGuard {
     /// The completion line (`line`: its level, and whether it carries the error), the exported span
     /// and its summary.
     #[inline(never)]
-    fn report(&self, ended: &Ended<'_>, line: Option<(tracing::Level, bool)>, end: u64, nanos: u64) {
+    fn report(
+        &self,
+        ended: &Ended<'_>,
+        line: Option<(tracing::Level, bool)>,
+        end: u64,
+        nanos: u64,
+    ) {
         let site = self.site;
         let (installation, decisions) = match self.installation {
             Some(installation) => (installation, self.decisions),
@@ -289,7 +295,9 @@ impl CallGuard {
                         OutcomeStatus::Ok => "OK",
                         OutcomeStatus::Unset => "UNSET",
                     },
-                    description: message.as_deref().filter(|_| status == OutcomeStatus::Error),
+                    description: message
+                        .as_deref()
+                        .filter(|_| status == OutcomeStatus::Error),
                 },
             );
         }
@@ -387,7 +395,11 @@ impl Drop for CallGuard {
 
 /// Hands a call's return value to its guard and gives it back unchanged.
 #[inline]
-pub fn finish<R>(guard: &CallGuard, value: R, outcome: impl for<'a> FnOnce(&'a R) -> Outcome<'a>) -> R {
+pub fn finish<R>(
+    guard: &CallGuard,
+    value: R,
+    outcome: impl for<'a> FnOnce(&'a R) -> Outcome<'a>,
+) -> R {
     guard.complete(outcome(&value));
     value
 }

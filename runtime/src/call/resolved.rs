@@ -122,9 +122,11 @@ impl ResolvedSite {
     #[inline]
     pub(crate) fn field_redacted(&self, installation: &Installation, index: usize) -> bool {
         let Some(bit) = (index < 48).then(|| 1u64 << index) else {
-            return self.meta.fields.get(index).is_some_and(|name| {
-                installation.lines.redactor.is_redacted_key(name)
-            });
+            return self
+                .meta
+                .fields
+                .get(index)
+                .is_some_and(|name| installation.lines.redactor.is_redacted_key(name));
         };
         let cached = self.redacted.load(Ordering::Relaxed);
         let tag = (installation.id() & 0xffff) << 48;
@@ -238,9 +240,11 @@ fn span_site(meta: &SiteMeta, function: &'static str) -> SpanSite {
     let (name, operation, http) = match meta.kind {
         SiteKind::Function { .. } => (function, None, None),
         SiteKind::Business { operation, .. } => (operation, Some(operation), None),
-        SiteKind::Handler { method, route, .. } => {
-            (leak(format!("{method} {route}")), None, Some((method, route)))
-        }
+        SiteKind::Handler { method, route, .. } => (
+            leak(format!("{method} {route}")),
+            None,
+            Some((method, route)),
+        ),
     };
     SpanSite {
         name,

@@ -126,12 +126,7 @@ pub(crate) fn with_frames<R>(f: impl FnOnce(&[Frame]) -> R) -> Option<R> {
 /// Runs `f` over the stack, to change the values of its frames; see [`with_frames`].
 pub(crate) fn with_frames_mut<R>(f: impl FnOnce(&mut [Frame]) -> R) -> Option<R> {
     STACK
-        .try_with(|stack| {
-            stack
-                .try_borrow_mut()
-                .ok()
-                .map(|mut stack| f(&mut stack))
-        })
+        .try_with(|stack| stack.try_borrow_mut().ok().map(|mut stack| f(&mut stack)))
         .ok()
         .flatten()
 }

@@ -209,7 +209,9 @@ where
                     true
                 };
                 span.set("request_id", true, |out| text("request_id", &id, out));
-                span.set("url.path", false, |out| text("url.path", req.uri().path(), out));
+                span.set("url.path", false, |out| {
+                    text("url.path", req.uri().path(), out)
+                });
                 let user_agent = req
                     .headers()
                     .get(http::header::USER_AGENT)
@@ -461,7 +463,14 @@ impl Recorded {
             .filter(|f| f.kind == "panic")
             .and_then(|f| f.error.clone());
         if self.decisions.line(level) {
-            self.access_line(installation, level, status, duration_ms, failure, values.as_deref());
+            self.access_line(
+                installation,
+                level,
+                status,
+                duration_ms,
+                failure,
+                values.as_deref(),
+            );
         }
         let Some(span) = &self.span else {
             return;

@@ -19,10 +19,11 @@ pub(crate) struct RouteInfo {
     pub(crate) span: SpanSite,
 }
 
+/// Route template -> (method, info) of the routes one thread served.
+type Seen = HashMap<Box<str>, Vec<(&'static str, &'static RouteInfo)>>;
+
 thread_local! {
-    /// Route template -> (method, info) of the routes this thread served.
-    static SEEN: RefCell<HashMap<Box<str>, Vec<(&'static str, &'static RouteInfo)>>> =
-        RefCell::new(HashMap::new());
+    static SEEN: RefCell<Seen> = RefCell::new(HashMap::new());
 }
 
 static ALL: Mutex<Option<HashMap<(&'static str, &'static str), &'static RouteInfo>>> =

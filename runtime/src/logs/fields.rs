@@ -68,7 +68,6 @@ impl FieldPlan {
             FieldKind::Span => self.in_span,
         }
     }
-
 }
 
 /// Whether a span field named `name` is written to log lines.

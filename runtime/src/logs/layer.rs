@@ -253,10 +253,8 @@ pub(crate) fn push_ids(line: &mut Vec<u8>, ids: SpanIds) {
 pub(crate) fn push_span_fields(line: &mut Vec<u8>, keys: &[&str], spans: &[&Values]) {
     for (depth, values) in spans.iter().enumerate() {
         for (key, value) in values.logged() {
-            let shadowed = keys.contains(&key)
-                || spans[depth + 1..]
-                    .iter()
-                    .any(|inner| inner.logs_key(key));
+            let shadowed =
+                keys.contains(&key) || spans[depth + 1..].iter().any(|inner| inner.logs_key(key));
             if !shadowed {
                 push_key(line, key);
                 line.extend_from_slice(value);

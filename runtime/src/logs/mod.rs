@@ -48,3 +48,5 @@ use sightline_conventions::HEADER_KEYS as LINE_HEADER_KEYS;
 /// them. An event may still carry its own (a span summary names the span it summarises).
 use sightline_conventions::SPAN_ID_KEYS;
 
+#[cfg(test)]
+mod tests;

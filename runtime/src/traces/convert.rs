@@ -3,9 +3,7 @@
 //! becomes the status and an `exception` event.
 
 use super::record::{OutcomeStatus, SpanRecord, What};
-use opentelemetry::trace::{
-    Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId,
-};
+use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use std::borrow::Cow;
@@ -110,7 +108,13 @@ pub(crate) fn convert(
                 SpanKind::Internal
             };
             let trace_state = outcome.trace_state.map(|s| *s);
-            (Cow::Borrowed(site.name), kind, attributes, status, trace_state)
+            (
+                Cow::Borrowed(site.name),
+                kind,
+                attributes,
+                status,
+                trace_state,
+            )
         }
         What::Tracing(span) => {
             let span = *span;
@@ -206,7 +210,10 @@ mod tests {
         );
         assert_eq!(otel_value(json!(1.5)), Some(Value::F64(1.5)));
         assert_eq!(otel_value(json!("a")), Some(Value::from("a")));
-        assert_eq!(otel_value(json!(["a", "b"])), Some(Value::from(r#"["a","b"]"#)));
+        assert_eq!(
+            otel_value(json!(["a", "b"])),
+            Some(Value::from(r#"["a","b"]"#))
+        );
         assert_eq!(
             otel_value(json!([9223372036854775808u64])),
             Some(Value::from("[9223372036854775808]"))

@@ -30,7 +30,6 @@ mod sampler;
 mod settings;
 mod user_spans;
 
-
 pub(crate) use filter::is_exporter_stack;
 pub(crate) use rings::Rings;
 pub(crate) use sampler::SamplerChoice;
@@ -52,6 +51,9 @@ use tracing_subscriber::filter::FilterExt as _;
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::Layer;
 use user_spans::SpanLayer;
+
+#[cfg(test)]
+mod tests;
 
 /// Overrides the service name given to the builder (OpenTelemetry specification).
 const SERVICE_NAME_VAR: &str = "OTEL_SERVICE_NAME";
@@ -398,4 +400,3 @@ fn resource(config: &TraceConfig, env: &dyn Fn(&str) -> Option<String>) -> Resou
     }
     builder.build()
 }
-

@@ -11,13 +11,7 @@ use opentelemetry::trace::Status;
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::SpanData;
 
-/// The attribute sightline's spans record the error message in. tracing-opentelemetry 0.34 maps only
-/// `otel.status_description` to the span status; a span that recorded `otel.status_message` instead has
-/// it moved into the status here, so the message shows as the status, not as a stray attribute.
-const STATUS_MESSAGE: &str = "otel.status_message";
-
-/// Redacts the attributes of `span` and of its events in place, and moves `otel.status_message` into the
-/// status description.
+/// Redacts the attributes of `span` and of its events in place.
 #[cfg(test)]
 pub(crate) fn redact_span(redactor: &Redactor, span: &mut SpanData) {
     redact_span_cached(redactor, &mut KeyDecisions::default(), span);
@@ -51,19 +45,8 @@ pub(crate) fn redact_span_cached(
     decisions: &mut KeyDecisions,
     span: &mut SpanData,
 ) {
-    let mut status_message = None;
-    span.attributes.retain_mut(|attribute| {
-        if attribute.key.as_str() == STATUS_MESSAGE {
-            status_message = Some(std::mem::replace(&mut attribute.value, Value::Bool(false)));
-            return false;
-        }
+    for attribute in span.attributes.iter_mut() {
         redact_attribute(redactor, decisions, attribute);
-        true
-    });
-    if let (Some(message), Status::Error { description }) = (status_message, &mut span.status) {
-        if description.is_empty() {
-            *description = message.as_str().into_owned().into();
-        }
     }
     // An error's text (the status), a span named from data (`otel.name`) and an event's name (the
     // `tracing` event's message) are free text that can carry a secret too.
@@ -237,30 +220,5 @@ pub(super) mod tests {
             value(&data.events.events[0].attributes, "raw"),
             Some(&redacted)
         );
-    }
-
-    #[test]
-    fn the_status_message_attribute_becomes_the_error_description() {
-        let mut data = span(
-            vec![
-                KeyValue::new("otel.status_message", "card declined"),
-                KeyValue::new("error.type", "declined"),
-            ],
-            vec![],
-            Status::error(""),
-        );
-        redact_span(&Redactor::default(), &mut data);
-        assert_eq!(data.status, Status::error("card declined"));
-        assert_eq!(value(&data.attributes, "otel.status_message"), None);
-        assert!(value(&data.attributes, "error.type").is_some());
-
-        // A description already set is kept.
-        let mut data = span(
-            vec![KeyValue::new("otel.status_message", "other")],
-            vec![],
-            Status::error("first"),
-        );
-        redact_span(&Redactor::default(), &mut data);
-        assert_eq!(data.status, Status::error("first"));
     }
 }

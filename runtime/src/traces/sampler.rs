@@ -237,7 +237,11 @@ mod tests {
                     &[],
                 );
                 let sdk_samples = result.decision == SamplingDecision::RecordAndSample;
-                assert_eq!(ours.samples(trace_id, None), sdk_samples, "{ratio} {trace_id:x}");
+                assert_eq!(
+                    ours.samples(trace_id, None),
+                    sdk_samples,
+                    "{ratio} {trace_id:x}"
+                );
             }
         }
     }

@@ -8,7 +8,7 @@
 //! sightline's spans, which are not `tracing` spans; this one records what a span is and leaves the rest
 //! to the export thread, and parents both kinds from one stack ([`crate::context`]).
 
-use super::record::{Parent, SpanRecord, SpanOutcome, TracingSpan, What};
+use super::record::{Parent, SpanOutcome, SpanRecord, TracingSpan, What};
 use super::rings::Rings;
 use super::sampler::SamplerChoice;
 use crate::context::layer::TracingIds;
@@ -56,9 +56,7 @@ where
         } else {
             context::parent()
         };
-        let ids = SpanIds::child_of(parent, |trace, parent| {
-            self.sampler.samples(trace, parent)
-        });
+        let ids = SpanIds::child_of(parent, |trace, parent| self.sampler.samples(trace, parent));
         let Some(span) = ctx.span(id) else {
             return;
         };
@@ -251,7 +249,11 @@ impl SpanFields {
             _ => Status::Unset,
         };
         for attribute in self.attributes {
-            match span.attributes.iter_mut().find(|kv| kv.key == attribute.key) {
+            match span
+                .attributes
+                .iter_mut()
+                .find(|kv| kv.key == attribute.key)
+            {
                 Some(existing) => existing.value = attribute.value,
                 None => span.attributes.push(attribute),
             }
