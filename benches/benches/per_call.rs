@@ -6,9 +6,12 @@
 //! `SIGHTLINE_WRITE_BENCHMARKS=1` the report also goes into `BENCHMARKS.md`.
 //!
 //! Set-ups, pinned so that ratios compare like with like:
-//! - metrics path: level `error`, no OTLP endpoint (span and success line are off at their call sites);
+//! - metrics path: level `error`, no OTLP endpoint (span and success line are off at their call sites),
+//!   measured with its two references in five interleaved rounds;
 //! - JSON path: level `info`, no OTLP endpoint, lines to `io::sink()`;
-//! - exported: a batch span processor on an exporter that drops every batch;
+//! - exported: spans handed to an exporter that drops every batch, in chunks of calls with the export
+//!   thread drained between them off the clock (as the `tracing-opentelemetry` and fastrace peers are),
+//!   so every measured span is handed over, none dropped;
 //! - exporter stuck: the same, but the exporter's first export never returns (a collector that accepts
 //!   the connection and never answers), so the queue stays full and every span is dropped.
 
@@ -216,21 +219,46 @@ fn two_threads(
     dispatch: &Dispatch,
     f: impl Fn() + Sync,
 ) {
+    two_threads_chunked(g, id, dispatch, u64::MAX, f, || {});
+}
+
+/// [`two_threads`] in chunks of `chunk` calls per thread, with `drain` run between chunks, off the clock,
+/// once both threads finished theirs.
+fn two_threads_chunked(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    id: &str,
+    dispatch: &Dispatch,
+    chunk: u64,
+    f: impl Fn() + Sync,
+    drain: impl Fn() + Sync,
+) {
     g.bench_function(id, |b| {
         b.iter_custom(|iters| {
             let barrier = Barrier::new(2);
             std::thread::scope(|s| {
                 let workers: Vec<_> = (0..2)
-                    .map(|_| {
-                        s.spawn(|| {
+                    .map(|thread| {
+                        let (barrier, f, drain) = (&barrier, &f, &drain);
+                        s.spawn(move || {
                             tracing::dispatcher::with_default(dispatch, || {
                                 f();
-                                barrier.wait();
-                                let start = Instant::now();
-                                for _ in 0..iters {
-                                    f();
+                                let mut elapsed = Duration::ZERO;
+                                let mut left = iters;
+                                while left > 0 {
+                                    let n = left.min(chunk);
+                                    barrier.wait();
+                                    let start = Instant::now();
+                                    for _ in 0..n {
+                                        f();
+                                    }
+                                    elapsed += start.elapsed();
+                                    barrier.wait();
+                                    if thread == 0 && left > n {
+                                        drain();
+                                    }
+                                    left -= n;
                                 }
-                                start.elapsed()
+                                elapsed
                             })
                         })
                     })
@@ -245,8 +273,35 @@ fn two_threads(
     });
 }
 
+/// Per-call time of `call` on this thread, in chunks of `chunk` calls with `drain` run between them off
+/// the clock: what a caller pays when its spans are handed over, not dropped because the export thread
+/// shares the machine with the benchmark.
+fn chunked(iters: u64, chunk: u64, call: impl Fn(), drain: impl Fn()) -> Duration {
+    let mut elapsed = Duration::ZERO;
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(chunk);
+        let start = Instant::now();
+        for _ in 0..n {
+            call();
+        }
+        elapsed += start.elapsed();
+        drain();
+        left -= n;
+    }
+    elapsed
+}
+
+/// Spans a chunk of the exported benchmarks makes per thread: well inside the queue both pipelines get
+/// (`OTEL_BSP_MAX_QUEUE_SIZE`, below), so none is dropped.
+const EXPORT_CHUNK: u64 = 16_384;
+const EXPORT_QUEUE: &str = "65536";
+
 fn per_call(c: &mut Criterion) {
     let mut g = c.benchmark_group(sightline_benches::GROUP);
+    // Room for a chunk of spans in both exported pipelines (sightline's per-thread ring and the
+    // batch processor's queue read it alike), set before either is built.
+    std::env::set_var("OTEL_BSP_MAX_QUEUE_SIZE", EXPORT_QUEUE);
 
     // First, before any dispatcher has existed: no callsite has cached an interest yet.
     g.bench_function("tracing_instrument_no_subscriber", |b| {
@@ -273,12 +328,44 @@ fn per_call(c: &mut Criterion) {
         })
     });
 
+    // The metrics path and its two references, in interleaved rounds: their ratios are the ones that
+    // move most from run to run on a shared machine.
+    autometrics::settings::AutometricsSettings::builder()
+        .prometheus_registry(prometheus::Registry::new())
+        .init();
     let hand = HandWritten::new();
-    g.bench_function("hand_written", |b| {
-        b.iter(|| {
-            let _ = hand_written(&hand, black_box(1));
-        })
-    });
+    for round in 1..=sightline_benches::ROUNDS {
+        let id = |id: &str| sightline_benches::round_id(id, round);
+        g.bench_function(id("hand_written"), |b| {
+            b.iter(|| {
+                let _ = hand_written(&hand, black_box(1));
+            })
+        });
+        let (metrics_path, guard) = sightline_dispatch("error", None::<NoopExporter>);
+        with_dispatch(metrics_path, |dispatch| {
+            g.bench_function(id("observe_metrics_path"), |b| {
+                b.iter(|| {
+                    let _ = observed(black_box(1));
+                })
+            });
+            if round == 1 {
+                g.bench_function("observe_handler_metrics_path", |b| {
+                    b.iter(|| {
+                        let _ = handler(black_box(1));
+                    })
+                });
+                two_threads(&mut g, "observe_two_threads", dispatch, || {
+                    let _ = observed(black_box(1));
+                });
+            }
+        });
+        drop(guard);
+        g.bench_function(id("autometrics_prometheus"), |b| {
+            b.iter(|| {
+                let _ = autometrics_tikv(black_box(1));
+            })
+        });
+    }
     two_threads(
         &mut g,
         "hand_written_two_threads",
@@ -288,34 +375,21 @@ fn per_call(c: &mut Criterion) {
         },
     );
 
-    let (metrics_path, guard) = sightline_dispatch("error", None::<NoopExporter>);
-    with_dispatch(metrics_path, |dispatch| {
-        g.bench_function("observe_metrics_path", |b| {
-            b.iter(|| {
-                let _ = observed(black_box(1));
-            })
-        });
-        g.bench_function("observe_handler_metrics_path", |b| {
-            b.iter(|| {
-                let _ = handler(black_box(1));
-            })
-        });
-        two_threads(&mut g, "observe_two_threads", dispatch, || {
-            let _ = observed(black_box(1));
-        });
-    });
-    drop(guard);
-
     // The same call with value scanning off: the ratio is what scanning every string costs.
     for scan in [true, false] {
         let suffix = if scan { "" } else { "_no_scan" };
         let (json_path, guard) = sightline_dispatch_with("info", None::<NoopExporter>, scan);
-        with_dispatch(json_path, |_| {
+        with_dispatch(json_path, |dispatch| {
             g.bench_function(format!("observe_json_path{suffix}"), |b| {
                 b.iter(|| {
                     let _ = observed(black_box(1));
                 })
             });
+            if scan {
+                two_threads(&mut g, "observe_json_two_threads", dispatch, || {
+                    let _ = observed(black_box(1));
+                });
+            }
             g.bench_function(format!("observe_json_fields{suffix}"), |b| {
                 b.iter(|| {
                     let _ = observed_fields(
@@ -329,12 +403,32 @@ fn per_call(c: &mut Criterion) {
     }
 
     let (exported, guard) = sightline_dispatch("error", Some(NoopExporter));
-    with_dispatch(exported, |_| {
+    let drain = || {
+        let _ = guard.flush(Duration::from_secs(60));
+    };
+    with_dispatch(exported, |dispatch| {
         g.bench_function("business_span_exported", |b| {
-            b.iter(|| {
-                let _ = business(black_box(1));
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    EXPORT_CHUNK,
+                    || {
+                        let _ = business(black_box(1));
+                    },
+                    drain,
+                )
             })
         });
+        two_threads_chunked(
+            &mut g,
+            "business_span_exported_two_threads",
+            dispatch,
+            EXPORT_CHUNK,
+            || {
+                let _ = business(black_box(1));
+            },
+            drain,
+        );
     });
     drop(guard);
 
@@ -351,15 +445,6 @@ fn per_call(c: &mut Criterion) {
     });
     drop(release);
     drop(guard);
-
-    autometrics::settings::AutometricsSettings::builder()
-        .prometheus_registry(prometheus::Registry::new())
-        .init();
-    g.bench_function("autometrics_prometheus", |b| {
-        b.iter(|| {
-            let _ = autometrics_tikv(black_box(1));
-        })
-    });
 
     let fmt_json = Dispatch::new(
         tracing_subscriber::fmt()
@@ -386,8 +471,17 @@ fn per_call(c: &mut Criterion) {
     );
     with_dispatch(otel, |_| {
         g.bench_function("tracing_instrument_otel", |b| {
-            b.iter(|| {
-                let _ = instrumented(black_box(1));
+            b.iter_custom(|iters| {
+                chunked(
+                    iters,
+                    EXPORT_CHUNK,
+                    || {
+                        let _ = instrumented(black_box(1));
+                    },
+                    || {
+                        let _ = provider.force_flush();
+                    },
+                )
             })
         });
     });

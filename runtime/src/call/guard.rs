@@ -22,16 +22,25 @@ pub struct CallGuard {
     metrics: CallMetrics,
     /// A [`crate::clock::now`] reading.
     start: u64,
-    done: Cell<bool>,
-    /// Writes no completion line: a handler-mode site under the HTTP layer, whose access line is the
-    /// call's line (the guard tells the layer why the call failed).
-    quiet: bool,
-    /// The installation the call records its span and line for, and what the site does under it.
-    installation: Option<&'static Installation>,
+    /// [`DONE`], [`ENTERED`], [`QUIET`].
+    state: Cell<u8>,
+    /// The call's span, when it has one.
+    traced: Option<Traced>,
+}
+
+/// The call was recorded.
+const DONE: u8 = 1;
+/// A sync body's span is entered from its start to its completion.
+const ENTERED: u8 = 1 << 1;
+/// Writes no completion line: a handler-mode site under the HTTP layer, whose access line is the call's
+/// line (the guard tells the layer why the call failed).
+const QUIET: u8 = 1 << 2;
+
+/// A call with a span: the installation it records for, what its site does there, and the span.
+struct Traced {
+    installation: &'static Installation,
     decisions: Decisions,
-    span: Option<OwnSpan>,
-    /// A sync body's span is entered from its start to its completion.
-    entered: Cell<bool>,
+    span: OwnSpan,
 }
 
 impl CallGuard {
@@ -45,43 +54,51 @@ impl CallGuard {
         let start = crate::clock::now();
         // A span is `info`: when no subscriber wants `info` from anywhere, the call has none, and the
         // installation is looked up only if a line of its outcome's level could be wanted.
-        let installation = (LevelFilter::current() >= LevelFilter::INFO)
-            .then(crate::context::layer::current)
-            .flatten();
-        let decisions = installation.map_or(Decisions::NONE, |i| site.decisions(i));
-        let span = match installation {
-            Some(installation) if decisions.span() => {
-                Some(OwnSpan::start(installation, site.site_values.as_ref()))
-            }
-            _ => None,
+        let traced = if LevelFilter::current() >= LevelFilter::INFO {
+            traced(site)
+        } else {
+            None
         };
-        let guard = CallGuard {
+        CallGuard {
             site,
             metrics,
             start,
-            done: Cell::new(false),
-            quiet,
-            installation,
-            decisions,
-            span,
-            entered: Cell::new(false),
-        };
-        if guard.span.is_some() {
-            guard.redacted_fields();
+            state: Cell::new(if quiet { QUIET } else { 0 }),
+            traced,
         }
-        guard
+    }
+
+    #[inline]
+    fn span(&self) -> Option<&OwnSpan> {
+        self.traced.as_ref().map(|t| &t.span)
+    }
+
+    #[inline]
+    fn is(&self, flag: u8) -> bool {
+        self.state.get() & flag != 0
+    }
+
+    /// Sets `flag`; says whether it was set already.
+    #[inline]
+    fn set(&self, flag: u8) -> bool {
+        let state = self.state.get();
+        self.state.set(state | flag);
+        state & flag != 0
     }
 
     /// Whether the call has a span, so `fields(..)` are worth evaluating.
     #[inline]
     pub fn has_span(&self) -> bool {
-        self.span.is_some()
+        self.traced.is_some()
     }
 
     /// Sets field `index` of the site's `fields(..)` to `value`, redacted as it is written.
     #[inline]
     pub fn field<V: tracing::Value>(&self, index: usize, value: V) {
-        let (Some(span), Some(installation)) = (&self.span, self.installation) else {
+        let Some(Traced {
+            installation, span, ..
+        }) = &self.traced
+        else {
             return;
         };
         let Some(name) = self.site.meta.fields.get(index).copied() else {
@@ -98,31 +115,19 @@ impl CallGuard {
         });
     }
 
-    /// `redact(..)`'s fields.
-    fn redacted_fields(&self) {
-        if let Some(span) = &self.span {
-            for name in self.site.meta.redacted {
-                span.set(*name, true, |out| {
-                    crate::logs::line::push_json(out, crate::redact::REDACTED);
-                    true
-                });
-            }
-        }
-    }
-
     /// Makes the call's span the one its body runs in (sync bodies: until completion).
     #[inline]
     pub fn enter(&self) {
-        if let Some(span) = &self.span {
+        if let Some(span) = self.span() {
             span.enter();
-            self.entered.set(true);
+            self.set(ENTERED);
         }
     }
 
     /// Enters the span for one poll of an async body.
     #[inline]
     pub(crate) fn enter_poll(&self) {
-        if let Some(span) = &self.span {
+        if let Some(span) = self.span() {
             span.enter();
         }
     }
@@ -130,7 +135,7 @@ impl CallGuard {
     /// Leaves the span after one poll of an async body.
     #[inline]
     pub(crate) fn exit_poll(&self) {
-        if let Some(span) = &self.span {
+        if let Some(span) = self.span() {
             span.exit();
         }
     }
@@ -138,8 +143,9 @@ impl CallGuard {
     /// Leaves a sync body's span (completion, or a future handed to [`super::ObservedFuture`]).
     #[inline]
     pub(crate) fn exit(&self) {
-        if self.entered.replace(false) {
-            if let Some(span) = &self.span {
+        if self.is(ENTERED) {
+            self.state.set(self.state.get() & !ENTERED);
+            if let Some(span) = self.span() {
                 span.exit();
             }
         }
@@ -148,7 +154,7 @@ impl CallGuard {
     /// Records a completed call from what the expanded code learnt of its return value.
     #[inline]
     pub fn complete(&self, outcome: Outcome<'_>) {
-        if self.done.replace(true) {
+        if self.set(DONE) {
             return;
         }
         let expected = outcome
@@ -209,7 +215,8 @@ impl CallGuard {
             CallMetrics::Http(h) => h.finish(ended.status.unwrap_or(499), nanos),
             CallMetrics::None => {}
         }
-        if self.quiet && ended.kind.is_some() {
+        let quiet = self.is(QUIET);
+        if quiet && ended.kind.is_some() {
             crate::http::record_failure(
                 kind_label(ended.kind, ended.labels).unwrap_or("error"),
                 ended.message.as_ref().map(ToString::to_string),
@@ -217,8 +224,8 @@ impl CallGuard {
         }
         // The metrics path ends here: no span to record, no line any filter lets through.
         let line = super::completion::line_level(self.site.meta, ended.result, ended.status)
-            .filter(|(level, _)| !self.quiet && *level <= LevelFilter::current());
-        if self.span.is_some() || line.is_some() {
+            .filter(|(level, _)| !quiet && *level <= LevelFilter::current());
+        if self.traced.is_some() || line.is_some() {
             self.report(&ended, line, end, nanos);
         }
     }
@@ -234,8 +241,8 @@ impl CallGuard {
         nanos: u64,
     ) {
         let site = self.site;
-        let (installation, decisions) = match self.installation {
-            Some(installation) => (installation, self.decisions),
+        let (installation, decisions) = match &self.traced {
+            Some(traced) => (traced.installation, traced.decisions),
             // No span was possible; a line of this level may still be wanted.
             None => match crate::context::layer::current() {
                 Some(installation) => (installation, site.decisions(installation)),
@@ -246,13 +253,13 @@ impl CallGuard {
         let line = line.filter(|(level, _)| decisions.line(*level));
         // The error's text, written once (the application's `Display` runs here, before any lock), for
         // the line, the span's status and its `exception` event.
-        let exported = decisions.exported() && self.span.as_ref().is_some_and(|s| s.ids().sampled);
+        let exported = decisions.exported() && self.span().is_some_and(|s| s.ids().sampled);
         let message = ended
             .message
             .as_ref()
             .filter(|_| line.is_some() || exported || decisions.summary())
             .map(ToString::to_string);
-        let values = self.span.as_ref().and_then(OwnSpan::take_values);
+        let values = self.span().and_then(OwnSpan::take_values);
         if let Some((level, error_fields)) = line {
             write_completion_line(
                 installation,
@@ -266,14 +273,14 @@ impl CallGuard {
                     http_status: ended.status,
                     error_fields,
                 },
-                self.span.as_ref().map(|s| Own {
+                self.span().map(|s| Own {
                     ids: s.ids(),
                     site: s.site_values(),
                     values: values.as_deref(),
                 }),
             );
         }
-        let Some(span) = &self.span else {
+        let Some(span) = self.span() else {
             return;
         };
         let status = match ended.result {
@@ -328,6 +335,28 @@ impl CallGuard {
     }
 }
 
+/// The call's span, with `redact(..)`'s fields set, when its site has one under the current installation.
+#[inline]
+fn traced(site: &'static ResolvedSite) -> Option<Traced> {
+    let installation = crate::context::layer::current()?;
+    let decisions = site.decisions(installation);
+    if !decisions.span() {
+        return None;
+    }
+    let span = OwnSpan::start(installation, site.site_values.as_ref());
+    for name in site.meta.redacted {
+        span.set(*name, true, |out| {
+            crate::logs::line::push_json(out, crate::redact::REDACTED);
+            true
+        });
+    }
+    Some(Traced {
+        installation,
+        decisions,
+        span,
+    })
+}
+
 /// How a call ended, as the guard learnt it.
 struct Ended<'a> {
     result: CompletionResult,
@@ -352,7 +381,7 @@ fn kind_label(kind: Option<ErrorKind>, labels: Option<ErrorLabels>) -> Option<&'
 
 impl Drop for CallGuard {
     fn drop(&mut self) {
-        if self.done.replace(true) {
+        if self.set(DONE) {
             self.exit();
             return;
         }

@@ -52,6 +52,18 @@ thread_local! {
     static LOCAL: RefCell<Local> = const { RefCell::new(Local(Vec::new())) };
 }
 
+/// Adds to one of this thread's own cells: a plain load and a release store, since no other thread writes
+/// it.
+#[inline(always)]
+fn add_own(cells: &[AtomicU64], (slot, n): (usize, u64)) {
+    if let Some(cell) = cells.get(slot) {
+        cell.store(
+            cell.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Release,
+        );
+    }
+}
+
 impl PerThread {
     pub(crate) fn new(slots: usize) -> Self {
         PerThread {
@@ -67,14 +79,14 @@ impl PerThread {
 
     /// Adds `n` to `slot` in this thread's cells. The store is a release: a scrape that reads it (an
     /// acquire) also sees every earlier count of the same call, e.g. its start on another thread.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add(&'static self, slot: usize, n: u64) {
         self.add_two((slot, n), None);
     }
 
     /// Adds to `first`, then to `second` (release: a scrape that sees it sees the first), with one
     /// lookup of this thread's cells.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn add_two(&'static self, first: (usize, u64), second: Option<(usize, u64)>) {
         let added = LOCAL.try_with(|local| {
             let Ok(mut local) = local.try_borrow_mut() else {
@@ -84,17 +96,15 @@ impl PerThread {
                 Some(Some((_, cells))) => cells,
                 _ => self.register(&mut local),
             };
-            for (slot, n) in std::iter::once(first).chain(second) {
-                let cell = &cells.0[slot];
-                cell.store(
-                    cell.load(Ordering::Relaxed).wrapping_add(n),
-                    Ordering::Release,
-                );
+            add_own(&cells.0, first);
+            if let Some(second) = second {
+                add_own(&cells.0, second);
             }
             true
         });
         if added != Ok(true) {
-            for (slot, n) in std::iter::once(first).chain(second) {
+            self.fallback.add(first.0, first.1);
+            if let Some((slot, n)) = second {
                 self.fallback.add(slot, n);
             }
         }

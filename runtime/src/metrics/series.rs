@@ -29,10 +29,15 @@ impl Buckets {
         Buckets { seconds, nanos }
     }
 
-    /// The bucket a duration falls in (`le` is inclusive); `len()` for `+Inf`.
+    /// The bucket a duration falls in (`le` is inclusive); `len()` for `+Inf`. A scan from the smallest
+    /// bound rather than a binary search: most calls land in the first buckets, where the scan stops at
+    /// once and its branches are predicted, and a histogram has a dozen bounds.
     #[inline]
     fn index(&self, nanos: u64) -> usize {
-        self.nanos.partition_point(|&bound| bound < nanos)
+        self.nanos
+            .iter()
+            .position(|&bound| nanos <= bound)
+            .unwrap_or(self.nanos.len())
     }
 
     /// Slots of one histogram: a count per bound, one for `+Inf`, one for the sum.
