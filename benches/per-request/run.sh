@@ -6,6 +6,7 @@
 # it: the log writer and the export thread included), and the CPU added per request over its bare twin.
 #
 #   benches/per-request/run.sh        # ROUNDS=3 DURATION=10 (seconds of load per set-up and round)
+#   SETUPS="rust-bare rust-local" benches/per-request/run.sh     # some of the set-ups only
 #
 # Needs: wrk (Debian's `wrk`), Node.js and npm (the Node stack is installed from the lockfile in node/).
 set -euo pipefail
@@ -29,13 +30,15 @@ cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p sightline-be
     --bin request-service --bin otlp-sink
 bin="$(cargo metadata --format-version 1 --no-deps --manifest-path "$root/Cargo.toml" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release"
-(cd "$here/node" && npm ci --no-audit --no-fund --silent >&2)
+if [[ " ${setups[*]} " == *" node-"* ]]; then
+    (cd "$here/node" && npm ci --no-audit --no-fund --silent >&2)
+fi
 
 # The collector every exporting set-up sends to; it answers 200 and keeps nothing.
 exec 3> >("$bin/otlp-sink" "$sink_port" >"$out/sink.txt" 2>&1)
 collector="http://127.0.0.1:$sink_port"
 
-setups=(rust-bare rust-local rust-exported rust-error node-bare node-stack)
+read -r -a setups <<<"${SETUPS:-rust-bare rust-local rust-exported rust-error node-bare node-stack}"
 
 start() { # setup -> starts it in the background, its stdout to a file; sets $pid
     local setup="$1" log="$out/$1.log"

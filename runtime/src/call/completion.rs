@@ -5,7 +5,7 @@
 use super::meta::{SiteKind, SiteMeta};
 use super::resolved::ResolvedSite;
 use crate::installation::Installation;
-use crate::logs::line::{push_f64, push_json, push_key, push_u64};
+use crate::logs::line::{push_json, push_millis, push_own_key, push_u64};
 use crate::logs::{write_own_line, Own};
 use crate::redact::TextKind;
 use tracing::Level;
@@ -57,8 +57,8 @@ pub(crate) fn line_level(
 pub(crate) struct LineFacts<'a> {
     pub(crate) site: &'static ResolvedSite,
     pub(crate) result: CompletionResult,
-    /// Wall time in milliseconds, whole microseconds.
-    pub(crate) duration_ms: f64,
+    /// Wall time, in whole microseconds (written in milliseconds).
+    pub(crate) duration_micros: u64,
     pub(crate) error_kind: Option<&'static str>,
     /// The error's text, as its `Display` wrote it (redacted here).
     pub(crate) error: Option<&'a str>,
@@ -76,32 +76,33 @@ pub(crate) fn write_completion_line(
     own: Option<Own<'_>>,
 ) {
     let meta = facts.site.meta;
+    let parts = &facts.site.line_parts;
     let sink = &installation.lines;
-    write_own_line(sink, &level, meta.module, None, own, |line, keys| {
+    write_own_line(sink, &level, &parts.target, None, own, |line, keys| {
+        line.extend_from_slice(&parts.identity);
         match meta.kind {
-            SiteKind::Business { operation, .. } => {
-                own_label(line, keys, "operation", operation);
+            SiteKind::Business { .. } => {
+                keys.push("operation");
                 own_label(line, keys, "outcome", facts.result.as_str());
             }
             SiteKind::Function { .. } | SiteKind::Handler { .. } => {
-                own_label(line, keys, "function", facts.site.function);
-                own_label(line, keys, "module", meta.module);
+                keys.extend(["function", "module"]);
                 own_label(line, keys, "result", facts.result.as_str());
             }
         }
-        push_key(line, "duration_ms");
+        push_own_key(line, "duration_ms");
         keys.push("duration_ms");
-        push_f64(line, facts.duration_ms);
-        if let SiteKind::Handler { method, route, .. } = meta.kind {
-            own_label(line, keys, "method", method);
-            own_label(line, keys, "route", route);
-            push_key(line, "status_code");
+        push_millis(line, facts.duration_micros);
+        if let SiteKind::Handler { .. } = meta.kind {
+            line.extend_from_slice(&parts.http);
+            keys.extend(["method", "route"]);
+            push_own_key(line, "status_code");
             keys.push("status_code");
             push_u64(line, u64::from(facts.http_status.unwrap_or(499)));
         }
         if facts.error_fields {
             own_label(line, keys, "error_kind", facts.error_kind.unwrap_or(""));
-            push_key(line, "error");
+            push_own_key(line, "error");
             keys.push("error");
             let text = facts.error.unwrap_or("");
             // An error's text is prose that can quote a request: scanned like a message.
@@ -120,7 +121,7 @@ fn own_label(
     key: &'static str,
     value: &str,
 ) {
-    push_key(line, key);
+    push_own_key(line, key);
     keys.push(key);
     push_json(line, value);
 }

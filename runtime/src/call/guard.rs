@@ -267,7 +267,7 @@ impl CallGuard {
                 &LineFacts {
                     site,
                     result: ended.result,
-                    duration_ms: (nanos / 1000) as f64 / 1000.0,
+                    duration_micros: nanos / 1000,
                     error_kind,
                     error: message.as_deref(),
                     http_status: ended.status,

@@ -30,6 +30,10 @@ pub struct ResolvedSite {
     pub(crate) span: SpanSite,
     /// The fields every call's span carries onto the lines inside it: a business span's `operation`.
     pub(crate) site_values: Option<Values>,
+    /// The parts of its completion lines that never change, as JSON: `,"target":".."`, then
+    /// `,"function":"..","module":".."` (`,"operation":".."` for a business span), then a handler's
+    /// `,"method":"..","route":".."`.
+    pub(crate) line_parts: LineParts,
     /// This site's [`Decisions`] under the installation that last recorded it.
     decisions: AtomicU64,
     /// Which of `meta.fields` the installation's redactor replaces whole (bit per field), likewise.
@@ -105,6 +109,7 @@ impl ResolvedSite {
                 }
                 _ => None,
             },
+            line_parts: LineParts::new(meta, function),
             decisions: AtomicU64::new(0),
             redacted: AtomicU64::new(0),
         }
@@ -231,6 +236,44 @@ impl CustomSeries {
             combo = combo * values.len() + label.index;
         }
         self.combos.get(combo).copied()
+    }
+}
+
+/// See [`ResolvedSite::line_parts`].
+pub(crate) struct LineParts {
+    pub(crate) target: Box<[u8]>,
+    pub(crate) identity: Box<[u8]>,
+    pub(crate) http: Box<[u8]>,
+}
+
+impl LineParts {
+    fn new(meta: &SiteMeta, function: &str) -> Self {
+        use crate::logs::line::{push_json, target_entry};
+        let mut identity = Vec::new();
+        let mut http = Vec::new();
+        match meta.kind {
+            SiteKind::Business { operation, .. } => {
+                identity.extend_from_slice(b",\"operation\":");
+                push_json(&mut identity, operation);
+            }
+            SiteKind::Function { .. } | SiteKind::Handler { .. } => {
+                identity.extend_from_slice(b",\"function\":");
+                push_json(&mut identity, function);
+                identity.extend_from_slice(b",\"module\":");
+                push_json(&mut identity, meta.module);
+            }
+        }
+        if let SiteKind::Handler { method, route, .. } = meta.kind {
+            http.extend_from_slice(b",\"method\":");
+            push_json(&mut http, method);
+            http.extend_from_slice(b",\"route\":");
+            push_json(&mut http, route);
+        }
+        LineParts {
+            target: target_entry(meta.module),
+            identity: identity.into_boxed_slice(),
+            http: http.into_boxed_slice(),
+        }
     }
 }
 

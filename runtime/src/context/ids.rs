@@ -39,17 +39,18 @@ pub(crate) fn new_span_id() -> u64 {
     fastrand::u64(1..)
 }
 
-/// Lower-case hex of `value`'s `N` low bytes, big-endian, as Jaeger and `traceparent` write ids.
+/// Lower-case hex of `value`'s `bytes` low bytes, big-endian, as Jaeger and `traceparent` write ids.
 #[inline]
 pub(crate) fn push_hex(out: &mut Vec<u8>, value: u128, bytes: usize) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let bytes = bytes.min(16);
+    let be = value.to_be_bytes();
     let mut text = [0u8; 32];
-    let digits = bytes * 2;
-    for (i, slot) in text[..digits].iter_mut().enumerate() {
-        let shift = (digits - 1 - i) * 4;
-        *slot = DIGITS[((value >> shift) & 0xf) as usize];
+    for (pair, byte) in text.chunks_exact_mut(2).zip(&be[16 - bytes..]) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
-    out.extend_from_slice(&text[..digits]);
+    out.extend_from_slice(&text[..bytes * 2]);
 }
 
 /// `value` as `2 * bytes` hex digits.

@@ -6,7 +6,7 @@ use super::scope::{Failure, Request as RequestScope, Scope};
 use super::skip::SkipPaths;
 use crate::installation::{Decisions, Installation};
 use crate::logs::fields::{write_value, FieldPlan, FieldValue};
-use crate::logs::line::{push_f64, push_json, push_key, push_u64};
+use crate::logs::line::{push_json, push_millis, push_own_key, push_u64};
 use crate::logs::{write_own_line, write_span_summary, Own, SpanSummary};
 use crate::span::OwnSpan;
 use crate::traces::record::{OutcomeStatus, SpanOutcome, What};
@@ -37,6 +37,8 @@ pub struct HttpLayer {
 struct Config {
     header: HeaderName,
     generate: Arc<dyn Fn() -> String + Send + Sync>,
+    /// `generate` is sightline's own.
+    default_generator: bool,
     log_headers: Vec<HeaderName>,
     skip: SkipPaths,
 }
@@ -46,6 +48,7 @@ struct Config {
 pub struct HttpLayerBuilder {
     header: HeaderName,
     generate: Arc<dyn Fn() -> String + Send + Sync>,
+    default_generator: bool,
     log_headers: Vec<HeaderName>,
     skip: SkipPaths,
 }
@@ -56,6 +59,7 @@ impl HttpLayer {
         HttpLayerBuilder {
             header: HeaderName::from_static("x-request-id"),
             generate: Arc::new(request_id::generate),
+            default_generator: true,
             log_headers: Vec::new(),
             skip: SkipPaths::default(),
         }
@@ -83,6 +87,7 @@ impl HttpLayerBuilder {
     /// is itself not a valid header value is replaced by a default one.
     pub fn id_generator(mut self, generate: impl Fn() -> String + Send + Sync + 'static) -> Self {
         self.generate = Arc::new(generate);
+        self.default_generator = false;
         self
     }
 
@@ -130,6 +135,7 @@ impl HttpLayerBuilder {
             config: Arc::new(Config {
                 header: self.header,
                 generate: self.generate,
+                default_generator: self.default_generator,
                 log_headers: self.log_headers,
                 skip: self.skip,
             }),
@@ -170,7 +176,7 @@ where
 
     fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         if self.config.skip.matches(req.uri().path()) {
-            let id = self.request_id(&req);
+            let (id, _) = self.request_id(&req);
             req.extensions_mut().insert(RequestId(id.to_string()));
             let request = RequestScope::new(id);
             let inner = {
@@ -193,7 +199,7 @@ where
             .find(|m| *m == req.method().as_str())
             .unwrap_or(sightline_conventions::OTHER_METHOD);
         let route = route_info(method, &req);
-        let id = self.request_id(&req);
+        let (id, generated) = self.request_id(&req);
         let installation = crate::context::layer::current();
         let decisions = installation.map_or(Decisions::NONE, |i| {
             i.decisions(&REQUEST_DECISIONS, REQUEST_TARGET)
@@ -203,24 +209,35 @@ where
                 // Continue the caller's trace; a request without (valid) trace context starts one.
                 let (remote, trace_state) = super::propagation::extract(req.headers());
                 let span = OwnSpan::continuing(installation, remote);
-                let redactor = &installation.lines.redactor;
-                let text = |key: &'static str, value: &str, out: &mut Vec<u8>| {
-                    write_value(out, redactor, key, FieldPlan::FIELD, FieldValue::Str(value));
+                // On every line inside the request. An ID the layer made is safe as it is; one the
+                // caller sent is read for secrets like any text.
+                span.set("request_id", true, |out| {
+                    if generated {
+                        push_json(out, &id);
+                    } else {
+                        let redactor = &installation.lines.redactor;
+                        write_value(out, redactor, "request_id", FieldPlan::FIELD, FieldValue::Str(&id));
+                    }
                     true
-                };
-                span.set("request_id", true, |out| text("request_id", &id, out));
-                span.set("url.path", false, |out| {
-                    text("url.path", req.uri().path(), out)
                 });
-                let user_agent = req
-                    .headers()
-                    .get(http::header::USER_AGENT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                span.set("user_agent.original", false, |out| {
-                    text("user_agent.original", user_agent, out)
-                });
-                span.set("request.id", false, |out| text("request.id", &id, out));
+                if decisions.exported() {
+                    // Attributes of the exported span only, redacted on the export thread with the rest.
+                    let user_agent = req
+                        .headers()
+                        .get(http::header::USER_AGENT)
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("");
+                    for (key, value) in [
+                        ("url.path", req.uri().path()),
+                        ("user_agent.original", user_agent),
+                        ("request.id", &*id),
+                    ] {
+                        span.set(key, false, |out| {
+                            push_json(out, value);
+                            true
+                        });
+                    }
+                }
                 Some((span, trace_state))
             }
             _ => None,
@@ -271,6 +288,7 @@ where
 
 /// The target of access lines, for filters (`sightline::http=warn` keeps only failed requests).
 const REQUEST_TARGET: &str = "sightline::http";
+const REQUEST_TARGET_ENTRY: &[u8] = b",\"target\":\"sightline::http\"";
 
 /// What requests do under the installation that last recorded one.
 static REQUEST_DECISIONS: AtomicU64 = AtomicU64::new(0);
@@ -292,7 +310,9 @@ impl Drop for Entered<'_> {
 }
 
 impl<S> HttpService<S> {
-    fn request_id<B>(&self, req: &Request<B>) -> Arc<str> {
+    /// The request's ID, and whether the layer made it (with its default generator: an ID known to be
+    /// safe to log as it is).
+    fn request_id<B>(&self, req: &Request<B>) -> (Arc<str>, bool) {
         let inbound = req
             .headers()
             .get(&self.config.header)
@@ -300,13 +320,14 @@ impl<S> HttpService<S> {
             .filter(|v| request_id::is_acceptable(v))
             .and_then(|v| std::str::from_utf8(v).ok());
         match inbound {
-            Some(id) => Arc::from(id),
+            Some(id) => (Arc::from(id), false),
+            None if self.config.default_generator => (Arc::from(request_id::generate()), true),
             None => {
                 let generated = (self.config.generate)();
                 if request_id::is_acceptable(generated.as_bytes()) {
-                    Arc::from(generated)
+                    (Arc::from(generated), false)
                 } else {
-                    Arc::from(request_id::generate())
+                    (Arc::from(request_id::generate()), true)
                 }
             }
         }
@@ -457,7 +478,7 @@ impl Recorded {
             400..=499 => Level::WARN,
             _ => Level::INFO,
         };
-        let duration_ms = (nanos / 1000) as f64 / 1000.0;
+        let micros = nanos / 1000;
         let panic = failure
             .as_ref()
             .filter(|f| f.kind == "panic")
@@ -467,7 +488,7 @@ impl Recorded {
                 installation,
                 level,
                 status,
-                duration_ms,
+                micros,
                 failure,
                 values.as_deref(),
             );
@@ -516,7 +537,7 @@ impl Recorded {
         installation: &Installation,
         level: Level,
         status: u16,
-        duration_ms: f64,
+        micros: u64,
         failure: Option<Failure>,
         values: Option<&crate::context::Values>,
     ) {
@@ -567,35 +588,35 @@ impl Recorded {
         write_own_line(
             sink,
             &level,
-            REQUEST_TARGET,
+            REQUEST_TARGET_ENTRY,
             Some("request completed"),
             own,
             |line, keys| {
                 let route = self.route.span.http.map_or("", |h| h.1);
                 keys.extend(["method", "path", "route", "status_code", "duration_ms"]);
-                push_key(line, "method");
+                push_own_key(line, "method");
                 push_json(line, self.method);
-                push_key(line, "path");
+                push_own_key(line, "path");
                 line.extend_from_slice(&path);
-                push_key(line, "route");
+                push_own_key(line, "route");
                 push_json(line, route);
-                push_key(line, "status_code");
+                push_own_key(line, "status_code");
                 push_u64(line, u64::from(status));
-                push_key(line, "duration_ms");
-                push_f64(line, duration_ms);
+                push_own_key(line, "duration_ms");
+                push_millis(line, micros);
                 if !headers_json.is_empty() {
                     keys.push("headers");
-                    push_key(line, "headers");
+                    push_own_key(line, "headers");
                     line.extend_from_slice(&headers_json);
                 }
                 if let Some(failure) = &failure {
                     keys.push("error_kind");
-                    push_key(line, "error_kind");
+                    push_own_key(line, "error_kind");
                     push_json(line, failure.kind);
                 }
                 if !error.is_empty() {
                     keys.push("error");
-                    push_key(line, "error");
+                    push_own_key(line, "error");
                     line.extend_from_slice(&error);
                 }
             },

@@ -23,22 +23,15 @@ pub(crate) fn is_acceptable(value: &[u8]) -> bool {
 /// `req_` and 26 characters of lower-case base32: 130 random bits.
 pub(crate) fn generate() -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
-    let mut id = String::with_capacity(30);
-    id.push_str("req_");
-    let (mut bits, mut more) = (fastrand::u128(..), fastrand::u8(..));
-    for i in 0..26 {
-        let index = if i < 25 {
-            let v = (bits & 31) as usize;
-            bits >>= 5;
-            v
-        } else {
-            let v = (more & 31) as usize;
-            more >>= 5;
-            v
-        };
-        id.push(ALPHABET[index] as char);
+    let mut id = *b"req_abcdefghijklmnopqrstuvwxyz";
+    let (mut bits, more) = (fastrand::u128(..), fastrand::u8(..));
+    for slot in &mut id[4..29] {
+        *slot = ALPHABET[(bits & 31) as usize];
+        bits >>= 5;
     }
-    id
+    id[29] = ALPHABET[usize::from(more & 31)];
+    // Only ASCII letters and digits were written.
+    String::from_utf8(id.to_vec()).unwrap_or_default()
 }
 
 #[cfg(feature = "axum")]

@@ -1,18 +1,21 @@
 //! The default log writer: a bounded, lossy hand-off from the calling thread to a thread that owns
 //! stdout. A process whose stdout is a full pipe (a stalled log shipper, a terminal paused with
-//! Ctrl-S) must keep serving: the caller only `try_send`s the line; when the buffer is full the line is
-//! dropped and counted in `sightline_log_lines_dropped_total`, as are lines stdout refuses and lines
-//! still buffered when a flush at shutdown gives up.
+//! Ctrl-S) must keep serving: the caller only appends the line to a shared batch (a short lock, a copy);
+//! when the batch holds its maximum the line is dropped and counted in `sightline_log_lines_dropped_total`,
+//! as are lines stdout refuses and lines still buffered when a flush at shutdown gives up.
+//!
+//! The writer thread takes the whole batch every couple of milliseconds and writes it with one `write`;
+//! a caller wakes it only when it sleeps for want of lines or when a batch is large. A `write` and a
+//! wake-up per line cost a busy service more than the lines themselves.
 //!
 //! Not `tracing_appender::non_blocking`: its guard prints to stdout when the buffer is still full at
 //! shutdown (a line that is not JSON, written to the very pipe that is blocked), and lines its worker
 //! fails to write are not counted anywhere.
 
-use crossbeam_queue::ArrayQueue;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use crate::loss::{lines_lost, lines_lost_total, LineLoss};
@@ -22,14 +25,15 @@ use crate::warn::{warn_on_stderr, RateLimited};
 /// seconds of a busy service's output.
 pub(crate) const DEFAULT_BUFFER_LINES: usize = 8192;
 
-/// Bytes gathered into one `write` to stdout.
+/// A batch this large is written at once rather than at the writer's next round.
 const BATCH_BYTES: usize = 64 * 1024;
 
-/// Spare line buffers handed back by the writer thread, so a line costs no allocation once warm.
-const SPARE_BUFFERS: usize = 256;
+/// How long lines may wait for the writer while lines keep coming: one `write` per round rather than per
+/// line, and a wake-up per round rather than per line.
+const ROUND: Duration = Duration::from_millis(2);
 
-/// A spare buffer larger than this (one huge line) is freed rather than kept.
-const SPARE_MAX_CAPACITY: usize = 16 * 1024;
+/// A batch buffer larger than this (a burst of huge lines) is freed rather than kept.
+const KEPT_CAPACITY: usize = 4 * BATCH_BYTES;
 
 /// Lines dropped at the hand-off, reported at most every 10 seconds (on standard error: the writer is
 /// what is failing).
@@ -37,19 +41,32 @@ static DROPS: RateLimited = RateLimited::new(10_000);
 /// Stdout refusing writes, reported likewise.
 static REFUSED: RateLimited = RateLimited::new(10_000);
 
-enum Message {
-    Line(Vec<u8>),
-    /// Everything sent before it is written; answer on the channel.
-    Flush(SyncSender<()>),
+/// Lines handed off and not taken by the writer yet.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    lines: u64,
 }
 
-/// The caller's side: a `MakeWriter` for the log layer.
+struct Shared {
+    batch: Mutex<Batch>,
+    /// Most lines the batch may hold.
+    max_lines: u64,
+    /// The writer thread, to wake; set once it runs.
+    writer: Mutex<Option<Thread>>,
+    /// The writer waits without a deadline: the next line must wake it.
+    idle: AtomicBool,
+    /// Lines handed off, and lines written or counted lost, so far: a flush waits for the second to
+    /// reach what the first was when it started.
+    handed_off: AtomicU64,
+    done: Mutex<u64>,
+    done_changed: Condvar,
+}
+
+/// The caller's side of the hand-off: see the module docs.
 #[derive(Clone)]
 pub(crate) struct Handoff {
-    sender: SyncSender<Message>,
-    spares: Arc<ArrayQueue<Vec<u8>>>,
-    /// Lines handed off and not yet written or counted lost.
-    pending: Arc<AtomicU64>,
+    shared: Arc<Shared>,
 }
 
 impl Handoff {
@@ -64,20 +81,25 @@ impl Handoff {
         W: Write,
         F: FnOnce() -> W + Send + 'static,
     {
-        let (sender, receiver) = mpsc::sync_channel(lines.max(1));
-        let spares = Arc::new(ArrayQueue::new(SPARE_BUFFERS));
-        let pending = Arc::new(AtomicU64::new(0));
-        let worker_spares = Arc::clone(&spares);
-        let worker_pending = Arc::clone(&pending);
+        let shared = Arc::new(Shared {
+            batch: Mutex::new(Batch::default()),
+            max_lines: lines.max(1) as u64,
+            writer: Mutex::new(None),
+            idle: AtomicBool::new(false),
+            handed_off: AtomicU64::new(0),
+            done: Mutex::new(0),
+            done_changed: Condvar::new(),
+        });
+        let worker = Arc::clone(&shared);
         let spawned = std::thread::Builder::new()
             .name("sightline-log-writer".to_owned())
-            .spawn(move || write_lines(receiver, open(), &worker_spares, &worker_pending));
+            .spawn(move || write_lines(&worker, open()));
         match spawned {
-            Ok(_) => Some(Handoff {
-                sender,
-                spares,
-                pending,
-            }),
+            Ok(handle) => {
+                *shared.writer.lock().unwrap_or_else(PoisonError::into_inner) =
+                    Some(handle.thread().clone());
+                Some(Handoff { shared })
+            }
             Err(error) => {
                 warn_on_stderr(
                     &DROPS,
@@ -90,62 +112,87 @@ impl Handoff {
         }
     }
 
+    fn wake(&self) {
+        if let Some(writer) = &*self
+            .shared
+            .writer
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            writer.unpark();
+        }
+    }
+
     /// Waits until every line handed off so far is written, or `timeout` passed (stdout blocked); says
     /// whether it was.
     pub(crate) fn flush(&self, timeout: Duration) -> bool {
         let deadline = Instant::now() + timeout;
-        let (done, wait) = mpsc::sync_channel(1);
-        let mut request = Message::Flush(done);
-        // Not a blocking `send`: with stdout blocked the buffer never drains.
-        loop {
-            match self.sender.try_send(request) {
-                Ok(()) => break,
-                Err(TrySendError::Disconnected(_)) => return false,
-                Err(TrySendError::Full(back)) => {
-                    if Instant::now() >= deadline {
-                        return false;
-                    }
-                    request = back;
-                    std::thread::sleep(Duration::from_millis(1));
-                }
+        let target = self.shared.handed_off.load(Ordering::SeqCst);
+        self.wake();
+        let mut done = self.shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+        while *done < target {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
             }
+            done = self
+                .shared
+                .done_changed
+                .wait_timeout(done, left.min(ROUND))
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            drop(done);
+            // Lines handed off meanwhile wait for the writer's next round: wake it for them too.
+            self.wake();
+            done = self.shared.done.lock().unwrap_or_else(PoisonError::into_inner);
         }
-        wait.recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .is_ok()
+        true
     }
 
     /// Lines handed off and not written yet.
     pub(crate) fn pending(&self) -> u64 {
-        self.pending.load(Ordering::Relaxed)
+        let done = *self.shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+        self.shared
+            .handed_off
+            .load(Ordering::SeqCst)
+            .saturating_sub(done)
     }
 
     /// Counts the lines still buffered as lost, once a flush gave up on them: the process is ending.
     /// Returns how many there were.
     pub(crate) fn abandon(&self) -> u64 {
-        let left = self.pending.swap(0, Ordering::Relaxed);
+        let mut done = self.shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+        let left = self
+            .shared
+            .handed_off
+            .load(Ordering::SeqCst)
+            .saturating_sub(*done);
+        *done += left;
         if left > 0 {
             lines_lost(LineLoss::Shutdown, left);
         }
         left
     }
 
-    /// Hands `line` to the writer thread; says whether it took it (false: the buffer is full, or the
-    /// thread is gone). The line is not counted either way.
+    /// Hands `line` to the writer thread; says whether it took it (false: the buffer is full). The line
+    /// is not counted either way.
     pub(crate) fn try_hand_off(&self, line: &[u8]) -> bool {
-        let mut buffer = self.spares.pop().unwrap_or_default();
-        buffer.extend_from_slice(line);
-        match self.sender.try_send(Message::Line(buffer)) {
-            Ok(()) => {
-                self.pending.fetch_add(1, Ordering::Relaxed);
-                true
+        let shared = &*self.shared;
+        let full = {
+            let mut batch = shared.batch.lock().unwrap_or_else(PoisonError::into_inner);
+            if batch.lines >= shared.max_lines {
+                return false;
             }
-            Err(TrySendError::Full(Message::Line(mut buffer))) => {
-                buffer.clear();
-                let _ = self.spares.push(buffer);
-                false
-            }
-            Err(_) => false,
+            batch.bytes.extend_from_slice(line);
+            batch.lines += 1;
+            // Counted under the lock: a flush that sees the count finds the line in the batch.
+            shared.handed_off.fetch_add(1, Ordering::SeqCst);
+            batch.bytes.len() >= BATCH_BYTES
+        };
+        if full || shared.idle.load(Ordering::Relaxed) {
+            self.wake();
         }
+        true
     }
 
     pub(crate) fn hand_off(&self, line: &[u8]) {
@@ -163,93 +210,58 @@ impl Handoff {
     }
 }
 
-/// The writer side: gathers what is waiting into one buffer and writes it at once.
-fn write_lines<W: Write>(
-    receiver: Receiver<Message>,
-    mut out: W,
-    spares: &ArrayQueue<Vec<u8>>,
-    pending: &AtomicU64,
-) {
-    let mut batch = Vec::with_capacity(BATCH_BYTES);
-    let mut lines_in_batch = 0u64;
-    let mut flushed: Vec<SyncSender<()>> = Vec::new();
-    while let Ok(first) = receiver.recv() {
-        let mut next = Some(first);
-        while let Some(message) = next.take() {
-            match message {
-                Message::Line(mut line) => {
-                    batch.extend_from_slice(&line);
-                    lines_in_batch += 1;
-                    line.clear();
-                    if line.capacity() <= SPARE_MAX_CAPACITY {
-                        let _ = spares.push(line);
-                    }
-                }
-                Message::Flush(done) => flushed.push(done),
-            }
-            if batch.len() >= BATCH_BYTES {
-                write_batch(&mut out, &mut batch, &mut lines_in_batch, pending);
-            }
-            next = receiver.try_recv().ok();
+/// The writer side: every round, takes the whole batch at once and writes it in one `write_all`.
+fn write_lines<W: Write>(shared: &Shared, mut out: W) {
+    let mut taken = Batch::default();
+    loop {
+        {
+            let mut batch = shared.batch.lock().unwrap_or_else(PoisonError::into_inner);
+            std::mem::swap(&mut *batch, &mut taken);
         }
-        write_batch(&mut out, &mut batch, &mut lines_in_batch, pending);
-        let _ = out.flush();
-        for done in flushed.drain(..) {
-            let _ = done.send(());
+        if taken.lines == 0 {
+            // Nothing came during the round: wait for the next line to wake the thread.
+            shared.idle.store(true, Ordering::SeqCst);
+            let empty = shared
+                .batch
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .lines
+                == 0;
+            if empty {
+                std::thread::park();
+            }
+            shared.idle.store(false, Ordering::SeqCst);
+            continue;
         }
+        let written = out.write_all(&taken.bytes).and_then(|()| out.flush());
+        if let Err(error) = written {
+            // A partly written batch counts as lost whole: the count errs on the side of reporting loss.
+            lines_lost(LineLoss::WriteFailed, taken.lines);
+            let lost = lines_lost_total();
+            warn_on_stderr(
+                &REFUSED,
+                format_args!("stdout refused log lines ({lost} lost so far): {error}"),
+            );
+        }
+        {
+            let mut done = shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+            // Saturating: a flush that gave up already counted what was pending.
+            *done = (*done + taken.lines).min(shared.handed_off.load(Ordering::SeqCst));
+        }
+        shared.done_changed.notify_all();
+        taken.bytes.clear();
+        taken.lines = 0;
+        if taken.bytes.capacity() > KEPT_CAPACITY {
+            taken.bytes = Vec::new();
+        }
+        // Lines keep coming: let them gather for a round rather than writing each alone.
+        std::thread::park_timeout(ROUND);
     }
-}
-
-fn write_batch<W: Write>(out: &mut W, batch: &mut Vec<u8>, lines: &mut u64, pending: &AtomicU64) {
-    if batch.is_empty() {
-        return;
-    }
-    let written = out.write_all(batch);
-    // Saturating: a flush that gave up already counted what was pending.
-    let _ = pending.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |p| {
-        Some(p.saturating_sub(*lines))
-    });
-    if let Err(error) = written {
-        // A partly written batch counts as lost whole: the count errs on the side of reporting loss.
-        lines_lost(LineLoss::WriteFailed, *lines);
-        let lost = lines_lost_total();
-        warn_on_stderr(
-            &REFUSED,
-            format_args!("stdout refused log lines ({lost} lost so far): {error}"),
-        );
-    }
-    batch.clear();
-    if batch.capacity() > 4 * BATCH_BYTES {
-        batch.shrink_to(BATCH_BYTES);
-    }
-    *lines = 0;
 }
 
 impl std::fmt::Debug for Handoff {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Handoff").finish_non_exhaustive()
-    }
-}
-
-/// What the log layer writes a line into.
-pub(crate) struct HandoffWriter<'a>(&'a Handoff);
-
-impl Write for HandoffWriter<'_> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.hand_off(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Handoff {
-    type Writer = HandoffWriter<'a>;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        HandoffWriter(self)
     }
 }
 

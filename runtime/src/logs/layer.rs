@@ -271,13 +271,13 @@ pub(crate) fn push_span_fields(line: &mut Vec<u8>, keys: &[&str], spans: &[&Valu
 pub(crate) fn write_own_line(
     sink: &LineSink,
     level: &Level,
-    target: &str,
+    target_entry: &[u8],
     message: Option<&str>,
     own: Option<Own<'_>>,
     entries: impl FnOnce(&mut Vec<u8>, &mut SmallVec<[&'static str; 8]>),
 ) {
     with_buffers(|line, _| {
-        sink.begin(line, level, target);
+        sink.begin_with(line, level, target_entry);
         if let Some(message) = message {
             line.extend_from_slice(b",\"message\":");
             push_json(line, message);
@@ -393,7 +393,7 @@ pub(crate) struct SpanSummary<'a> {
 /// A `debug` line `span completed` with the span's name, ids, parent, duration and status.
 pub(crate) fn write_span_summary(sink: &LineSink, summary: &SpanSummary<'_>) {
     with_buffers(|line, _| {
-        sink.begin(line, &Level::DEBUG, SUMMARY_TARGET);
+        sink.begin_with(line, &Level::DEBUG, b",\"target\":\"sightline::spans\"");
         line.extend_from_slice(b",\"message\":\"span completed\",\"span.name\":");
         let name = sink
             .redactor

@@ -54,14 +54,27 @@ impl LineSink {
     /// `{"timestamp":"..","level":"..","service":"..","target":".."`: the start of every line.
     #[inline]
     pub(crate) fn begin(&self, line: &mut Vec<u8>, level: &Level, target: &str) {
+        self.begin_fields(line, level);
+        line.extend_from_slice(b",\"target\":");
+        push_json(line, target);
+    }
+
+    /// [`begin`](Self::begin) with the target entry already written as JSON (`,"target":".."`, see
+    /// [`target_entry`]): what a call site prepares once.
+    #[inline]
+    pub(crate) fn begin_with(&self, line: &mut Vec<u8>, level: &Level, target_entry: &[u8]) {
+        self.begin_fields(line, level);
+        line.extend_from_slice(target_entry);
+    }
+
+    #[inline]
+    fn begin_fields(&self, line: &mut Vec<u8>, level: &Level) {
         line.extend_from_slice(b"{\"timestamp\":\"");
         push_timestamp(line);
         line.extend_from_slice(b"\",\"level\":\"");
         line.extend_from_slice(level_name(level).as_bytes());
         line.push(b'"');
         line.extend_from_slice(&self.service_entry);
-        line.extend_from_slice(b",\"target\":");
-        push_json(line, target);
     }
 
     /// Ends `line` and writes it; a writer error is counted and reported, never returned.
@@ -225,10 +238,7 @@ pub(crate) fn push_rfc3339_millis(line: &mut Vec<u8>, secs: u64, millis: u32) {
 #[inline]
 pub(crate) fn push_json(line: &mut Vec<u8>, text: &str) {
     // Field names and most values need no escaping: copied as they are.
-    if text
-        .bytes()
-        .all(|b| b >= 0x20 && b != b'"' && b != b'\\' && b < 0x7f)
-    {
+    if plain_ascii(text.as_bytes()) {
         line.reserve(text.len() + 2);
         line.push(b'"');
         line.extend_from_slice(text.as_bytes());
@@ -238,12 +248,84 @@ pub(crate) fn push_json(line: &mut Vec<u8>, text: &str) {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether every byte is printable ASCII other than `"` and `\`: such text is its own JSON string. Eight
+/// bytes at a time (the "has a byte less than n" and "has a zero byte" word tricks): a line's text is
+/// mostly such text, and a byte at a time cost more than the rest of the line. A word the tricks flag
+/// wrongly only sends the text the slow way, through serde_json, which is right for any text.
+#[inline]
+pub(crate) fn plain_ascii(bytes: &[u8]) -> bool {
+    let has_byte = |word: u64, byte: u8| {
+        let x = word ^ (ONES * u64::from(byte));
+        x.wrapping_sub(ONES) & !x & HIGHS != 0
+    };
+    let mut words = bytes.chunks_exact(8);
+    for chunk in &mut words {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS != 0;
+        if below_space
+            || word & HIGHS != 0
+            || has_byte(word, b'"')
+            || has_byte(word, b'\\')
+            || has_byte(word, 0x7f)
+        {
+            return false;
+        }
+    }
+    words
+        .remainder()
+        .iter()
+        .all(|&b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+}
+
 /// `,"key":`, before a value.
 #[inline]
 pub(crate) fn push_key(line: &mut Vec<u8>, key: &str) {
     line.push(b',');
     push_json(line, key);
     line.push(b':');
+}
+
+/// `,"key":` for a key of sightline's own, which needs no escaping.
+#[inline]
+pub(crate) fn push_own_key(line: &mut Vec<u8>, key: &'static str) {
+    line.reserve(key.len() + 4);
+    line.extend_from_slice(b",\"");
+    line.extend_from_slice(key.as_bytes());
+    line.extend_from_slice(b"\":");
+}
+
+/// `,"target":"<target>"`, written once per call site.
+pub(crate) fn target_entry(target: &str) -> Box<[u8]> {
+    let mut entry = b",\"target\":".to_vec();
+    push_json(&mut entry, target);
+    entry.into_boxed_slice()
+}
+
+/// A duration of `micros` microseconds in milliseconds: `0.218`, `16.405`, `2.0`, as the shortest
+/// decimal of the float `micros / 1000` prints, without formatting a float.
+#[inline]
+pub(crate) fn push_millis(line: &mut Vec<u8>, micros: u64) {
+    push_u64(line, micros / 1000);
+    let fraction = micros % 1000;
+    let digits = [
+        b'0' + (fraction / 100) as u8,
+        b'0' + (fraction / 10 % 10) as u8,
+        b'0' + (fraction % 10) as u8,
+    ];
+    let keep = if fraction % 100 == 0 {
+        1
+    } else if fraction % 10 == 0 {
+        2
+    } else {
+        3
+    };
+    line.push(b'.');
+    line.extend_from_slice(&digits[..keep]);
 }
 
 /// A float as JSON: a number, or (JSON has none) NaN and the infinities as the strings Rust prints.
@@ -258,8 +340,18 @@ pub(crate) fn push_f64(line: &mut Vec<u8>, value: f64) {
 
 /// An integer as JSON.
 #[inline]
-pub(crate) fn push_u64(line: &mut Vec<u8>, value: u64) {
-    let _ = write!(line, "{value}");
+pub(crate) fn push_u64(line: &mut Vec<u8>, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[at..]);
 }
 
 /// One of sightline's own warnings as a log line: target `sightline`, level `warn`, the message redacted
@@ -321,6 +413,37 @@ mod tests {
             assert!(age < Duration::from_secs(5), "{text}");
             assert_eq!(text.len(), 24);
         }
+    }
+
+    #[test]
+    fn plain_text_is_told_from_text_to_escape_at_any_position() {
+        let plain = "GET /api/v1/orders/{id} req_4f2a:x-1.2_ok ~!";
+        assert!(plain_ascii(plain.as_bytes()));
+        for at in 0..plain.len() {
+            for special in [b'"', b'\\', b'\n', 0x00, 0x1f, 0x7f, 0xc3] {
+                let mut bytes = plain.as_bytes().to_vec();
+                bytes[at] = special;
+                assert!(!plain_ascii(&bytes), "{special:#x} at {at}");
+            }
+        }
+        for text in ["", "a", "abcdefgh", "abcdefghi", "ünïcode", "tab\there"] {
+            let mut fast = Vec::new();
+            push_json(&mut fast, text);
+            assert_eq!(fast, serde_json::to_vec(text).unwrap(), "{text}");
+        }
+    }
+
+    #[test]
+    fn millis_print_as_the_shortest_decimal_of_the_float() {
+        for micros in [0u64, 1, 9, 10, 100, 218, 1_000, 2_500, 16_405, 123_456_789, 999_999] {
+            let mut ours = Vec::new();
+            push_millis(&mut ours, micros);
+            let float = (micros as f64) / 1000.0;
+            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&float).unwrap());
+        }
+        let mut text = Vec::new();
+        push_u64(&mut text, u64::MAX);
+        assert_eq!(text, u64::MAX.to_string().as_bytes());
     }
 
     #[test]
