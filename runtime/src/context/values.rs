@@ -1,24 +1,29 @@
-//! What a span carries beyond its ids: its fields, already redacted and written as JSON (each value
-//! rendered once, then copied into every line inside the span and parsed into attributes on the export
-//! thread), and the events recorded inside it while it is exported.
+//! What a span carries beyond its ids: its fields, already redacted and written as JSON entries
+//! (`,"key":value`, each rendered once, then copied whole into every line inside the span, and parsed
+//! into attributes on the export thread), and the events recorded inside it while it is exported.
 
+use crate::logs::line::push_key;
 use opentelemetry::KeyValue;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::ops::Range;
 
 /// A span's fields and events.
 #[derive(Debug, Default)]
 pub(crate) struct Values {
-    /// The JSON text of every value, one after another.
+    /// The entries, one after another: `,"key":value`.
     text: Vec<u8>,
-    fields: Vec<Field>,
+    fields: SmallVec<[Field; 3]>,
     pub(crate) events: Vec<SpanEvent>,
 }
 
 #[derive(Debug)]
 struct Field {
     key: Cow<'static, str>,
-    value: Range<usize>,
+    /// `,"key":value` in `text`.
+    entry: Range<usize>,
+    /// Where its value starts.
+    value: usize,
     /// Written on log lines; otherwise an attribute of the exported span only (`url.path`).
     logged: bool,
 }
@@ -55,43 +60,54 @@ impl Values {
         logged: bool,
         write: impl FnOnce(&mut Vec<u8>) -> bool,
     ) {
+        if self.text.capacity() == 0 {
+            self.text.reserve(96);
+        }
         let start = self.text.len();
+        push_key(&mut self.text, &key);
+        let value = self.text.len();
         if !write(&mut self.text) {
             self.text.truncate(start);
             return;
         }
-        let value = start..self.text.len();
+        let range = start..self.text.len();
         match self.fields.iter_mut().find(|f| f.key == key) {
             Some(field) => {
+                field.entry = range;
                 field.value = value;
                 field.logged = logged;
             }
-            None => self.fields.push(Field { key, value, logged }),
+            None => self.fields.push(Field {
+                key,
+                entry: range,
+                value,
+                logged,
+            }),
         }
     }
 
     /// Sets every field of `other` here, in its order.
     pub(crate) fn merge(&mut self, other: Values) {
         for field in other.fields {
-            let value = &other.text[field.value];
+            let value = &other.text[field.value..field.entry.end];
             self.set(field.key, field.logged, |out| out.extend_from_slice(value));
         }
         self.events.extend(other.events);
     }
 
-    /// `(key, JSON value)` of each field written on log lines, in first-set order.
+    /// `(key, ,"key":value)` of each field written on log lines, in first-set order.
     pub(crate) fn logged(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.fields
             .iter()
             .filter(|f| f.logged)
-            .map(|f| (f.key.as_ref(), &self.text[f.value.clone()]))
+            .map(|f| (f.key.as_ref(), &self.text[f.entry.clone()]))
     }
 
     /// `(key, JSON value)` of every field, for the exported span.
     pub(crate) fn all(&self) -> impl Iterator<Item = (&str, &[u8])> {
         self.fields
             .iter()
-            .map(|f| (f.key.as_ref(), &self.text[f.value.clone()]))
+            .map(|f| (f.key.as_ref(), &self.text[f.value..f.entry.end]))
     }
 
     /// Whether a field named `key` is written on log lines.
@@ -111,9 +127,15 @@ mod tests {
         values.set("url.path".into(), false, |t| t.extend_from_slice(b"\"/x\""));
         values.set("b".into(), true, |t| t.extend_from_slice(b"\"two\""));
         values.set("a".into(), true, |t| t.extend_from_slice(b"3"));
+        values.set_if("c".into(), true, |_| false);
         let logged: Vec<_> = values.logged().collect();
-        assert_eq!(logged, [("a", &b"3"[..]), ("b", &b"\"two\""[..])]);
-        assert_eq!(values.all().count(), 3);
-        assert!(values.logs_key("b") && !values.logs_key("url.path"));
+        assert_eq!(
+            logged,
+            [("a", &b",\"a\":3"[..]), ("b", &b",\"b\":\"two\""[..])]
+        );
+        let all: Vec<_> = values.all().collect();
+        assert_eq!(all.len(), 3);
+        assert_eq!(all[1], ("url.path", &b"\"/x\""[..]));
+        assert!(values.logs_key("b") && !values.logs_key("url.path") && !values.logs_key("c"));
     }
 }

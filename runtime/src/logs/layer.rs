@@ -14,7 +14,7 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::{Extensions, LookupSpan};
 
 use super::fields::{logged_in_span, plan_fields, FieldKind, FieldPlan, JsonVisitor, Out};
-use super::line::{push_f64, push_json, push_key, with_buffers, LineSink};
+use super::line::{push_f64, push_json, with_buffers, LineSink};
 use crate::context::{self, layer::TracingIds, Frame, Owner, SpanIds, Values};
 
 /// Writes every event as one JSON object per line, with the fields of the event and of its enclosing
@@ -252,12 +252,11 @@ pub(crate) fn push_ids(line: &mut Vec<u8>, ids: SpanIds) {
 /// The logged fields of `spans` (outermost first) not shadowed by `keys` or by an inner span.
 pub(crate) fn push_span_fields(line: &mut Vec<u8>, keys: &[&str], spans: &[&Values]) {
     for (depth, values) in spans.iter().enumerate() {
-        for (key, value) in values.logged() {
+        for (key, entry) in values.logged() {
             let shadowed =
                 keys.contains(&key) || spans[depth + 1..].iter().any(|inner| inner.logs_key(key));
             if !shadowed {
-                push_key(line, key);
-                line.extend_from_slice(value);
+                line.extend_from_slice(entry);
             }
         }
     }
@@ -313,9 +312,19 @@ pub(crate) fn write_own_line(
                     push_span_fields(line, &keys, &values);
                 });
             } else {
-                let mut values: SmallVec<[&Values; 8]> =
-                    frames.iter().flat_map(Frame::own_values).collect();
-                values.extend(own.iter().flat_map(Own::values));
+                let mut values: SmallVec<[&Values; 8]> = SmallVec::new();
+                for frame in frames {
+                    if let Some(site) = frame.site {
+                        values.push(site);
+                    }
+                    if let Some(own) = frame.values.as_deref() {
+                        values.push(own);
+                    }
+                }
+                if let Some(own) = &own {
+                    values.extend(own.site);
+                    values.extend(own.values);
+                }
                 push_span_fields(line, &keys, &values);
             }
         });

@@ -22,6 +22,8 @@ mod convert;
 mod endpoint;
 mod export;
 mod filter;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod queue;
 pub(crate) mod record;
 mod redact;
@@ -148,8 +150,8 @@ pub(crate) enum TraceError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The OTLP exporter refused its configuration (e.g. `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION=gzip`,
-    /// which this build does not support).
+    /// No exporter for the endpoint: a build without the `otlp` feature.
+    #[cfg_attr(feature = "otlp", allow(dead_code))]
     Exporter(String),
     /// An environment variable's value cannot be used.
     Setting(settings::InvalidSetting),
@@ -246,7 +248,7 @@ impl Traces {
         };
         let queue = match (custom, &endpoint) {
             (Some(start), Some(_)) => Some(start(stage())),
-            (_, Some(url)) => Some(otlp_queue(url, stage())?),
+            (_, Some(url)) => Some(otlp_queue(url, stage(), env)?),
             (_, None) => None,
         };
         Ok(Traces {
@@ -360,16 +362,12 @@ impl Traces {
 
 /// The export stage around the OTLP/HTTP exporter for `url`.
 #[cfg(feature = "otlp")]
-fn otlp_queue(url: &str, stage: Stage) -> Result<ExportQueue, TraceError> {
-    use opentelemetry_otlp::{Protocol, WithExportConfig};
-    // The exporter creates its blocking client on a thread of its own, so this is safe inside a Tokio
-    // runtime; the client is dropped on the export thread when the provider shuts down.
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_http()
-        .with_protocol(Protocol::HttpBinary)
-        .with_endpoint(url.to_owned())
-        .build()
-        .map_err(|e| TraceError::Exporter(e.to_string()))?;
+fn otlp_queue(
+    url: &str,
+    stage: Stage,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ExportQueue, TraceError> {
+    let exporter = otlp::OtlpHttp::new(url, env)?;
     let stats = Arc::clone(&stage.stats);
     Ok(ExportQueue::start(
         Reporting::new(exporter, url.to_owned(), stats),
@@ -380,7 +378,11 @@ fn otlp_queue(url: &str, stage: Stage) -> Result<ExportQueue, TraceError> {
 /// Without the `otlp` feature there is no exporter for an endpoint: a configuration naming one is an
 /// error at start-up rather than spans silently going nowhere.
 #[cfg(not(feature = "otlp"))]
-fn otlp_queue(url: &str, _: Stage) -> Result<ExportQueue, TraceError> {
+fn otlp_queue(
+    url: &str,
+    _: Stage,
+    _: &dyn Fn(&str) -> Option<String>,
+) -> Result<ExportQueue, TraceError> {
     Err(TraceError::Exporter(format!(
         "spans are to be sent to {url}, but this build has no OTLP exporter: enable sightline's `otlp` \
          feature (on by default), or unset the endpoint"

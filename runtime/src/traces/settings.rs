@@ -132,6 +132,48 @@ pub(crate) fn check_otlp(env: Env<'_>) -> Result<(), InvalidSetting> {
     Ok(())
 }
 
+/// The entries of a `key=value,key=value` list (`OTEL_EXPORTER_OTLP_HEADERS`), keys trimmed, values
+/// trimmed and URL-decoded, as the specification writes them.
+pub(crate) fn key_values(
+    name: &'static str,
+    text: &str,
+) -> Result<Vec<(String, String)>, InvalidSetting> {
+    check_key_values(name, text)?;
+    text.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .filter_map(|entry| entry.split_once('='))
+        .map(|(key, value)| {
+            let decoded = url_decoded(value.trim()).ok_or_else(|| {
+                InvalidSetting::new(
+                    name,
+                    "(not shown)",
+                    format!("the value of {:?} is not URL-encoded text", key.trim()),
+                )
+            })?;
+            Ok((key.trim().to_owned(), decoded))
+        })
+        .collect()
+}
+
+/// `%XX` sequences decoded; `None` for a broken one or text that is not UTF-8 once decoded.
+fn url_decoded(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 fn check_key_values(name: &'static str, text: &str) -> Result<(), InvalidSetting> {
     for entry in text.split(',').map(str::trim).filter(|e| !e.is_empty()) {
         match entry.split_once('=') {
