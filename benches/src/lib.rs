@@ -38,12 +38,7 @@ pub fn round_id(id: &str, round: usize) -> String {
     }
 }
 
-const fn target(
-    id: &'static str,
-    reference: &'static str,
-    max: f64,
-    what: &'static str,
-) -> Target {
+const fn target(id: &'static str, reference: &'static str, max: f64, what: &'static str) -> Target {
     Target {
         id,
         reference,
@@ -323,7 +318,13 @@ pub fn report(criterion_home: &Path) -> String {
             let middle = rounds.get(rounds.len() / 2).copied();
             let shown = middle.map_or_else(
                 || "-".into(),
-                |m| format!("{m:.2}x (median of {}: {})", rounds.len(), listed.join(", ")),
+                |m| {
+                    format!(
+                        "{m:.2}x (median of {}: {})",
+                        rounds.len(),
+                        listed.join(", ")
+                    )
+                },
             );
             (middle.filter(|_| rounds.len() == ROUNDS), shown)
         } else {

@@ -101,18 +101,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut builder = sightline::Telemetry::builder("order-service")
                 .log_level(if mode == "error" { "error" } else { "info" });
             if mode == "exported" {
-                let url = args.get(2).ok_or("exported needs the collector's base URL")?;
+                let url = args
+                    .get(2)
+                    .ok_or("exported needs the collector's base URL")?;
                 builder = builder.otlp_endpoint(url.clone());
             }
             Some(builder.install()?)
         }
-        other => return Err(format!("unknown mode {other:?}: bare, local, exported or error").into()),
+        other => {
+            return Err(format!("unknown mode {other:?}: bare, local, exported or error").into())
+        }
     };
     let router = if telemetry.is_some() {
         Router::new()
             .route("/orders/{id}", get(observed_order))
             .route("/metrics", get(metrics))
-            .layer(sightline::http::HttpLayer::builder().skip_paths(["/metrics"]).build())
+            .layer(
+                sightline::http::HttpLayer::builder()
+                    .skip_paths(["/metrics"])
+                    .build(),
+            )
     } else {
         Router::new().route("/orders/{id}", get(bare_order))
     };

@@ -103,11 +103,12 @@ impl Values {
             .map(|f| (f.key.as_ref(), &self.text[f.entry.clone()]))
     }
 
-    /// `(key, JSON value)` of every field, for the exported span.
-    pub(crate) fn all(&self) -> impl Iterator<Item = (&str, &[u8])> {
+    /// `(key, JSON value, logged)` of every field, for the exported span: a logged value was redacted
+    /// when it was written, the others not yet.
+    pub(crate) fn all(&self) -> impl Iterator<Item = (&str, &[u8], bool)> {
         self.fields
             .iter()
-            .map(|f| (f.key.as_ref(), &self.text[f.value..f.entry.end]))
+            .map(|f| (f.key.as_ref(), &self.text[f.value..f.entry.end], f.logged))
     }
 
     /// Whether a field named `key` is written on log lines.
@@ -135,7 +136,7 @@ mod tests {
         );
         let all: Vec<_> = values.all().collect();
         assert_eq!(all.len(), 3);
-        assert_eq!(all[1], ("url.path", &b"\"/x\""[..]));
+        assert_eq!(all[1], ("url.path", &b"\"/x\""[..], false));
         assert!(values.logs_key("b") && !values.logs_key("url.path") && !values.logs_key("c"));
     }
 }

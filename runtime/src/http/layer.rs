@@ -216,7 +216,13 @@ where
                         push_json(out, &id);
                     } else {
                         let redactor = &installation.lines.redactor;
-                        write_value(out, redactor, "request_id", FieldPlan::FIELD, FieldValue::Str(&id));
+                        write_value(
+                            out,
+                            redactor,
+                            "request_id",
+                            FieldPlan::FIELD,
+                            FieldValue::Str(&id),
+                        );
                     }
                     true
                 });

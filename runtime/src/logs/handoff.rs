@@ -129,7 +129,11 @@ impl Handoff {
         let deadline = Instant::now() + timeout;
         let target = self.shared.handed_off.load(Ordering::SeqCst);
         self.wake();
-        let mut done = self.shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut done = self
+            .shared
+            .done
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         while *done < target {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -144,14 +148,22 @@ impl Handoff {
             drop(done);
             // Lines handed off meanwhile wait for the writer's next round: wake it for them too.
             self.wake();
-            done = self.shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+            done = self
+                .shared
+                .done
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
         }
         true
     }
 
     /// Lines handed off and not written yet.
     pub(crate) fn pending(&self) -> u64 {
-        let done = *self.shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+        let done = *self
+            .shared
+            .done
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         self.shared
             .handed_off
             .load(Ordering::SeqCst)
@@ -161,7 +173,11 @@ impl Handoff {
     /// Counts the lines still buffered as lost, once a flush gave up on them: the process is ending.
     /// Returns how many there were.
     pub(crate) fn abandon(&self) -> u64 {
-        let mut done = self.shared.done.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut done = self
+            .shared
+            .done
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let left = self
             .shared
             .handed_off

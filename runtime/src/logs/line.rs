@@ -435,11 +435,26 @@ mod tests {
 
     #[test]
     fn millis_print_as_the_shortest_decimal_of_the_float() {
-        for micros in [0u64, 1, 9, 10, 100, 218, 1_000, 2_500, 16_405, 123_456_789, 999_999] {
+        for micros in [
+            0u64,
+            1,
+            9,
+            10,
+            100,
+            218,
+            1_000,
+            2_500,
+            16_405,
+            123_456_789,
+            999_999,
+        ] {
             let mut ours = Vec::new();
             push_millis(&mut ours, micros);
             let float = (micros as f64) / 1000.0;
-            assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&float).unwrap());
+            assert_eq!(
+                String::from_utf8(ours).unwrap(),
+                serde_json::to_string(&float).unwrap()
+            );
         }
         let mut text = Vec::new();
         push_u64(&mut text, u64::MAX);

@@ -3,6 +3,8 @@
 //! becomes the status and an `exception` event.
 
 use super::record::{OutcomeStatus, SpanRecord, What};
+use super::redact::{redact_attribute, redact_span_cached, KeyDecisions};
+use crate::redact::{Redactor, TextKind};
 use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
@@ -39,11 +41,20 @@ impl Anchor {
     }
 }
 
-/// `record` as the SDK's span data.
+/// What the export thread redacts with, and the decisions it took so far.
+pub(crate) struct Redaction<'a> {
+    pub(crate) redactor: &'a Redactor,
+    pub(crate) decisions: &'a mut KeyDecisions,
+}
+
+/// `record` as the SDK's span data, redacted: an application's `tracing` span whole; a sightline span's
+/// fields written on lines were redacted then, and its site's attributes are its own bounded labels, so
+/// only what the lines do not carry (the error's text, span-only fields, events) is read here.
 pub(crate) fn convert(
     record: SpanRecord,
     anchor: &Anchor,
     scope: &InstrumentationScope,
+    redaction: &mut Redaction<'_>,
 ) -> SpanData {
     let SpanRecord {
         ids,
@@ -56,6 +67,10 @@ pub(crate) fn convert(
     } = record;
     let end_time = anchor.time(end);
     let mut events = Vec::new();
+    let what_kind = match &what {
+        What::Site(_) => Kind::Site,
+        What::Tracing(_) => Kind::Tracing,
+    };
     let (name, kind, mut attributes, status, trace_state) = match what {
         What::Site(site) => {
             let mut attributes = Vec::with_capacity(8);
@@ -78,18 +93,18 @@ pub(crate) fn convert(
             if let Some(kind) = outcome.error_kind {
                 attributes.push(KeyValue::new("error.type", kind));
             }
+            let message = outcome.message.as_deref().map(|text| {
+                redaction
+                    .redactor
+                    .redact_text(text, TextKind::Message)
+                    .unwrap_or_else(|| text.to_owned())
+            });
             let status = match outcome.status {
                 OutcomeStatus::Unset => Status::Unset,
                 OutcomeStatus::Ok => Status::Ok,
-                OutcomeStatus::Error => Status::error(
-                    outcome
-                        .message
-                        .as_deref()
-                        .map(str::to_owned)
-                        .unwrap_or_default(),
-                ),
+                OutcomeStatus::Error => Status::error(message.clone().unwrap_or_default()),
             };
-            if let (OutcomeStatus::Error, Some(message)) = (outcome.status, &outcome.message) {
+            if let (OutcomeStatus::Error, Some(message)) = (outcome.status, message) {
                 // As the semantic conventions describe a failed operation; added after the call's own
                 // events, where it happened.
                 events.push(Event::new(
@@ -97,7 +112,7 @@ pub(crate) fn convert(
                     end_time,
                     vec![
                         KeyValue::new("exception.type", outcome.error_kind.unwrap_or("error")),
-                        KeyValue::new("exception.message", message.to_string()),
+                        KeyValue::new("exception.message", message),
                     ],
                     0,
                 ));
@@ -127,19 +142,34 @@ pub(crate) fn convert(
             )
         }
     };
+    let site = matches!(what_kind, Kind::Site);
     if let Some(values) = values {
-        for (key, json) in values.all() {
+        for (key, json, logged) in values.all() {
             if let Some(value) = serde_json::from_slice(json).ok().and_then(otel_value) {
-                attributes.push(KeyValue::new(key.to_owned(), value));
+                let mut attribute = KeyValue::new(key.to_owned(), value);
+                if site && !logged {
+                    redact_attribute(redaction.redactor, redaction.decisions, &mut attribute);
+                }
+                attributes.push(attribute);
             }
         }
         let mut own = values;
         let call_events = std::mem::take(&mut own.events);
         events.splice(
             0..0,
-            call_events
-                .into_iter()
-                .map(|e| Event::new(e.name, anchor.time(e.tick), e.attributes, 0)),
+            call_events.into_iter().map(|e| {
+                let mut attributes = e.attributes;
+                let mut name = e.name;
+                if site {
+                    for attribute in &mut attributes {
+                        redact_attribute(redaction.redactor, redaction.decisions, attribute);
+                    }
+                    if let Some(text) = redaction.redactor.redact_text(&name, TextKind::Message) {
+                        name = text.into();
+                    }
+                }
+                Event::new(name, anchor.time(e.tick), attributes, 0)
+            }),
         );
     }
     let flags = if ids.sampled {
@@ -149,7 +179,7 @@ pub(crate) fn convert(
     };
     let mut span_events = SpanEvents::default();
     span_events.events = events;
-    SpanData {
+    let mut data = SpanData {
         span_context: SpanContext::new(
             TraceId::from(ids.trace_id),
             SpanId::from(ids.span_id),
@@ -169,7 +199,17 @@ pub(crate) fn convert(
         links: SpanLinks::default(),
         status,
         instrumentation_scope: scope.clone(),
+    };
+    if !site {
+        redact_span_cached(redaction.redactor, redaction.decisions, &mut data);
     }
+    data
+}
+
+/// Whose span a record is, once its contents moved out.
+enum Kind {
+    Site,
+    Tracing,
 }
 
 /// A field's JSON value as an attribute value: scalars as themselves; an object or an array (a field

@@ -89,7 +89,11 @@ impl OtlpHttp {
         if let Some((name, text)) = first(HEADERS) {
             for (key, value) in settings::key_values(name, &text)? {
                 let invalid = || {
-                    InvalidSetting::new(name, "(not shown)", format!("{key:?} is not a valid header"))
+                    InvalidSetting::new(
+                        name,
+                        "(not shown)",
+                        format!("{key:?} is not a valid header"),
+                    )
                 };
                 let key = reqwest::header::HeaderName::from_bytes(key.as_bytes())
                     .map_err(|_| invalid())?;
@@ -262,7 +266,11 @@ fn write_span(out: &mut Vec<u8>, scratch: &mut Vec<u8>, span: &SpanData) {
         if link.dropped_attributes_count > 0 {
             write_varint_field(scratch, 5, u64::from(link.dropped_attributes_count));
         }
-        write_fixed32(scratch, 6, flags(linked.trace_flags().to_u8(), linked.is_remote()));
+        write_fixed32(
+            scratch,
+            6,
+            flags(linked.trace_flags().to_u8(), linked.is_remote()),
+        );
         write_message(out, 13, scratch);
     }
     if span.links.dropped_count > 0 {
@@ -339,15 +347,9 @@ fn array_len(array: &Array) -> usize {
     let item = |len: usize| 1 + varint_len(len as u64) + len;
     match array {
         Array::Bool(items) => items.len() * item(2),
-        Array::I64(items) => items
-            .iter()
-            .map(|i| item(1 + varint_len(*i as u64)))
-            .sum(),
+        Array::I64(items) => items.iter().map(|i| item(1 + varint_len(*i as u64))).sum(),
         Array::F64(items) => items.len() * item(9),
-        Array::String(items) => items
-            .iter()
-            .map(|s| item(string_len(1, s.as_str())))
-            .sum(),
+        Array::String(items) => items.iter().map(|s| item(string_len(1, s.as_str()))).sum(),
         _ => 0,
     }
 }
@@ -373,9 +375,7 @@ fn write_any_value(out: &mut Vec<u8>, value: &Value) {
                 Array::Bool(items) => items.iter().for_each(|b| item(Value::Bool(*b))),
                 Array::I64(items) => items.iter().for_each(|i| item(Value::I64(*i))),
                 Array::F64(items) => items.iter().for_each(|f| item(Value::F64(*f))),
-                Array::String(items) => items
-                    .iter()
-                    .for_each(|s| item(Value::String(s.clone()))),
+                Array::String(items) => items.iter().for_each(|s| item(Value::String(s.clone()))),
                 _ => {}
             }
         }
@@ -436,10 +436,8 @@ fn string_len(_field: u32, text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry::trace::{Event, SpanContext, SpanId, TraceFlags, TraceId, TraceState};
     use opentelemetry::KeyValue;
-    use opentelemetry::trace::{
-        Event, SpanContext, SpanId, TraceFlags, TraceId, TraceState,
-    };
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::common::v1::any_value;
     use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
@@ -517,7 +515,10 @@ mod tests {
         let scope_spans = &resource_spans.scope_spans;
         assert_eq!(scope_spans.len(), 1);
         let scope = scope_spans[0].scope.as_ref().unwrap();
-        assert_eq!((scope.name.as_str(), scope.version.as_str()), ("sightline", "0.1.0"));
+        assert_eq!(
+            (scope.name.as_str(), scope.version.as_str()),
+            ("sightline", "0.1.0")
+        );
         let decoded = &scope_spans[0].spans;
         assert_eq!(decoded.len(), 2);
         let first = &decoded[0];
@@ -538,7 +539,10 @@ mod tests {
                 .and_then(|kv| kv.value.clone())
                 .and_then(|v| v.value)
         };
-        assert_eq!(value("http.response.status_code"), Some(any_value::Value::IntValue(503)));
+        assert_eq!(
+            value("http.response.status_code"),
+            Some(any_value::Value::IntValue(503))
+        );
         assert_eq!(value("negative"), Some(any_value::Value::IntValue(-5)));
         assert_eq!(value("ratio"), Some(any_value::Value::DoubleValue(0.25)));
         assert_eq!(value("ok"), Some(any_value::Value::BoolValue(true)));

@@ -73,7 +73,11 @@ pub(crate) fn redact_span_cached(
     }
 }
 
-fn redact_attribute(redactor: &Redactor, decisions: &mut KeyDecisions, attribute: &mut KeyValue) {
+pub(crate) fn redact_attribute(
+    redactor: &Redactor,
+    decisions: &mut KeyDecisions,
+    attribute: &mut KeyValue,
+) {
     if decisions.is_redacted(redactor, &attribute.key) {
         attribute.value = Value::String(StringValue::from(REDACTED));
         return;
