@@ -2,10 +2,10 @@
 # Compile-time cost of `#[sightline::observe]` next to its peers: one generated crate per attribute, each
 # with the same 200 functions (160 sync `Result` fns with `?` and an early `return`, 20 `async fn`, 20
 # methods), built and checked in debug after its dependencies. Prints the median of RUNS timed builds and
-# checks of the generated crate alone (after `touch`ing its source), the extra time per annotated
-# function against the plain crate, and the targets as ratios.
+# checks of the generated crate alone (after `touch`ing its source, the crates taking turns round by
+# round), the extra time per annotated function against the plain crate, and the targets as ratios.
 #
-#   benches/compile-time/run.sh            # RUNS=3 by default
+#   benches/compile-time/run.sh            # RUNS=5 by default
 #
 # Crates: plain; `#[tracing::instrument(skip_all)]`; `#[autometrics]` (3.0, tikv backend);
 # `#[sightline::observe]`; and `#[sightline::observe]` under the kill switch (`--cfg sightline_disable`,
@@ -14,7 +14,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 out="$root/target/compile-time"
-runs="${RUNS:-3}"
+runs="${RUNS:-5}"
 functions=200
 target="$out/target"
 
@@ -92,17 +92,17 @@ EOF
 
 median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-time_runs() { # name, cargo subcommand, target dir -> prints one duration (seconds) per line
-    local dir="$out/$1" command="$2"
-    CARGO_TARGET_DIR="$3" cargo "$command" --quiet --manifest-path "$dir/Cargo.toml" # deps, a first pass
-    for _ in $(seq 1 "$runs"); do
-        touch "$dir/src/lib.rs"
-        local start end
-        start=$(date +%s.%N)
-        CARGO_TARGET_DIR="$3" cargo "$command" --quiet --manifest-path "$dir/Cargo.toml"
-        end=$(date +%s.%N)
-        awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
-    done
+names=(plain200 instrument200 autometrics200 observe200 killswitch200)
+
+# Runs cargo for one crate: the kill-switch crate with `--cfg sightline_disable`, in its own target
+# directory (the flag rebuilds every dependency); the others share one.
+cargo_for() { # name, cargo subcommand
+    local name="$1" command="$2" dir="$target" flags="${RUSTFLAGS:-}"
+    if [[ "$name" == killswitch200 ]]; then
+        dir="$out/target-killswitch"
+        flags="$flags --cfg sightline_disable"
+    fi
+    CARGO_TARGET_DIR="$dir" RUSTFLAGS="$flags" cargo "$command" --quiet --manifest-path "$out/$name/Cargo.toml"
 }
 
 generate plain200 ""
@@ -111,21 +111,34 @@ generate autometrics200 "#[autometrics::autometrics]"
 generate observe200 "#[sightline::observe]"
 generate killswitch200 "#[sightline::observe]"
 
-declare -A build check
-for name in plain200 instrument200 autometrics200 observe200 killswitch200; do
-    dir="$target"
-    flags="${RUSTFLAGS:-}"
-    if [[ "$name" == killswitch200 ]]; then
-        dir="$out/target-killswitch"
-        export RUSTFLAGS="$flags --cfg sightline_disable"
-    fi
-    for command in build check; do
-        times="$(time_runs "$name" "$command" "$dir")"
-        m="$(echo "$times" | median)"
-        [[ "$command" == build ]] && build[$name]="$m" || check[$name]="$m"
-        echo "$name $command: $(echo "$times" | tr '\n' ' ')s" >&2
+# Dependencies first, untimed.
+for name in "${names[@]}"; do
+    cargo_for "$name" build
+    cargo_for "$name" check
+done
+
+# Rounds interleave the crates, so a slower minute of a shared machine weighs on every crate alike
+# rather than on whichever crate it fell on.
+declare -A times
+for _ in $(seq 1 "$runs"); do
+    for name in "${names[@]}"; do
+        for command in build check; do
+            touch "$out/$name/src/lib.rs"
+            start=$(date +%s.%N)
+            cargo_for "$name" "$command"
+            end=$(date +%s.%N)
+            times[$name.$command]+="$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }') "
+        done
     done
-    export RUSTFLAGS="$flags"
+done
+
+declare -A build check
+for name in "${names[@]}"; do
+    for command in build check; do
+        m="$(echo "${times[$name.$command]}" | tr ' ' '\n' | grep . | median)"
+        [[ "$command" == build ]] && build[$name]="$m" || check[$name]="$m"
+        echo "$name $command: ${times[$name.$command]}s" >&2
+    done
 done
 
 extra() { awk -v a="$1" -v p="$2" -v n="$functions" 'BEGIN { printf "%.2f", (a - p) * 1000 / n }'; }

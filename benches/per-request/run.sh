@@ -25,6 +25,8 @@ for tool in wrk node npm cargo; do
     command -v "$tool" >/dev/null || { echo "per-request: $tool is missing (wrk: apt-get install wrk)" >&2; exit 1; }
 done
 
+read -r -a setups <<<"${SETUPS:-rust-bare rust-local rust-exported rust-error node-bare node-stack}"
+
 echo "building the services..." >&2
 cargo build --quiet --release --manifest-path "$root/Cargo.toml" -p sightline-benches \
     --bin request-service --bin otlp-sink
@@ -38,7 +40,6 @@ fi
 exec 3> >("$bin/otlp-sink" "$sink_port" >"$out/sink.txt" 2>&1)
 collector="http://127.0.0.1:$sink_port"
 
-read -r -a setups <<<"${SETUPS:-rust-bare rust-local rust-exported rust-error node-bare node-stack}"
 
 start() { # setup -> starts it in the background, its stdout to a file; sets $pid
     local setup="$1" log="$out/$1.log"

@@ -4,14 +4,13 @@
 use crate::arguments::{Key, Mode};
 use crate::attr::{FieldArg, LabelArg, Labels, ObserveArgs};
 use crate::errors::Errors;
-use crate::item::{Body, ObservedFn};
+use crate::item::FnFacts;
 use proc_macro2::Span;
 use std::collections::HashMap;
 use syn::ext::IdentExt;
 use syn::spanned::Spanned;
-use syn::{ReturnType, Type};
 
-pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
+pub(crate) fn check(args: &ObserveArgs, f: &FnFacts) -> syn::Result<()> {
     let mut errors = Errors::default();
     check_function(f, &mut errors);
     check_handler(args, &mut errors);
@@ -33,32 +32,30 @@ pub(crate) fn check(args: &ObserveArgs, f: &ObservedFn) -> syn::Result<()> {
     errors.finish()
 }
 
-fn check_function(f: &ObservedFn, errors: &mut Errors) {
-    if let Some(c) = &f.sig.constness {
+fn check_function(f: &FnFacts, errors: &mut Errors) {
+    if let Some(span) = f.constness {
         errors.push(
-            c.span,
+            span,
             "#[observe] cannot instrument a `const fn`: it may run at compile time, where there is no \
              clock and no registry; remove `const`, or observe the non-const function that calls it",
         );
     }
-    if let Body::Missing(semi) = &f.body {
+    if let Some(span) = f.missing_body {
         errors.push(
-            semi.span,
+            span,
             "#[observe] needs a function body: put it on the trait's default method or on the \
              implementations' methods, not on a declaration",
         );
     }
-    if let Some(v) = &f.sig.variadic {
-        errors.push(v.span(), "#[observe] cannot instrument a variadic function");
+    if let Some(span) = f.variadic {
+        errors.push(span, "#[observe] cannot instrument a variadic function");
     }
-    if let ReturnType::Type(_, ty) = &f.sig.output {
-        if matches!(**ty, Type::Never(_)) {
-            errors.push(
-                ty.span(),
-                "#[observe] on a function returning `!`: it never completes, so there is no call \
-                 to count or time; observe the functions it calls instead",
-            );
-        }
+    if let Some(span) = f.never {
+        errors.push(
+            span,
+            "#[observe] on a function returning `!`: it never completes, so there is no call \
+             to count or time; observe the functions it calls instead",
+        );
     }
 }
 

@@ -21,7 +21,7 @@ use crate::arguments::Mode;
 use crate::attr::ObserveArgs;
 use crate::check;
 use crate::exits::{mentions_impl_trait, Exits};
-use crate::item::{describe_non_fn, Body, ObservedFn};
+use crate::item::{body_tokens, describe_non_fn, Body, FnFacts, FnTokens, ObservedFn};
 use crate::labels::{label_code, LabelCode};
 use crate::returns::{future_return, surely_not_a_future, FutureKind, FutureReturn};
 use proc_macro2::{Ident, Literal, Span, TokenStream};
@@ -32,6 +32,12 @@ use syn::visit_mut::VisitMut;
 use syn::{Block, Expr, ReturnType, Stmt};
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream, mode: Mode) -> TokenStream {
+    // The kill switch, seen by this crate too (`RUSTFLAGS` reach proc macros unless `--target` is
+    // given): the function stays as written, its body not even parsed, and the attribute costs the
+    // build next to nothing. Where only the runtime sees it, `select_body!` picks the bare body instead.
+    if cfg!(sightline_disable) {
+        return expand_bare(args, item, mode);
+    }
     let f = match syn::parse2::<ObservedFn>(item.clone()) {
         Ok(f) => f,
         Err(_) => return not_a_function(item, mode),
@@ -39,13 +45,49 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream, mode: Mode) -> TokenS
     // Every mistake at once: what the parse found, and what the checks find in whatever parsed.
     let (args, mut errors) = ObserveArgs::parse(args, mode);
     if let Some(args) = &args {
-        if let Err(e) = check::check(args, &f) {
+        if let Err(e) = check::check(args, &FnFacts::of(&f)) {
             errors.add(e);
         }
     }
     match (args, errors.finish()) {
-        (Some(args), Ok(())) => Expansion::new(&args, &f).function(),
+        (Some(args), Ok(())) => Expansion::new(&args, &f).function(&item),
         (_, result) => {
+            let error = result.err().map(|e| e.to_compile_error());
+            quote!(#error #item)
+        }
+    }
+}
+
+/// The expansion under the kill switch: the function with its bare body (see `bare_extras`), every
+/// mistake in the attribute still reported. The function is read as tokens, never parsed, and handed
+/// back as it came when the attribute adds nothing to it.
+fn expand_bare(args: TokenStream, item: TokenStream, mode: Mode) -> TokenStream {
+    let Some(f) = FnTokens::scan(item.clone()) else {
+        return not_a_function(item, mode);
+    };
+    let (args, mut errors) = ObserveArgs::parse(args, mode);
+    if let Some(args) = &args {
+        if let Err(e) = check::check(args, &f.facts) {
+            errors.add(e);
+        }
+    }
+    match (args, errors.finish(), f.body) {
+        (Some(args), Ok(()), Some(body)) => {
+            let private = crate::krate::private(args.krate.as_ref());
+            let labels = label_code(&args, &private, &site_function(&args, &f.name));
+            let extras = bare_extras(&args, &labels, &private, &f.name);
+            if extras.is_empty() {
+                return item;
+            }
+            let head = f.head;
+            quote! {
+                #(#head)* {
+                    #extras
+                    #body
+                }
+            }
+        }
+        (_, result, _) => {
             let error = result.err().map(|e| e.to_compile_error());
             quote!(#error #item)
         }
@@ -90,15 +132,10 @@ fn local(name: &str) -> Ident {
 impl<'a> Expansion<'a> {
     fn new(args: &'a ObserveArgs, f: &'a ObservedFn) -> Self {
         let private = crate::krate::private(args.krate.as_ref());
-        let function = match (&args.name, args.mode) {
-            (Some(name), _) => name.value(),
-            (None, Mode::Business) => operation_name(args, f),
-            (None, Mode::Observe) => f.sig.ident.unraw().to_string(),
-        };
         Expansion {
             args,
             f,
-            labels: label_code(args, &private, &function),
+            labels: label_code(args, &private, &site_function(args, &f.sig.ident)),
             private,
         }
     }
@@ -107,7 +144,7 @@ impl<'a> Expansion<'a> {
         self.args.route.is_some()
     }
 
-    fn function(&self) -> TokenStream {
+    fn function(&self, item: &TokenStream) -> TokenStream {
         let ObservedFn {
             attrs,
             vis,
@@ -132,7 +169,10 @@ impl<'a> Expansion<'a> {
         } else {
             self.sync_body(block)
         };
-        let bare = self.bare_body(block);
+        let bare = match body_tokens(item) {
+            Some(body) => self.bare_body(&body),
+            None => quote!(#block),
+        };
         let p = &self.private;
         // Both bodies, and the runtime's selector picks one: the kill switch is a cfg of the runtime crate.
         quote! {
@@ -144,38 +184,15 @@ impl<'a> Expansion<'a> {
         }
     }
 
-    /// The body under the kill switch: the function's own statements. Every expression the attribute
-    /// mentions is still type-checked and counts as used, but is never evaluated, so a parameter read only
-    /// by `fields(..)` is not reported unused and a mistake does not compile only with the switch on.
-    fn bare_body(&self, block: &Block) -> TokenStream {
-        let values = self
-            .args
-            .fields
-            .iter()
-            .chain(&self.args.redact)
-            .map(|f| &f.value);
-        let labels = &self.labels.unevaluated;
-        let checks = quote!(#(let _ = &(#values);)* #labels);
-        let checks = (!checks.is_empty()).then(|| quote!(if false { #checks }));
-        let label_items = &self.labels.items;
-        let (_, objective_check) = self.objective();
-        let stmts = &block.stmts;
-        quote! {
-            #label_items
-            #objective_check
-            #checks
-            #(#stmts)*
-        }
+    /// The body under the kill switch: the function's own body, after `bare_extras`.
+    fn bare_body(&self, body: &proc_macro2::Group) -> TokenStream {
+        let extras = bare_extras(self.args, &self.labels, &self.private, &self.f.sig.ident);
+        quote!(#extras #body)
     }
 
     /// The site's objective (`Option<ObjectiveDef>`) and, for a shared one, its compile-time check.
     fn objective(&self) -> (TokenStream, TokenStream) {
-        crate::objective::meta(
-            self.args.objective.as_ref(),
-            &self.private,
-            &crate::check::site_buckets(self.args),
-            &self.f.sig.ident.unraw().to_string(),
-        )
+        objective(self.args, &self.private, &self.f.sig.ident)
     }
 
     /// The call site's `static`, listed at link time.
@@ -195,7 +212,7 @@ impl<'a> Expansion<'a> {
             }
             None => quote!(#p::DEFAULT_BUCKETS),
         };
-        let operation = operation_name(self.args, self.f);
+        let operation = operation_name(self.args, &self.f.sig.ident);
         let kind = match (&self.args.route, &self.args.method) {
             _ if self.args.mode == Mode::Business => quote! {
                 #p::SiteKind::Business { operation: #operation, buckets: #buckets }
@@ -213,7 +230,7 @@ impl<'a> Expansion<'a> {
         let label_items = &self.labels.items;
         let (objective, objective_check) = self.objective();
         quote! {
-            static __SL_SITE: #p::Site = #p::Site::new(#p::SiteMeta {
+            #p::site!(__SL_SITE, {
                 function: #function,
                 fn_name: #fn_name,
                 module: ::core::module_path!(),
@@ -226,10 +243,6 @@ impl<'a> Expansion<'a> {
                 fields: &[#(#fields),*],
                 redacted: &[#(#redacted),*],
             });
-            // Listed at link time, so `install()` and `catalog()` know every site before it runs.
-            #[#p::linkme::distributed_slice(#p::SITES)]
-            #[linkme(crate = #p::linkme)]
-            static __SL_CATALOG_ENTRY: &#p::Site = &__SL_SITE;
             #label_items
             #objective_check
         }
@@ -316,39 +329,14 @@ impl<'a> Expansion<'a> {
     }
 
     /// The outcome of the value `r` (a reference to the return value) points at, as an `Outcome`: its
-    /// type is probed at the call site (see the runtime's `probes`).
+    /// type is probed at the call site, by the runtime's `outcome!`.
     fn outcome(&self, r: &Ident) -> TokenStream {
         let p = &self.private;
-        let err = local("__sl_err");
-        let e = local("__sl_e");
-        let status = if self.is_handler() {
-            quote!((&&&#p::probe::Probe(#r)).__sl_status())
+        if self.is_handler() {
+            quote!(#p::outcome!(#r, status))
         } else {
-            quote!(::core::option::Option::None)
-        };
-        quote! {{
-            #[allow(unused_imports)]
-            use #p::probe::{
-                ErrIndex as _, ErrLabels as _, MessageBoxedError as _, MessageDebug as _,
-                MessageDisplay as _, MessageError as _, MessageOpaque as _,
-                MessageSharedError as _, NoErrIndex as _, NoErrLabels as _, NoStatus as _,
-                NotResult as _, ResultErr as _, Status as _, StatusOkSide as _,
-            };
-            let #err = (&&#p::probe::Probe(#r)).__sl_err();
-            #p::Outcome::new(
-                (&&#p::probe::Probe(&#err)).__sl_labels(),
-                match #err {
-                    ::core::option::Option::Some(#e) => ::core::option::Option::Some(
-                        #p::ErrorInfo::new(
-                            (&&#p::probe::Probe(#e)).__sl_index(),
-                            (&&&&&&#p::probe::Probe(#e)).__sl_message(),
-                        ),
-                    ),
-                    ::core::option::Option::None => ::core::option::Option::None,
-                },
-                #status,
-            )
-        }}
+            quote!(#p::outcome!(#r))
+        }
     }
 
     /// The outcome as a closure, for the futures that hold it as a function pointer.
@@ -498,11 +486,57 @@ impl<'a> Expansion<'a> {
 }
 
 /// A business span's operation: the literal, or the function's name in kebab case.
-fn operation_name(args: &ObserveArgs, f: &ObservedFn) -> String {
+fn operation_name(args: &ObserveArgs, ident: &Ident) -> String {
     match &args.operation {
         Some(name) => name.value(),
-        None => f.sig.ident.unraw().to_string().replace('_', "-"),
+        None => ident.unraw().to_string().replace('_', "-"),
     }
+}
+
+/// The site's `function` label: `name = ..`, else the operation's name, else the function's.
+fn site_function(args: &ObserveArgs, ident: &Ident) -> String {
+    match (&args.name, args.mode) {
+        (Some(name), _) => name.value(),
+        (None, Mode::Business) => operation_name(args, ident),
+        (None, Mode::Observe) => ident.unraw().to_string(),
+    }
+}
+
+/// What the kill switch keeps before the function's own body: the label items and a shared objective's
+/// check, and every expression the attribute mentions, type-checked and counted as used but never
+/// evaluated, so a parameter read only by `fields(..)` is not reported unused and a mistake does not
+/// compile only with the switch on.
+fn bare_extras(
+    args: &ObserveArgs,
+    labels: &LabelCode,
+    private: &TokenStream,
+    ident: &Ident,
+) -> TokenStream {
+    let values = args.fields.iter().chain(&args.redact).map(|f| &f.value);
+    let unevaluated = &labels.unevaluated;
+    let checks = quote!(#(let _ = &(#values);)* #unevaluated);
+    let checks = (!checks.is_empty()).then(|| quote!(if false { #checks }));
+    let label_items = &labels.items;
+    let (_, objective_check) = objective(args, private, ident);
+    quote! {
+        #label_items
+        #objective_check
+        #checks
+    }
+}
+
+/// The site's objective (`Option<ObjectiveDef>`) and, for a shared one, its compile-time check.
+fn objective(
+    args: &ObserveArgs,
+    private: &TokenStream,
+    ident: &Ident,
+) -> (TokenStream, TokenStream) {
+    crate::objective::meta(
+        args.objective.as_ref(),
+        private,
+        &crate::check::site_buckets(args),
+        &ident.unraw().to_string(),
+    )
 }
 
 /// `x` when `value` is `Box::pin(x)`.

@@ -8,10 +8,22 @@ use serde_json::{json, Value};
 use sightline_conventions::{self as conventions, Family};
 use std::sync::{PoisonError, RwLock};
 
-/// The call sites, one entry per `#[observe]` in the binary.
+/// One call site, as the expanded code submits it: one entry per `#[observe]` in the binary.
 #[doc(hidden)]
-#[linkme::distributed_slice]
-pub static SITES: [&'static Site];
+pub struct SiteEntry(pub &'static Site);
+
+inventory::collect!(SiteEntry);
+
+/// Every call site linked into the binary, by module and function name (the order the link gave them
+/// in is not a stable one).
+fn sites() -> Vec<&'static Site> {
+    let mut sites: Vec<&'static Site> = inventory::iter::<SiteEntry>
+        .into_iter()
+        .map(|entry| entry.0)
+        .collect();
+    sites.sort_by_key(|site| (site.meta().module, site.meta().fn_name));
+    sites
+}
 
 /// One instrumented call site.
 #[derive(Clone, Debug, PartialEq)]
@@ -44,7 +56,7 @@ pub struct LabelInfo {
 
 /// Every instrumented site linked into this binary.
 pub fn catalog() -> Vec<SiteInfo> {
-    SITES.iter().map(|site| info(site)).collect()
+    sites().into_iter().map(info).collect()
 }
 
 fn info(site: &'static Site) -> SiteInfo {
@@ -139,7 +151,7 @@ pub fn catalog_json() -> String {
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    let sites: Vec<Value> = SITES.iter().map(|site| site_json(site)).collect();
+    let sites: Vec<Value> = sites().into_iter().map(site_json).collect();
     let json = json!({
         "sightline_catalog": CATALOG_VERSION,
         "service": service,
@@ -212,13 +224,14 @@ pub(crate) fn installed(service: &str) {
 /// one family's labels), then resolves every site whose labels are all known at link time, so its
 /// series are exported at 0 before the first call.
 pub(crate) fn prepare() -> Result<(), LabelConflict> {
-    for site in SITES.iter() {
+    let sites = sites();
+    for site in &sites {
         let meta = site.meta();
         if let (Some(custom), true) = (meta.custom, meta.metrics) {
             custom::family(custom, site.site_name())?;
         }
     }
-    for site in SITES.iter() {
+    for site in sites {
         site.resolve_ahead();
     }
     Ok(())

@@ -2,7 +2,7 @@
 
 use crate::context::layer::ContextLayer;
 use crate::installation::{own_filter, Installation};
-use crate::logs::{Handoff, LineSink, LogLayer, Redactor, Writer};
+use crate::logs::{Handoff, LineSink, LogLayer, MakeLines, Redactor, Writer};
 use crate::loss;
 use crate::traces::{TraceConfig, Traces};
 use crate::Error;
@@ -11,7 +11,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -59,7 +58,7 @@ impl Telemetry {
 #[must_use = "call .install() to set telemetry up"]
 pub struct TelemetryBuilder {
     service: String,
-    writer: Option<BoxMakeWriter>,
+    writer: Option<MakeLines>,
     level: Option<String>,
     redact: Vec<String>,
     redact_pii: bool,
@@ -79,7 +78,7 @@ impl TelemetryBuilder {
     where
         W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
     {
-        self.writer = Some(BoxMakeWriter::new(writer));
+        self.writer = Some(MakeLines::new(writer));
         self
     }
 
@@ -246,7 +245,7 @@ impl TelemetryBuilder {
             Some(writer) => (Writer::Make(writer), None),
             None => match Handoff::stdout(self.log_buffer_lines) {
                 Some(handoff) => (Writer::Handoff(handoff.clone()), Some(handoff)),
-                None => (Writer::Make(BoxMakeWriter::new(std::io::stdout)), None),
+                None => (Writer::Make(MakeLines::new(std::io::stdout)), None),
             },
         };
         let lines = Arc::new(LineSink::new(&self.service, Arc::new(redactor), writer));

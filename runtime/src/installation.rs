@@ -204,9 +204,7 @@ mod tests {
         let sink = Arc::new(LineSink::new(
             "svc",
             Arc::default(),
-            crate::logs::Writer::Make(tracing_subscriber::fmt::writer::BoxMakeWriter::new(
-                std::io::sink,
-            )),
+            crate::logs::Writer::Make(crate::logs::MakeLines::new(std::io::sink)),
         ));
         let make = |level: &str| {
             Installation::leak(Parts {

@@ -37,7 +37,9 @@ pub use record::{record, RecordValue};
 /// What the expanded code of `#[observe]` calls. Not a public API: no semver guarantee.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::__sightline_outcome as outcome;
     pub use crate::__sightline_select_body as select_body;
+    pub use crate::__sightline_site as site;
     pub use crate::call::guard::{finish, CallGuard};
     pub use crate::call::meta::{Lines, SiteKind, SiteMeta};
     pub use crate::call::observed_future::ObservedFuture;
@@ -45,13 +47,13 @@ pub mod __private {
     pub use crate::call::probes::{ErrorInfo, ErrorMessage, Outcome};
     pub use crate::call::question_mark::{Branch, ControlFlow, FromResidual};
     pub use crate::call::site::Site;
-    pub use crate::catalog::SITES;
+    pub use crate::catalog::SiteEntry;
     pub use crate::labels::ErrorLabels;
     pub use crate::labels::{series_product, LabelIndex, LabelValue};
     pub use crate::metrics::custom::CustomLabels;
     pub use crate::metrics::DEFAULT_BUCKETS;
     pub use crate::objective::{check_objective_latency, objective_def, ObjectiveDef};
     pub use const_panic;
-    pub use linkme;
+    pub use inventory;
     pub use tracing;
 }

@@ -11,8 +11,8 @@
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sightline_select_body {
-    ({ $($instrumented:tt)* } { $($bare:tt)* }) => {
-        { $($instrumented)* }
+    ($instrumented:tt $bare:tt) => {
+        $instrumented
     };
 }
 
@@ -21,7 +21,7 @@ macro_rules! __sightline_select_body {
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __sightline_select_body {
-    ({ $($instrumented:tt)* } { $($bare:tt)* }) => {
-        { $($bare)* }
+    ($instrumented:tt $bare:tt) => {
+        $bare
     };
 }

@@ -129,44 +129,24 @@ pub mod probe {
         }
     }
 
-    // `__sl_labels`, asked of the `Option<&E>` that `__sl_err` returned: the error type's label list and
-    // which labels are expected outcomes.
-    pub trait ErrLabels {
-        fn __sl_labels(&self) -> ErrorLabels;
+    // `__sl_labels`, asked of the `Option<&E>` that `__sl_err` returned: the error type's label list,
+    // which labels are expected outcomes, and how to find an error's position in the list.
+    pub trait ErrLabels<E: ?Sized> {
+        fn __sl_labels(&self) -> (ErrorLabels, fn(&E) -> usize);
     }
-    impl<E: ErrorLabel> ErrLabels for &Probe<'_, Option<&E>> {
+    impl<E: ErrorLabel> ErrLabels<E> for &Probe<'_, Option<&E>> {
         #[inline]
-        fn __sl_labels(&self) -> ErrorLabels {
-            ErrorLabels::new(E::LABELS, E::EXPECTED)
+        fn __sl_labels(&self) -> (ErrorLabels, fn(&E) -> usize) {
+            (ErrorLabels::new(E::LABELS, E::EXPECTED), E::error_index)
         }
     }
-    pub trait NoErrLabels {
-        fn __sl_labels(&self) -> ErrorLabels;
+    pub trait NoErrLabels<E: ?Sized> {
+        fn __sl_labels(&self) -> (ErrorLabels, fn(&E) -> usize);
     }
-    impl<T: ?Sized> NoErrLabels for Probe<'_, T> {
+    impl<E: ?Sized> NoErrLabels<E> for Probe<'_, Option<&E>> {
         #[inline]
-        fn __sl_labels(&self) -> ErrorLabels {
-            ErrorLabels::new(DEFAULT_ERROR_LABELS, &[])
-        }
-    }
-
-    // `__sl_index`: the error's position in its label list.
-    pub trait ErrIndex {
-        fn __sl_index(&self) -> usize;
-    }
-    impl<E: ErrorLabel + ?Sized> ErrIndex for &Probe<'_, E> {
-        #[inline]
-        fn __sl_index(&self) -> usize {
-            self.0.error_index()
-        }
-    }
-    pub trait NoErrIndex {
-        fn __sl_index(&self) -> usize;
-    }
-    impl<T: ?Sized> NoErrIndex for Probe<'_, T> {
-        #[inline]
-        fn __sl_index(&self) -> usize {
-            0
+        fn __sl_labels(&self) -> (ErrorLabels, fn(&E) -> usize) {
+            (ErrorLabels::new(DEFAULT_ERROR_LABELS, &[]), |_| 0)
         }
     }
 
@@ -233,6 +213,14 @@ pub mod probe {
         fn __sl_message(&self) -> ErrorMessage<'a> {
             ErrorMessage::Opaque(std::any::type_name::<E>())
         }
+    }
+
+    /// The traits `outcome!` asks, brought into scope by one glob import.
+    pub mod outcome {
+        pub use super::{
+            ErrLabels, MessageBoxedError, MessageDebug, MessageDisplay, MessageError,
+            MessageOpaque, MessageSharedError, NoErrLabels, NotResult, ResultErr,
+        };
     }
 
     // `__sl_status`: the HTTP status of a handler's return value, if its type tells.
@@ -329,4 +317,42 @@ pub mod probe {
             tracing::field::debug(self.0)
         }
     }
+}
+
+/// `outcome!(value)`: the [`Outcome`] of a returned value, `value` a reference to it, worked out by the
+/// probes at the call site (`outcome!(value, status)` also reads a handler's HTTP status). A
+/// declarative macro rather than tokens written by the attribute: the compiler expands it far faster
+/// than the attribute's own (unoptimized) code can write them, and the attribute's output stays small.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sightline_outcome {
+    ($value:ident) => {
+        $crate::__sightline_outcome!(@probe $value, ::core::option::Option::None)
+    };
+    ($value:ident, status) => {
+        $crate::__sightline_outcome!(@probe $value, {
+            #[allow(unused_imports)]
+            use $crate::__private::probe::{NoStatus as _, Status as _, StatusOkSide as _};
+            (&&&$crate::__private::probe::Probe($value)).__sl_status()
+        })
+    };
+    (@probe $value:ident, $status:expr) => {{
+        #[allow(unused_imports)]
+        use $crate::__private::probe::outcome::*;
+        let err = (&&$crate::__private::probe::Probe($value)).__sl_err();
+        let (labels, index) = (&&$crate::__private::probe::Probe(&err)).__sl_labels();
+        $crate::__private::Outcome::new(
+            labels,
+            match err {
+                ::core::option::Option::Some(e) => ::core::option::Option::Some(
+                    $crate::__private::ErrorInfo::new(
+                        index(e),
+                        (&&&&&&$crate::__private::probe::Probe(e)).__sl_message(),
+                    ),
+                ),
+                ::core::option::Option::None => ::core::option::Option::None,
+            },
+            $status,
+        )
+    }};
 }

@@ -180,3 +180,15 @@ impl Resolved {
         CallGuard::start(self.site, self.metrics, false)
     }
 }
+
+/// `site!(NAME, { meta fields })`: the call site's `static`, listed in the catalogue before `main`, so
+/// `install()` and `catalog()` know every site before it runs.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sightline_site {
+    ($name:ident, { $($meta:tt)* }) => {
+        static $name: $crate::__private::Site =
+            $crate::__private::Site::new($crate::__private::SiteMeta { $($meta)* });
+        $crate::__private::inventory::submit! { $crate::__private::SiteEntry(&$name) }
+    };
+}

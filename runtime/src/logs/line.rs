@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 use tracing_core::Level;
-use tracing_subscriber::fmt::writer::BoxMakeWriter;
-use tracing_subscriber::fmt::MakeWriter as _;
+use tracing_subscriber::fmt::MakeWriter;
 
 /// How often a failing writer may print a warning to standard error.
 const WRITE_WARNING_INTERVAL_MS: u64 = 10_000;
@@ -26,7 +25,37 @@ pub(crate) enum Writer {
     /// The default: stdout, through the writer thread.
     Handoff(Handoff),
     /// A writer the application gave, called on the logging thread.
-    Make(BoxMakeWriter),
+    Make(MakeLines),
+}
+
+/// A `MakeWriter` the application gave, behind one box for the whole installation. (tracing-subscriber's
+/// `BoxMakeWriter` boxes every writer it makes: an allocation per line.)
+pub(crate) struct MakeLines(Box<dyn WriteLine>);
+
+impl MakeLines {
+    pub(crate) fn new<M>(make: M) -> Self
+    where
+        M: for<'w> MakeWriter<'w> + Send + Sync + 'static,
+    {
+        MakeLines(Box::new(make))
+    }
+
+    fn write(&self, line: &[u8]) -> std::io::Result<()> {
+        self.0.write_line(line)
+    }
+}
+
+trait WriteLine: Send + Sync {
+    fn write_line(&self, line: &[u8]) -> std::io::Result<()>;
+}
+
+impl<M> WriteLine for M
+where
+    M: for<'w> MakeWriter<'w> + Send + Sync,
+{
+    fn write_line(&self, line: &[u8]) -> std::io::Result<()> {
+        self.make_writer().write_all(line)
+    }
 }
 
 /// Writes lines for one installation: its service name, its redactor, its writer, and the count of lines
@@ -85,7 +114,7 @@ impl LineSink {
                 handoff.hand_off(line);
                 Ok(())
             }
-            Writer::Make(make) => make.make_writer().write_all(line),
+            Writer::Make(make) => make.write(line),
         };
         if let Err(error) = written {
             let failed = self.write_errors.fetch_add(1, Ordering::Relaxed) + 1;
@@ -103,7 +132,7 @@ impl LineSink {
     pub(crate) fn try_write(&self, line: &[u8]) -> bool {
         match &self.writer {
             Writer::Handoff(handoff) => handoff.try_hand_off(line),
-            Writer::Make(make) => make.make_writer().write_all(line).is_ok(),
+            Writer::Make(make) => make.write(line).is_ok(),
         }
     }
 

@@ -15,7 +15,7 @@ pub(crate) use handoff::{Handoff, DEFAULT_BUFFER_LINES};
 pub(crate) use layer::{
     write_own_line, write_span_summary, LogLayer, Own, SpanSummary, SUMMARY_TARGET,
 };
-pub(crate) use line::{warning_line, LineSink, Writer};
+pub(crate) use line::{warning_line, LineSink, MakeLines, Writer};
 
 /// Span fields that never reach log lines. They exist for OpenTelemetry (span name, kind and status, code
 /// location, HTTP semantic conventions), and a call's completion line carries the same facts under its own

@@ -10,12 +10,11 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::Layer as _;
 
-use super::{LineSink, LogLayer, Redactor, Writer, REDACTED};
+use super::{LineSink, LogLayer, MakeLines, Redactor, Writer, REDACTED};
 use crate::context::layer::ContextLayer;
 use crate::installation::{own_filter, Installation, Parts};
 use crate::span::OwnSpan;
 use crate::traces::SamplerChoice;
-use tracing_subscriber::fmt::writer::BoxMakeWriter;
 
 /// Keeps every `write` call separately, to check that each one is exactly one whole line.
 #[derive(Clone, Default)]
@@ -54,7 +53,7 @@ fn installation(redactor: Redactor, capture: &Capture) -> &'static Installation 
     let sink = Arc::new(LineSink::new(
         "shop",
         Arc::new(redactor),
-        Writer::Make(BoxMakeWriter::new(capture.clone())),
+        Writer::Make(MakeLines::new(capture.clone())),
     ));
     Installation::leak(Parts {
         lines: sink,
@@ -601,7 +600,7 @@ fn a_failing_writer_is_counted_not_fatal() {
         let sink = Arc::new(LineSink::new(
             "shop",
             Arc::default(),
-            Writer::Make(BoxMakeWriter::new(Failing { accepts_nothing })),
+            Writer::Make(MakeLines::new(Failing { accepts_nothing })),
         ));
         let layer = LogLayer::new(Arc::clone(&sink));
         tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {

@@ -114,6 +114,12 @@ mod tests {
             SpanLoss::Unreachable
         );
         assert_eq!(
+            loss_reason(&failure(
+                "HTTP export failed: network error: no answer within 200 ms"
+            )),
+            SpanLoss::Unreachable
+        );
+        assert_eq!(
             loss_reason(&failure("HTTP export failed with status code: 503")),
             SpanLoss::Rejected
         );

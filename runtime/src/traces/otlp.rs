@@ -40,6 +40,8 @@ pub(crate) struct OtlpHttp {
     headers: reqwest::header::HeaderMap,
     /// The `Resource` message, written once.
     resource: Vec<u8>,
+    /// How long a request may go unanswered.
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for OtlpHttp {
@@ -117,6 +119,7 @@ impl OtlpHttp {
             url: url.to_owned(),
             headers,
             resource: Vec::new(),
+            timeout,
         })
     }
 }
@@ -136,8 +139,11 @@ impl SpanExporter for OtlpHttp {
                 "HTTP export failed with status code: {}",
                 response.status().as_u16()
             ))),
+            // No answer within the request's timeout is the collector being unreachable (the `timeout`
+            // reason is the export's own bound); the words say so for `loss_reason`.
             Err(error) if error.is_timeout() => Err(OTelSdkError::InternalFailure(format!(
-                "HTTP export timed out: {error}"
+                "HTTP export failed: network error: no answer within {} ms",
+                self.timeout.as_millis()
             ))),
             Err(error) => Err(OTelSdkError::InternalFailure(format!(
                 "HTTP export failed: network error: {error}"
@@ -396,7 +402,7 @@ fn write_varint(out: &mut Vec<u8>, mut value: u64) {
 }
 
 fn varint_len(value: u64) -> usize {
-    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn write_varint_field(out: &mut Vec<u8>, field: u32, value: u64) {

@@ -134,6 +134,7 @@ pub(crate) fn check_otlp(env: Env<'_>) -> Result<(), InvalidSetting> {
 
 /// The entries of a `key=value,key=value` list (`OTEL_EXPORTER_OTLP_HEADERS`), keys trimmed, values
 /// trimmed and URL-decoded, as the specification writes them.
+#[cfg(feature = "otlp")]
 pub(crate) fn key_values(
     name: &'static str,
     text: &str,
@@ -157,6 +158,7 @@ pub(crate) fn key_values(
 }
 
 /// `%XX` sequences decoded; `None` for a broken one or text that is not UTF-8 once decoded.
+#[cfg(feature = "otlp")]
 fn url_decoded(text: &str) -> Option<String> {
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());

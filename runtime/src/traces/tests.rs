@@ -208,9 +208,7 @@ fn installed(traces: &Traces) -> &'static Installation {
         lines: Arc::new(LineSink::new(
             "checkout-service",
             Arc::default(),
-            Writer::Make(tracing_subscriber::fmt::writer::BoxMakeWriter::new(
-                std::io::sink,
-            )),
+            Writer::Make(crate::logs::MakeLines::new(std::io::sink)),
         )),
         filter: own_filter("info"),
         rings: traces.rings(),
@@ -638,9 +636,7 @@ fn composes_with_the_log_layer() {
     let sink = Arc::new(LineSink::new(
         "checkout-service",
         Arc::default(),
-        Writer::Make(tracing_subscriber::fmt::writer::BoxMakeWriter::new(
-            lines.clone(),
-        )),
+        Writer::Make(crate::logs::MakeLines::new(lines.clone())),
     ));
     let log = LogLayer::new(sink).with_filter(EnvFilter::new("warn"));
     let combined: Box<dyn Layer<Registry> + Send + Sync> = ContextLayer {
