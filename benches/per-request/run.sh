@@ -83,6 +83,10 @@ for round in $(seq 1 "$rounds"); do
         start "$setup"
         # Warm-up: JIT, caches, connection pools.
         wrk -t1 -c"$connections" -d2s "http://127.0.0.1:$port/orders/42" >/dev/null
+        # Lines are counted over the measured run only; the writer hands off
+        # asynchronously, so let the warm-up's lines land first.
+        sleep 0.3
+        lines_before=$(wc -l <"$out/$setup.log")
         before=$(cpu_ticks "$pid")
         report="$(wrk -t1 -c"$connections" -d"${duration}s" --latency "http://127.0.0.1:$port/orders/42")"
         after=$(cpu_ticks "$pid")
@@ -94,7 +98,7 @@ for round in $(seq 1 "$rounds"); do
         p99=$(to_ms "$(echo "$report" | awk '$1 == "99%" { print $2 }')")
         cpu_us=$(awk -v a="$before" -v b="$after" -v t="$tick_ms" -v n="$requests" \
             'BEGIN { printf "%.2f", (b - a) * t * 1000 / n }')
-        lines=$(wc -l <"$out/$setup.log")
+        lines=$(($(wc -l <"$out/$setup.log") - lines_before))
         echo "$setup $round $rps $p50 $p99 $cpu_us $requests $lines" | tee -a "$results" >&2
     done
 done

@@ -42,10 +42,20 @@ static DROPS: RateLimited = RateLimited::new(10_000);
 static REFUSED: RateLimited = RateLimited::new(10_000);
 
 /// Lines handed off and not taken by the writer yet.
-#[derive(Default)]
 struct Batch {
     bytes: Vec<u8>,
     lines: u64,
+}
+
+impl Batch {
+    /// Room for a full batch and the lines that arrive before the writer takes it, so that a caller
+    /// handing off a line grows the buffer (allocates) only when the writer falls that far behind.
+    fn new() -> Batch {
+        Batch {
+            bytes: Vec::with_capacity(2 * BATCH_BYTES),
+            lines: 0,
+        }
+    }
 }
 
 struct Shared {
@@ -82,7 +92,7 @@ impl Handoff {
         F: FnOnce() -> W + Send + 'static,
     {
         let shared = Arc::new(Shared {
-            batch: Mutex::new(Batch::default()),
+            batch: Mutex::new(Batch::new()),
             max_lines: lines.max(1) as u64,
             writer: Mutex::new(None),
             idle: AtomicBool::new(false),
@@ -228,7 +238,7 @@ impl Handoff {
 
 /// The writer side: every round, takes the whole batch at once and writes it in one `write_all`.
 fn write_lines<W: Write>(shared: &Shared, mut out: W) {
-    let mut taken = Batch::default();
+    let mut taken = Batch::new();
     loop {
         {
             let mut batch = shared.batch.lock().unwrap_or_else(PoisonError::into_inner);
@@ -268,7 +278,7 @@ fn write_lines<W: Write>(shared: &Shared, mut out: W) {
         taken.bytes.clear();
         taken.lines = 0;
         if taken.bytes.capacity() > KEPT_CAPACITY {
-            taken.bytes = Vec::new();
+            taken = Batch::new();
         }
         // Lines keep coming: let them gather for a round rather than writing each alone.
         std::thread::park_timeout(ROUND);

@@ -104,6 +104,9 @@ impl Rings {
     fn drop_one(&self) {
         let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
         spans_lost(SpanLoss::QueueFull, 1);
+        if !DROPS.due() {
+            return;
+        }
         warn_rate_limited(
             &DROPS,
             format_args!(
