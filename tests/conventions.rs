@@ -90,6 +90,30 @@ fn family_of<'a>(sample: &'a str, types: &BTreeMap<String, String>) -> &'a str {
     sample
 }
 
+/// One request through `ClientTelemetry` to a server on 127.0.0.1: the client family gets a series.
+#[cfg(feature = "reqwest")]
+fn one_client_call() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/ok", axum::routing::get(|| async { "ok" }));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+            .with(sightline::http::ClientTelemetry::new())
+            .build();
+        let response = client
+            .get(format!("http://{addr}/ok"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    });
+}
+
 #[test]
 fn every_family_the_runtime_registers_is_in_the_table_and_back() {
     common::telemetry();
@@ -99,6 +123,8 @@ fn every_family_the_runtime_registers_is_in_the_table_and_back() {
         let _ = create_payment(i);
         let _ = refund(i);
     }
+    #[cfg(feature = "reqwest")]
+    one_client_call();
     let scrape = common::scrape();
     let types: BTreeMap<String, String> = scrape.types.clone().into_iter().collect();
     for (name, exposed) in &types {
@@ -156,6 +182,9 @@ fn every_family_the_runtime_registers_is_in_the_table_and_back() {
     let on_linux = cfg!(target_os = "linux");
     for family in conventions::BUILT_IN.iter().chain(conventions::PROCESS) {
         if conventions::PROCESS.contains(family) && !on_linux {
+            continue;
+        }
+        if *family == conventions::HTTP_CLIENT_DURATION && !cfg!(feature = "reqwest") {
             continue;
         }
         assert!(

@@ -172,6 +172,18 @@ pub const HTTP: HttpFamilies = HttpFamilies {
     },
 };
 
+/// The requests this service makes to others (OpenTelemetry's `http.client.request.duration`): by method,
+/// server (the first hosts seen, then [`OTHER_SERVER`]) and status code (`0` when no response came).
+pub const HTTP_CLIENT_DURATION: Family = Family {
+    name: "http_client_request_duration_seconds",
+    kind: Kind::Histogram,
+    labels: &["method", "server_address", "status_code"],
+    help: "Duration of HTTP requests this service made, in seconds.",
+};
+
+/// The `server_address` of hosts past the limit of [`HTTP_CLIENT_DURATION`].
+pub const OTHER_SERVER: &str = "other";
+
 /// Finished spans lost on the way to the collector.
 pub const SPANS_DROPPED: Family = Family {
     name: "sightline_spans_dropped_total",
@@ -225,6 +237,7 @@ pub const BUILT_IN: &[Family] = &[
     HTTP.requests,
     HTTP.duration,
     HTTP.in_flight,
+    HTTP_CLIENT_DURATION,
     SPANS_DROPPED,
     SPANS_EXPORTED,
     LOG_LINES_DROPPED,

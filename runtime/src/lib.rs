@@ -24,6 +24,7 @@ mod record;
 mod redact;
 mod span;
 mod traces;
+mod w3c;
 mod warn;
 
 pub use catalog::{catalog, catalog_json, LabelInfo, SiteInfo, CATALOG_VERSION};

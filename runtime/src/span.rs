@@ -23,6 +23,8 @@ pub(crate) struct RemoteParent {
     pub(crate) trace_id: u128,
     pub(crate) span_id: u64,
     pub(crate) sampled: bool,
+    /// The caller's random flag (W3C Level 2).
+    pub(crate) random: bool,
 }
 
 impl OwnSpan {
@@ -53,6 +55,7 @@ impl OwnSpan {
             trace_id: remote.trace_id,
             span_id: remote.span_id,
             sampled: remote.sampled,
+            random: remote.random,
         };
         OwnSpan {
             ids: SpanIds::child_of(Some(parent), |trace, parent| {

@@ -291,7 +291,11 @@ fn span_site(meta: &SiteMeta, function: &'static str) -> SpanSite {
     };
     SpanSite {
         name,
-        server: http.is_some(),
+        kind: if http.is_some() {
+            opentelemetry::trace::SpanKind::Server
+        } else {
+            opentelemetry::trace::SpanKind::Internal
+        },
         function: Some(function),
         module: Some(meta.module),
         operation,

@@ -8,6 +8,8 @@ pub(crate) struct SpanIds {
     /// Whether the trace is sampled: its spans are exported (always false under
     /// `OTEL_TRACES_SAMPLER=always_off`).
     pub(crate) sampled: bool,
+    /// W3C Level 2's random flag: the trace id is random (one sightline made, or a caller said so).
+    pub(crate) random: bool,
 }
 
 impl SpanIds {
@@ -23,6 +25,7 @@ impl SpanIds {
             trace_id,
             span_id: new_span_id(),
             sampled: sample(trace_id, parent.map(|p| p.sampled)),
+            random: parent.map_or(true, |p| p.random),
         }
     }
 }

@@ -141,6 +141,7 @@ mod tests {
                 trace_id: 7,
                 span_id,
                 sampled: true,
+                random: true,
             }),
             owner: Owner::Sightline,
             site: None,

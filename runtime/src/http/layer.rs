@@ -178,7 +178,7 @@ where
         if self.config.skip.matches(req.uri().path()) {
             let (id, _) = self.request_id(&req);
             req.extensions_mut().insert(RequestId(id.to_string()));
-            let request = RequestScope::new(id);
+            let request = RequestScope::new(id, None);
             let inner = {
                 let _scope = Scope::enter(&request);
                 self.inner.call(req)
@@ -262,10 +262,16 @@ where
             Vec::new()
         };
         req.extensions_mut().insert(RequestId(id.to_string()));
-        let request = RequestScope::new(id);
+        let (span, trace_state) = span.unzip();
+        let trace_state = trace_state.flatten();
+        let request = RequestScope::new(
+            id,
+            span.as_ref()
+                .zip(trace_state.clone())
+                .map(|(span, state)| (span.ids().trace_id, state)),
+        );
 
         route.series.start();
-        let (span, trace_state) = span.unzip();
         let inner = {
             let _scope = Scope::enter(&request);
             let _entered = span.as_ref().map(Entered::new);
@@ -285,7 +291,7 @@ where
                     installation,
                     decisions,
                     span,
-                    trace_state: trace_state.flatten(),
+                    trace_state,
                 })),
             }),
         }
@@ -360,7 +366,7 @@ struct Recorded {
     decisions: Decisions,
     span: Option<OwnSpan>,
     /// The caller's `tracestate`, carried on with its trace.
-    trace_state: Option<opentelemetry::trace::TraceState>,
+    trace_state: Option<Arc<str>>,
 }
 
 pin_project! {
@@ -530,7 +536,11 @@ impl Recorded {
                 error_kind: panic.as_ref().map(|_| "panic"),
                 message: panic.map(String::into_boxed_str),
                 status_code: Some(status),
-                trace_state: self.trace_state.map(Box::new),
+                // Valid already (`crate::w3c`): the SDK's own check accepts whatever that does.
+                trace_state: self
+                    .trace_state
+                    .and_then(|s| s.parse::<opentelemetry::trace::TraceState>().ok())
+                    .map(Box::new),
             },
             values,
         );

@@ -15,6 +15,8 @@
 //! of the request; the access line, the metrics and the span need one shared state (route, status, the
 //! moment the client left), so the layer is written as one service.
 
+#[cfg(feature = "reqwest")]
+mod client;
 mod layer;
 mod propagation;
 mod rejection;
@@ -23,6 +25,8 @@ mod routes;
 mod scope;
 mod skip;
 
+#[cfg(feature = "reqwest")]
+pub use client::{ClientTelemetry, UrlTemplate, DEFAULT_MAX_HOSTS};
 pub use layer::{layer, HttpLayer, HttpLayerBuilder, HttpService, ResponseFuture};
 pub use propagation::inject;
 #[cfg(feature = "reqwest")]

@@ -1,66 +1,34 @@
-//! W3C trace context in and out of HTTP headers.
+//! W3C trace context in and out of HTTP headers (the rules themselves are in [`crate::w3c`]).
 
 use crate::span::RemoteParent;
+use crate::w3c::{self, RANDOM, SAMPLED};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::{
-    SpanContext, SpanId, TraceContextExt as _, TraceFlags, TraceId, TraceState,
-};
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use std::sync::Arc;
 
-struct HeaderExtractor<'a>(&'a HeaderMap);
+const TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+const TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(HeaderName::as_str).collect()
-    }
-}
-
-struct HeaderInjector<'a>(&'a mut HeaderMap);
-
-impl Injector for HeaderInjector<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        // W3C: an empty `tracestate` should not be sent.
-        if value.is_empty() {
-            return;
-        }
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::from_bytes(key.as_bytes()),
-            HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
-        }
-    }
-}
-
-/// The caller's span from `traceparent`, with its `tracestate`; `None` for an invalid or absent one, so
-/// the request starts a new trace.
-pub(crate) fn extract(headers: &HeaderMap) -> (Option<RemoteParent>, Option<TraceState>) {
-    if !headers.contains_key("traceparent") {
+/// The caller's span from `traceparent`, with its `tracestate`; `None` for an absent, repeated or invalid
+/// `traceparent` (the request then starts a new trace and its `tracestate` is ignored), and no
+/// `tracestate` when it is absent, empty or malformed.
+pub(crate) fn extract(headers: &HeaderMap) -> (Option<RemoteParent>, Option<Arc<str>>) {
+    let values = |name| headers.get_all(name).into_iter().map(HeaderValue::as_bytes);
+    let Some(parent) = w3c::parse_traceparent(values(TRACEPARENT)) else {
         return (None, None);
-    }
-    let cx = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
-    let span = cx.span();
-    let remote = span.span_context();
-    if !remote.is_valid() {
-        return (None, None);
-    }
-    let parent = RemoteParent {
-        trace_id: u128::from_be_bytes(remote.trace_id().to_bytes()),
-        span_id: u64::from_be_bytes(remote.span_id().to_bytes()),
-        sampled: remote.is_sampled(),
     };
-    let state = remote.trace_state();
-    let state = (state.header() != "").then(|| state.clone());
-    (Some(parent), state)
+    let remote = RemoteParent {
+        trace_id: parent.trace_id,
+        span_id: parent.parent_id,
+        sampled: parent.flags & SAMPLED != 0,
+        random: parent.flags & RANDOM != 0,
+    };
+    let state = w3c::parse_tracestate(values(TRACESTATE)).map(Arc::from);
+    (Some(remote), state)
 }
 
-/// Adds `x-request-id` and `traceparent` (and `tracestate`) of the current request to an outgoing
-/// request's headers, so the next service continues both the request ID and the trace.
+/// Adds `x-request-id`, `traceparent` and the caller's `tracestate` (when the current request
+/// continues a trace that had one) to an outgoing request's headers, so the next service continues both
+/// the request ID and the trace.
 ///
 /// ```no_run
 /// let mut headers = http::HeaderMap::new();
@@ -75,20 +43,17 @@ pub fn inject(headers: &mut HeaderMap) {
     let Some(ids) = crate::context::parent() else {
         return;
     };
-    let flags = if ids.sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
-    let span = SpanContext::new(
-        TraceId::from(ids.trace_id),
-        SpanId::from(ids.span_id),
-        flags,
-        true,
-        TraceState::default(),
-    );
-    let cx = opentelemetry::Context::new().with_remote_span_context(span);
-    TraceContextPropagator::new().inject_context(&cx, &mut HeaderInjector(headers));
+    let flags = if ids.sampled { SAMPLED } else { 0 } | if ids.random { RANDOM } else { 0 };
+    let traceparent = w3c::write_traceparent(ids.trace_id, ids.span_id, flags);
+    if let Ok(value) = HeaderValue::from_str(&traceparent) {
+        headers.insert(TRACEPARENT, value);
+    }
+    // W3C: carried on unchanged; an empty `tracestate` is not sent.
+    if let Some(state) = super::scope::trace_state(ids.trace_id) {
+        if let Ok(value) = HeaderValue::from_str(&state) {
+            headers.insert(TRACESTATE, value);
+        }
+    }
 }
 
 /// Carries the current request's ID and trace context on a reqwest call.

@@ -68,7 +68,7 @@ fn shared(method: &'static str, route: &str) -> &'static RouteInfo {
         series: HTTP.series(method, route, DEFAULT_BUCKETS),
         span: SpanSite {
             name: Box::leak(format!("{method} {route}").into_boxed_str()),
-            server: true,
+            kind: opentelemetry::trace::SpanKind::Server,
             function: None,
             module: None,
             operation: None,

@@ -13,6 +13,8 @@ thread_local! {
 /// One request the layer is handling, shared by its response future and the code that runs inside it.
 pub(crate) struct Request {
     pub(crate) id: Arc<str>,
+    /// The caller's `tracestate` and the trace it belongs to, carried on by [`super::inject`].
+    trace_state: Option<(u128, Arc<str>)>,
     /// The handler's failure, told by its handler-mode site (which leaves the access line to the layer).
     /// A lock, not a thread-local: middleware between the layer and the handler may complete the
     /// response in a later poll, on another thread.
@@ -26,9 +28,10 @@ pub(crate) struct Failure {
 }
 
 impl Request {
-    pub(crate) fn new(id: Arc<str>) -> Arc<Request> {
+    pub(crate) fn new(id: Arc<str>, trace_state: Option<(u128, Arc<str>)>) -> Arc<Request> {
         Arc::new(Request {
             id,
+            trace_state,
             failure: Mutex::new(None),
         })
     }
@@ -48,6 +51,15 @@ impl Request {
 /// along.
 pub fn current_request_id() -> Option<String> {
     CURRENT.with(|c| c.borrow().as_ref().map(|r| r.id.to_string()))
+}
+
+/// The `tracestate` the current request's caller sent with trace `trace_id`, if any.
+pub(crate) fn trace_state(trace_id: u128) -> Option<Arc<str>> {
+    CURRENT.with(|c| {
+        let current = c.borrow();
+        let (trace, state) = current.as_ref()?.trace_state.as_ref()?;
+        (*trace == trace_id).then(|| Arc::clone(state))
+    })
 }
 
 /// Whether the current code runs inside a request the layer is counting: handler-mode sites then leave

@@ -4,6 +4,8 @@
 //! `install()` are counted too; `install()` registers the families into the chosen registry (the default
 //! one unless the builder was given another).
 
+#[cfg(feature = "reqwest")]
+pub(crate) mod client;
 pub(crate) mod custom;
 mod families;
 mod family;

@@ -5,7 +5,7 @@
 use super::record::{OutcomeStatus, SpanRecord, What};
 use super::redact::{redact_attribute, redact_span_cached, KeyDecisions};
 use crate::redact::{Redactor, TextKind};
-use opentelemetry::trace::{Event, SpanContext, SpanId, SpanKind, Status, TraceFlags, TraceId};
+use opentelemetry::trace::{Event, SpanContext, SpanId, Status, TraceFlags, TraceId};
 use opentelemetry::{InstrumentationScope, KeyValue, StringValue, Value};
 use opentelemetry_sdk::trace::{SpanData, SpanEvents, SpanLinks};
 use std::borrow::Cow;
@@ -117,11 +117,7 @@ pub(crate) fn convert(
                     0,
                 ));
             }
-            let kind = if site.server {
-                SpanKind::Server
-            } else {
-                SpanKind::Internal
-            };
+            let kind = site.kind.clone();
             let trace_state = outcome.trace_state.map(|s| *s);
             (
                 Cow::Borrowed(site.name),
@@ -172,11 +168,10 @@ pub(crate) fn convert(
             }),
         );
     }
-    let flags = if ids.sampled {
-        TraceFlags::SAMPLED
-    } else {
-        TraceFlags::default()
-    };
+    let flags = TraceFlags::new(
+        if ids.sampled { crate::w3c::SAMPLED } else { 0 }
+            | if ids.random { crate::w3c::RANDOM } else { 0 },
+    );
     let mut span_events = SpanEvents::default();
     span_events.events = events;
     let mut data = SpanData {

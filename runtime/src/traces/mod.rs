@@ -219,13 +219,10 @@ impl Traces {
             Some(_) if !disabled => Some(CUSTOM_EXPORTER.to_owned()),
             _ => endpoint,
         };
-        // Exporting: the OpenTelemetry default, which follows an incoming trace's decision. Local mode:
-        // every span gets ids for the logs.
-        let default_sampler = if endpoint.is_some() {
-            SamplerChoice::parent_based_always_on()
-        } else {
-            SamplerChoice::AlwaysOn
-        };
+        // The OpenTelemetry default, which follows an incoming trace's decision, in both modes: with no
+        // collector nothing is exported whatever the decision (every span still gets ids for the logs),
+        // but the decision goes on in `traceparent`, and the next service must see the caller's.
+        let default_sampler = SamplerChoice::parent_based_always_on();
         // Every setting is checked before the export thread starts.
         let sampler = parse_sampler(
             env(SAMPLER_VAR).as_deref(),

@@ -353,7 +353,7 @@ mod tests {
 
     static SITE: SpanSite = SpanSite {
         name: "login",
-        server: false,
+        kind: opentelemetry::trace::SpanKind::Internal,
         function: Some("login"),
         module: Some("tests"),
         operation: None,
@@ -367,6 +367,7 @@ mod tests {
                 trace_id: 1,
                 span_id,
                 sampled,
+                random: true,
             },
             parent: None,
             start: now,

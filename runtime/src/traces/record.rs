@@ -44,8 +44,9 @@ pub(crate) enum What {
 #[derive(Debug)]
 pub(crate) struct SpanSite {
     pub(crate) name: &'static str,
-    /// A request served (an HTTP handler or the HTTP layer's request), rather than internal work.
-    pub(crate) server: bool,
+    /// `server` for a request served (an HTTP handler or the HTTP layer's request), `client` for one
+    /// made, else `internal`.
+    pub(crate) kind: SpanKind,
     /// `code.function` and `code.module.name`.
     pub(crate) function: Option<&'static str>,
     pub(crate) module: Option<&'static str>,
