@@ -111,9 +111,10 @@
 
 pub use sightline_macros::{business_span, objective, observe, ErrorLabel, LabelValue};
 pub use sightline_runtime::{
-    catalog, catalog_json, http, init, logs, metrics, record, Error, ErrorLabel, HttpStatus,
-    LabelConflict, LabelInfo, LabelValue, ObjectiveDef, RecordValue, SiteInfo, StatusClass,
-    Telemetry, TelemetryBuilder, TelemetryGuard, Undelivered,
+    catalog, catalog_json, extract_map, http, init, inject_map, logs, metrics, record, Carrier,
+    Continued, Error, ErrorLabel, HttpStatus, LabelConflict, LabelInfo, LabelValue, ObjectiveDef,
+    RecordValue, RemoteContext, SiteInfo, StatusClass, Telemetry, TelemetryBuilder, TelemetryGuard,
+    Undelivered,
 };
 
 /// Alert rules with their promtool tests, an Alertmanager route, a Prometheus scrape config and Grafana

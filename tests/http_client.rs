@@ -74,17 +74,7 @@ async fn fail_three_ways() -> (u16, u16) {
 
 /// `http_client_request_duration_seconds_count` of `GET` to 127.0.0.1 with `status_code`.
 fn counted(status_code: &str) -> f64 {
-    common::exposition::parse(&sightline::metrics::render())
-        .samples
-        .iter()
-        .filter(|s| {
-            s.name == "http_client_request_duration_seconds_count"
-                && s.labels.get("method").map(String::as_str) == Some("GET")
-                && s.labels.get("server_address").map(String::as_str) == Some("127.0.0.1")
-                && s.labels.get("status_code").map(String::as_str) == Some(status_code)
-        })
-        .map(|s| s.value)
-        .sum()
+    common::client_calls("127.0.0.1", status_code)
 }
 
 fn builder(logs: &common::Captured) -> sightline::TelemetryBuilder {

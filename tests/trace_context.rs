@@ -697,17 +697,7 @@ async fn eventually_lines(logs: &common::Captured, ready: impl Fn(&[Value]) -> b
 
 /// `http_client_request_duration_seconds_count{method="GET", server_address=host, status_code="200"}`.
 fn client_calls(host: &str) -> f64 {
-    common::exposition::parse(&sightline::metrics::render())
-        .samples
-        .iter()
-        .filter(|s| {
-            s.name == "http_client_request_duration_seconds_count"
-                && s.labels.get("method").map(String::as_str) == Some("GET")
-                && s.labels.get("server_address").map(String::as_str) == Some(host)
-                && s.labels.get("status_code").map(String::as_str) == Some("200")
-        })
-        .map(|s| s.value)
-        .sum()
+    common::client_calls(host, "200")
 }
 
 #[tokio::test]

@@ -46,6 +46,7 @@ pub(crate) enum Key {
     Labels,
     MaxSeries,
     Objective,
+    Kind,
     Crate,
 }
 
@@ -105,6 +106,7 @@ pub(crate) const ARGUMENTS: &[Argument] = &[
     argument(Key::MaxSeries, "max_series", "max_series", BOTH, "", "max_series = 5000"),
     argument(Key::Objective, "objective", "objective(...)", BOTH, "",
         "objective(latency = \"2s\", percentile = 99, error_rate = \"1%\")"),
+    argument(Key::Kind, "kind", "kind", BOTH, "", "kind = \"client\""),
     argument(Key::Crate, "crate", "crate", BOTH, "", "crate = ::my::sightline"),
 ];
 

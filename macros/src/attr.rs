@@ -5,6 +5,7 @@ use crate::arguments::{self, Argument, Key, Mode};
 use crate::errors::{comma_list, end_span, parse_ending_at, Errors};
 use crate::log_options::{Level, LogMode};
 use crate::objective::ObjectiveArg;
+use crate::span_kind::SpanKind;
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
@@ -37,6 +38,8 @@ pub(crate) struct ObserveArgs {
     pub labels: Option<Labels>,
     pub max_series: Option<syn::LitInt>,
     pub objective: Option<ObjectiveArg>,
+    /// `kind = ".."`, and where its literal is.
+    pub kind: Option<(SpanKind, Span)>,
     /// Arguments given with a mistake (reported by the parse): the checks that read them are skipped, so
     /// that a bad `method` is not also reported as `route` without a `method`.
     failed: Vec<Key>,
@@ -216,6 +219,11 @@ impl ObserveArgs {
                 set_once(&mut self.redact_at, span, at)?;
                 self.redact = list(input, at, argument.example)?;
                 Ok(())
+            }
+            Key::Kind => {
+                let literal = string_value(input, argument)?;
+                let kind = SpanKind::parse(&literal)?;
+                set_once(&mut self.kind, (kind, literal.span()), at)
             }
             Key::Buckets => set_once(&mut self.buckets, buckets(input)?, at),
             Key::SkipMetrics => set_once(&mut self.skip_metrics, span, at),

@@ -60,6 +60,13 @@ fn check_function(f: &FnFacts, errors: &mut Errors) {
 }
 
 fn check_handler(args: &ObserveArgs, errors: &mut Errors) {
+    if let (Some((_, at)), Some(_)) = (args.kind, &args.route) {
+        errors.push(
+            at,
+            "a handler's span is a `server` span: remove `kind`, or drop `route` and `method` to observe \
+             this function as a call of its own",
+        );
+    }
     match (&args.route, &args.method) {
         (Some(route), Some(method)) => {
             let r = route.value();

@@ -229,6 +229,7 @@ impl<'a> Expansion<'a> {
         let custom = &self.labels.meta;
         let label_items = &self.labels.items;
         let (objective, objective_check) = self.objective();
+        let span_kind = self.args.kind.map(|(kind, _)| kind).unwrap_or_default();
         quote! {
             #p::site!(__SL_SITE, {
                 function: #function,
@@ -239,6 +240,7 @@ impl<'a> Expansion<'a> {
                 objective: #objective,
                 metrics: #metrics,
                 sync_body: #sync_body,
+                span_kind: #p::SpanRole::#span_kind,
                 lines: #lines,
                 fields: &[#(#fields),*],
                 redacted: &[#(#redacted),*],

@@ -25,6 +25,7 @@ mod log_options;
 mod malformed_input;
 mod objective;
 mod returns;
+mod span_kind;
 mod variant_names;
 
 use proc_macro::TokenStream;

@@ -88,7 +88,7 @@ impl ToTokens for Level {
 
 /// The choice whose word the literal is; else an error listing them, the default marked:
 /// `unknown log mode "x"; expected one of: "all" (default), "errors", "off"`.
-fn choose<T: Copy + PartialEq + Default, const N: usize>(
+pub(crate) fn choose<T: Copy + PartialEq + Default, const N: usize>(
     literal: &syn::LitStr,
     what: &str,
     all: [T; N],

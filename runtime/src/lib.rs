@@ -7,6 +7,7 @@
 #![warn(missing_docs)]
 
 mod call;
+mod carrier;
 mod catalog;
 mod clock;
 mod context;
@@ -27,6 +28,7 @@ mod traces;
 mod w3c;
 mod warn;
 
+pub use carrier::{extract_map, inject_map, Carrier, Continued, RemoteContext};
 pub use catalog::{catalog, catalog_json, LabelInfo, SiteInfo, CATALOG_VERSION};
 pub use error::Error;
 pub use init::{init, Telemetry, TelemetryBuilder, TelemetryGuard, Undelivered};
@@ -42,7 +44,7 @@ pub mod __private {
     pub use crate::__sightline_select_body as select_body;
     pub use crate::__sightline_site as site;
     pub use crate::call::guard::{finish, CallGuard};
-    pub use crate::call::meta::{Lines, SiteKind, SiteMeta};
+    pub use crate::call::meta::{Lines, SiteKind, SiteMeta, SpanRole};
     pub use crate::call::observed_future::ObservedFuture;
     pub use crate::call::probes::probe;
     pub use crate::call::probes::{ErrorInfo, ErrorMessage, Outcome};

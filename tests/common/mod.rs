@@ -49,6 +49,20 @@ pub fn value(metric: &str, labels: &[(&str, &str)]) -> Option<f64> {
     found.first().map(|s| s.value)
 }
 
+/// `http_client_request_duration_seconds_count` of `GET` requests to `server` answered with
+/// `status_code` (`0`: no answer); 0 before the first.
+pub fn client_calls(server: &str, status_code: &str) -> f64 {
+    value(
+        "http_client_request_duration_seconds_count",
+        &[
+            ("method", "GET"),
+            ("server_address", server),
+            ("status_code", status_code),
+        ],
+    )
+    .unwrap_or(0.0)
+}
+
 /// A histogram's cumulative bucket counts as (upper bound, count), `+Inf` included, in order; `None`
 /// when the series is absent. Also checks that `_count` equals the `+Inf` bucket.
 pub fn buckets(metric: &str, labels: &[(&str, &str)]) -> Option<Vec<(f64, f64)>> {

@@ -21,6 +21,8 @@ pub struct SiteMeta {
     pub metrics: bool,
     /// The body is synchronous: it cannot be cancelled.
     pub sync_body: bool,
+    /// `kind = ".."`: what the site's span is to OpenTelemetry (a handler's is always `server`).
+    pub span_kind: SpanRole,
     /// Which completion lines the site writes.
     pub lines: Lines,
     /// The names of `fields(..)` (`attrs(..)`), in order: the values the expanded code gives
@@ -38,6 +40,19 @@ pub struct Lines {
     pub success: Option<tracing::Level>,
     /// Failures write a line: `error` for a fault, `warn` for an expected outcome or an HTTP 4xx.
     pub failures: bool,
+}
+
+/// `kind = ".."`: the OpenTelemetry kind of a site's span.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanRole {
+    /// Work inside the service (the default).
+    Internal,
+    /// A call to something the service depends on: a database, a cache, another service.
+    Client,
+    /// Sending a message to a queue.
+    Producer,
+    /// Handling a message from a queue.
+    Consumer,
 }
 
 /// Which families a site records.

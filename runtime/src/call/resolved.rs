@@ -1,6 +1,7 @@
 //! A call site after its first call: its final name and the series each call records into.
 
-use super::meta::{SiteKind, SiteMeta};
+use super::meta::{SiteKind, SiteMeta, SpanRole};
+use opentelemetry::trace::SpanKind;
 use crate::context::Values;
 use crate::installation::{Decisions, Installation};
 use crate::labels::{LabelIndex, LabelValues};
@@ -291,10 +292,12 @@ fn span_site(meta: &SiteMeta, function: &'static str) -> SpanSite {
     };
     SpanSite {
         name,
-        kind: if http.is_some() {
-            opentelemetry::trace::SpanKind::Server
-        } else {
-            opentelemetry::trace::SpanKind::Internal
+        kind: match (http, meta.span_kind) {
+            (Some(_), _) => SpanKind::Server,
+            (None, SpanRole::Internal) => SpanKind::Internal,
+            (None, SpanRole::Client) => SpanKind::Client,
+            (None, SpanRole::Producer) => SpanKind::Producer,
+            (None, SpanRole::Consumer) => SpanKind::Consumer,
         },
         function: Some(function),
         module: Some(meta.module),
