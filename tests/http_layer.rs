@@ -1052,14 +1052,32 @@ async fn handler_mode_under_the_layer_is_counted_once() {
         .await;
         let (handler, outer) = summaries;
         assert_eq!(
-            handler["span.name"], "POST /orders",
-            "the handler-mode span: {handler}"
+            handler["span.name"], "create_order_t7",
+            "under the layer, the handler-mode span is an internal child named by its function: \
+             {handler}"
         );
         assert_ne!(handler["span_id"], outer["span_id"]);
+        assert_eq!(
+            outer["span.name"], "POST /orders",
+            "the request's one server span: {outer}"
+        );
         assert_eq!(
             outer["trace_id"],
             trace_id.as_str(),
             "the layer's request span: {outer}"
+        );
+        let named_like_the_request = out
+            .lines()
+            .into_iter()
+            .filter(|l| {
+                is_span_summary(l)
+                    && l["trace_id"] == trace_id.as_str()
+                    && l["span.name"] == "POST /orders"
+            })
+            .count();
+        assert_eq!(
+            named_like_the_request, 1,
+            "one span per request is named {{METHOD}} {{route}}"
         );
     }
 }

@@ -74,8 +74,16 @@ async fn a_message_and_a_database_call_stay_in_the_producers_trace() {
     assert_eq!(producer.span.kind, 4, "SPAN_KIND_PRODUCER");
     assert_eq!(consumer.span.kind, 5, "SPAN_KIND_CONSUMER");
     assert_eq!(client.span.kind, 3, "SPAN_KIND_CLIENT");
-    assert_eq!(consumer.trace_id(), producer.trace_id(), "one trace across the queue");
-    assert_eq!(client.trace_id(), producer.trace_id(), "and the database call");
+    assert_eq!(
+        consumer.trace_id(),
+        producer.trace_id(),
+        "one trace across the queue"
+    );
+    assert_eq!(
+        client.trace_id(),
+        producer.trace_id(),
+        "and the database call"
+    );
     assert_eq!(
         consumer.parent_span_id(),
         producer.span_id(),

@@ -74,12 +74,8 @@ pub fn inject_map(carrier: &mut impl Carrier) {
 /// The producer's span from `carrier`'s `traceparent`, or `None` when it has none or an invalid one (the
 /// consumer then starts a trace of its own).
 pub fn extract_map(carrier: &impl Carrier) -> Option<RemoteContext> {
-    let parent = w3c::parse_traceparent(
-        carrier
-            .values("traceparent")
-            .into_iter()
-            .map(str::as_bytes),
-    )?;
+    let parent =
+        w3c::parse_traceparent(carrier.values("traceparent").into_iter().map(str::as_bytes))?;
     Some(RemoteContext {
         ids: SpanIds {
             trace_id: parent.trace_id,

@@ -293,7 +293,7 @@ impl CallGuard {
             write_span_summary(
                 &installation.lines,
                 &SpanSummary {
-                    name: site.span.name,
+                    name: site.span_site().name,
                     ids: span.ids(),
                     parent: span.parent_span_id(),
                     duration_ms: nanos as f64 / 1e6,
@@ -319,7 +319,7 @@ impl CallGuard {
                 installation,
                 self.start,
                 end,
-                What::Site(&site.span),
+                What::Site(site.span_site()),
                 SpanOutcome {
                     status,
                     error_kind,

@@ -1,7 +1,6 @@
 //! A call site after its first call: its final name and the series each call records into.
 
 use super::meta::{SiteKind, SiteMeta, SpanRole};
-use opentelemetry::trace::SpanKind;
 use crate::context::Values;
 use crate::installation::{Decisions, Installation};
 use crate::labels::{LabelIndex, LabelValues};
@@ -10,6 +9,7 @@ use crate::metrics::series::{HttpSeries, RedSeries};
 use crate::metrics::{BUSINESS, FUNCTION, HTTP};
 use crate::traces::record::SpanSite;
 use crate::warn::{warn_rate_limited, LABEL};
+use opentelemetry::trace::SpanKind;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What one call records into.
@@ -29,6 +29,9 @@ pub struct ResolvedSite {
     metrics: Option<SiteMetrics>,
     /// What the site's exported spans say of themselves.
     pub(crate) span: SpanSite,
+    /// A handler's span while `sightline::http::layer()` serves the request: the layer's span is the
+    /// request's one `server` span, so the handler's is an `internal` child named by its function.
+    pub(crate) span_in_request: Option<SpanSite>,
     /// The fields every call's span carries onto the lines inside it: a business span's `operation`.
     pub(crate) site_values: Option<Values>,
     /// The parts of its completion lines that never change, as JSON: `,"target":".."`, then
@@ -100,6 +103,14 @@ impl ResolvedSite {
             meta,
             metrics,
             span: span_site(meta, function),
+            span_in_request: matches!(meta.kind, SiteKind::Handler { .. }).then(|| SpanSite {
+                name: function,
+                kind: SpanKind::Internal,
+                function: Some(function),
+                module: Some(meta.module),
+                operation: None,
+                http: None,
+            }),
             site_values: match meta.kind {
                 SiteKind::Business { operation, .. } => {
                     let mut values = Values::default();
@@ -118,6 +129,15 @@ impl ResolvedSite {
 
     /// What calls of this site do under `installation`.
     #[inline]
+    /// What this call's span says of itself: a handler's is the request's `server` span, unless the
+    /// HTTP layer serves the request.
+    pub(crate) fn span_site(&self) -> &SpanSite {
+        match &self.span_in_request {
+            Some(internal) if crate::http::under_layer() => internal,
+            _ => &self.span,
+        }
+    }
+
     pub(crate) fn decisions(&self, installation: &Installation) -> Decisions {
         installation.decisions(&self.decisions, self.meta.module)
     }
