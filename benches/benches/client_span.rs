@@ -1,6 +1,7 @@
-//! What a client span costs a request: one `GET` to an axum server on 127.0.0.1 through reqwest, bare and
-//! through `ClientTelemetry` (its span, its histogram, its trace headers), with no collector and with spans
-//! exported to an exporter that drops every batch. The network round trip dominates; the ratio is what
+//! What a client span costs a request: one `GET` to an axum server on 127.0.0.1 through reqwest, bare,
+//! through `reqwest-middleware` with no middleware, and through `ClientTelemetry` (its span, its
+//! histogram, its trace headers) with no collector and with spans exported to an exporter that drops
+//! every batch. The network round trip dominates; the ratio is what
 //! the span adds to it. Printed at the end as ratios of medians from this run.
 
 use criterion::Criterion;
@@ -64,6 +65,17 @@ fn main() {
         })
     });
 
+    // The same client stack with no middleware in it: what reqwest-middleware itself costs.
+    let stacked = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
+    group.bench_function("reqwest_middleware_empty", |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let response = stacked.get(&url).send().await.unwrap();
+                response.bytes().await.unwrap()
+            })
+        })
+    });
+
     for (id, exported) in [
         ("client_telemetry_local", false),
         ("client_telemetry_exported", true),
@@ -101,7 +113,11 @@ fn main() {
         println!("\n| client span | median µs | x bare reqwest call | added µs |");
         println!("|---|---:|---:|---:|");
         println!("| `reqwest_bare` | {:.1} | 1.00x | |", bare / 1000.0);
-        for id in ["client_telemetry_local", "client_telemetry_exported"] {
+        for id in [
+            "reqwest_middleware_empty",
+            "client_telemetry_local",
+            "client_telemetry_exported",
+        ] {
             if let Some(ns) = median(id) {
                 println!(
                     "| `{id}` | {:.1} | {:.2}x | {:.1} |",

@@ -11,6 +11,7 @@ use crate::w3c::{self, RANDOM, SAMPLED};
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 /// A message's headers: `HashMap<String, String>` and `BTreeMap<String, String>` are carriers; implement
@@ -51,7 +52,8 @@ impl Carrier for BTreeMap<String, String> {
 }
 
 /// Writes the current span's trace context into `carrier`: `traceparent`, and `tracestate` when the
-/// current request's caller sent one. Nothing when the code is in no span.
+/// current request's caller (or the message being handled) came with one. Nothing when the code is in no
+/// span.
 ///
 /// ```no_run
 /// let mut headers = std::collections::HashMap::new();
@@ -66,17 +68,19 @@ pub fn inject_map(carrier: &mut impl Carrier) {
         "traceparent",
         w3c::write_traceparent(ids.trace_id, ids.span_id, flags),
     );
-    if let Some(state) = crate::http::trace_state(ids.trace_id) {
+    if let Some(state) = context::trace_states::current(ids.trace_id) {
         carrier.set("tracestate", state.to_string());
     }
 }
 
-/// The producer's span from `carrier`'s `traceparent`, or `None` when it has none or an invalid one (the
-/// consumer then starts a trace of its own).
+/// The producer's span from `carrier`'s `traceparent`, with its `tracestate`, or `None` when it has no
+/// `traceparent` or an invalid one (the consumer then starts a trace of its own).
 pub fn extract_map(carrier: &impl Carrier) -> Option<RemoteContext> {
-    let parent =
-        w3c::parse_traceparent(carrier.values("traceparent").into_iter().map(str::as_bytes))?;
+    let values = |name| carrier.values(name).into_iter().map(str::as_bytes);
+    let parent = w3c::parse_traceparent(values("traceparent"))?;
+    let state = w3c::parse_tracestate(values("tracestate"));
     Some(RemoteContext {
+        state: state.map(Arc::from),
         ids: SpanIds {
             trace_id: parent.trace_id,
             span_id: parent.parent_id,
@@ -88,15 +92,16 @@ pub fn extract_map(carrier: &impl Carrier) -> Option<RemoteContext> {
 
 /// A span in another process that the work of this one continues: spans started inside
 /// [`in_scope`](Self::in_scope) or [`instrument`](Self::instrument) are its children.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RemoteContext {
     ids: SpanIds,
+    state: Option<Arc<str>>,
 }
 
 impl RemoteContext {
     /// Runs `f` with this context as the parent of the spans it starts.
     pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
-        let _entered = Entered::new(self.ids);
+        let _entered = Entered::new(self.ids, self.state.clone());
         f()
     }
 
@@ -104,6 +109,7 @@ impl RemoteContext {
     pub fn instrument<F: Future>(self, future: F) -> Continued<F> {
         Continued {
             ids: self.ids,
+            state: self.state,
             future,
         }
     }
@@ -119,6 +125,7 @@ pin_project_lite::pin_project! {
     #[derive(Debug)]
     pub struct Continued<F> {
         ids: SpanIds,
+        state: Option<Arc<str>>,
         #[pin]
         future: F,
     }
@@ -129,29 +136,40 @@ impl<F: Future> Future for Continued<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let this = self.project();
-        let _entered = Entered::new(*this.ids);
+        let _entered = Entered::new(*this.ids, this.state.clone());
         this.future.poll(cx)
     }
 }
 
-/// The remote span's frame on the thread's stack while entered.
-struct Entered(u64);
+/// The remote span's frame on the thread's stack, and its `tracestate`, while entered.
+struct Entered {
+    span_id: u64,
+    with_state: bool,
+}
 
 impl Entered {
-    fn new(ids: SpanIds) -> Entered {
+    fn new(ids: SpanIds, state: Option<Arc<str>>) -> Entered {
         context::push(Frame {
             ids: Some(ids),
             owner: Owner::Sightline,
             site: None,
             values: None,
         });
-        Entered(ids.span_id)
+        let with_state =
+            state.is_some_and(|state| context::trace_states::enter(ids.trace_id, state));
+        Entered {
+            span_id: ids.span_id,
+            with_state,
+        }
     }
 }
 
 impl Drop for Entered {
     fn drop(&mut self) {
-        let _ = context::pop_sightline(self.0);
+        let _ = context::pop_sightline(self.span_id);
+        if self.with_state {
+            context::trace_states::leave();
+        }
     }
 }
 
@@ -180,9 +198,22 @@ mod tests {
             headers["traceparent"],
             "00-00000000000000000000000000001234-0000000000000099-03"
         );
+        assert!(
+            !headers.contains_key("tracestate"),
+            "none came, none is sent"
+        );
+        headers.insert("tracestate".into(), "congo=t61rcWkgMzE, ".into());
         let remote = extract_map(&headers).expect("a valid traceparent");
         let seen = remote.in_scope(context::parent);
         assert_eq!(seen, Some(producer));
+        // A message handled inside the remote context sends its tracestate on.
+        let mut onward = BTreeMap::new();
+        remote.in_scope(|| inject_map(&mut onward));
+        assert_eq!(onward["tracestate"], "congo=t61rcWkgMzE");
+        assert_eq!(
+            onward["traceparent"],
+            "00-00000000000000000000000000001234-0000000000000099-03"
+        );
         assert_eq!(context::parent(), None, "the frame is gone after the scope");
 
         headers.insert("TraceParent".into(), "garbage".into());

@@ -14,6 +14,7 @@
 
 pub(crate) mod ids;
 pub(crate) mod layer;
+pub(crate) mod trace_states;
 pub(crate) mod values;
 
 pub(crate) use ids::SpanIds;

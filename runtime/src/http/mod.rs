@@ -34,4 +34,4 @@ pub use propagation::RequestBuilderExt;
 pub use request_id::RequestId;
 pub use scope::current_request_id;
 
-pub(crate) use scope::{record_failure, trace_state, under_layer};
+pub(crate) use scope::{record_failure, under_layer};

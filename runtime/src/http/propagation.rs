@@ -49,7 +49,7 @@ pub fn inject(headers: &mut HeaderMap) {
         headers.insert(TRACEPARENT, value);
     }
     // W3C: carried on unchanged; an empty `tracestate` is not sent.
-    if let Some(state) = super::scope::trace_state(ids.trace_id) {
+    if let Some(state) = crate::context::trace_states::current(ids.trace_id) {
         if let Ok(value) = HeaderValue::from_str(&state) {
             headers.insert(TRACESTATE, value);
         }

@@ -13,7 +13,8 @@ thread_local! {
 /// One request the layer is handling, shared by its response future and the code that runs inside it.
 pub(crate) struct Request {
     pub(crate) id: Arc<str>,
-    /// The caller's `tracestate` and the trace it belongs to, carried on by [`super::inject`].
+    /// The caller's `tracestate` and the trace it belongs to: entered with the request
+    /// ([`crate::context::trace_states`]), so every call made while handling it carries it on.
     trace_state: Option<(u128, Arc<str>)>,
     /// The handler's failure, told by its handler-mode site (which leaves the access line to the layer).
     /// A lock, not a thread-local: middleware between the layer and the handler may complete the
@@ -53,15 +54,6 @@ pub fn current_request_id() -> Option<String> {
     CURRENT.with(|c| c.borrow().as_ref().map(|r| r.id.to_string()))
 }
 
-/// The `tracestate` the current request's caller sent with trace `trace_id`, if any.
-pub(crate) fn trace_state(trace_id: u128) -> Option<Arc<str>> {
-    CURRENT.with(|c| {
-        let current = c.borrow();
-        let (trace, state) = current.as_ref()?.trace_state.as_ref()?;
-        (*trace == trace_id).then(|| Arc::clone(state))
-    })
-}
-
 /// Whether the current code runs inside a request the layer is counting: handler-mode sites then leave
 /// the `http_*` families and the access line to the layer.
 pub(crate) fn under_layer() -> bool {
@@ -84,17 +76,27 @@ pub(crate) fn record_failure(kind: &'static str, error: Option<String>) {
 /// Makes `request` current until dropped; restores whatever was current before (nested services).
 pub(crate) struct Scope {
     previous: Option<Arc<Request>>,
+    with_state: bool,
 }
 
 impl Scope {
     pub(crate) fn enter(request: &Arc<Request>) -> Scope {
         let previous = CURRENT.with(|c| c.replace(Some(Arc::clone(request))));
-        Scope { previous }
+        let with_state = request.trace_state.as_ref().is_some_and(|(trace, state)| {
+            crate::context::trace_states::enter(*trace, Arc::clone(state))
+        });
+        Scope {
+            previous,
+            with_state,
+        }
     }
 }
 
 impl Drop for Scope {
     fn drop(&mut self) {
+        if self.with_state {
+            crate::context::trace_states::leave();
+        }
         let previous = self.previous.take();
         CURRENT.with(|c| *c.borrow_mut() = previous);
     }
