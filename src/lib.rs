@@ -139,5 +139,9 @@ pub mod alerts {
     }
 }
 
+/// Spans, metrics and access lines for tonic servers and clients (feature `grpc`).
+#[cfg(feature = "grpc")]
+pub use sightline_runtime::grpc;
+
 #[doc(hidden)]
 pub use sightline_runtime::__private;

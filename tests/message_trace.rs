@@ -45,17 +45,10 @@ async fn save_order(id: u64) -> Result<u64, DbError> {
 
 #[tokio::test]
 async fn a_message_and_a_database_call_stay_in_the_producers_trace() {
-    use tracing_subscriber::layer::SubscriberExt as _;
     let receiver = otlp_receiver::Receiver::start();
-    let (layer, guard) = sightline::Telemetry::builder("message-trace")
-        .log_writer(common::Captured::default())
-        .log_level("info")
-        .registry(prometheus::Registry::new())
-        .process_metrics(false)
-        .otlp_endpoint(receiver.base_url())
-        .into_layer()
-        .expect("the layer builds");
-    let _default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+    let logs = common::Captured::default();
+    let (guard, _default) =
+        common::scoped_telemetry("message-trace", &logs, "info", Some(receiver.base_url()));
 
     let (queue, mut inbox) = tokio::sync::mpsc::channel::<Message>(4);
     publish_order(&queue, 42).await.unwrap();

@@ -353,7 +353,8 @@ mod tests {
     use super::*;
     use crate::families::Histogram;
     use sightline_conventions::{
-        Family, Kind, BUSINESS, FUNCTION, LOG_LINES_DROPPED, PROCESS, SPANS_DROPPED, SPANS_EXPORTED,
+        Family, Kind, BUSINESS, FUNCTION, GRPC_SERVER, LOG_LINES_DROPPED, PROCESS, SPANS_DROPPED,
+        SPANS_EXPORTED,
     };
     use std::collections::HashSet;
 
@@ -370,6 +371,8 @@ mod tests {
             SPANS_DROPPED,
             SPANS_EXPORTED,
             LOG_LINES_DROPPED,
+            GRPC_SERVER.handled,
+            GRPC_SERVER.handling,
         ]);
         families.extend(PROCESS);
         families
@@ -780,6 +783,7 @@ mod tests {
                 "Saturation",
                 "Functions",
                 "Business operations",
+                "gRPC",
                 "Telemetry"
             ]
         );

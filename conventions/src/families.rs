@@ -181,6 +181,71 @@ pub const HTTP_CLIENT_DURATION: Family = Family {
     help: "Duration of HTTP requests this service made, in seconds.",
 };
 
+/// The families of one side of gRPC calls, as `go-grpc-prometheus` names them (what gRPC users graph).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct GrpcFamilies {
+    /// Calls started.
+    pub started: Family,
+    /// Calls finished, by status code name (`OK`, `NotFound`, ...).
+    pub handled: Family,
+    /// Durations.
+    pub handling: Family,
+}
+
+impl GrpcFamilies {
+    /// The three, in the order above.
+    pub const fn all(&self) -> [Family; 3] {
+        [self.started, self.handled, self.handling]
+    }
+}
+
+/// The calls a gRPC server (behind `sightline::grpc::layer()`) handled.
+pub const GRPC_SERVER: GrpcFamilies = GrpcFamilies {
+    started: Family {
+        name: "grpc_server_started_total",
+        kind: Kind::Counter,
+        labels: &["grpc_type", "grpc_service", "grpc_method"],
+        help: "Total number of RPCs started on the server.",
+    },
+    handled: Family {
+        name: "grpc_server_handled_total",
+        kind: Kind::Counter,
+        labels: &["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
+        help: "Total number of RPCs completed on the server, regardless of success or failure.",
+    },
+    handling: Family {
+        name: "grpc_server_handling_seconds",
+        kind: Kind::Histogram,
+        labels: &["grpc_type", "grpc_service", "grpc_method"],
+        help: "Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.",
+    },
+};
+
+/// The gRPC calls a service made (through `sightline::grpc::client_layer()`).
+pub const GRPC_CLIENT: GrpcFamilies = GrpcFamilies {
+    started: Family {
+        name: "grpc_client_started_total",
+        kind: Kind::Counter,
+        labels: &["grpc_type", "grpc_service", "grpc_method"],
+        help: "Total number of RPCs started on the client.",
+    },
+    handled: Family {
+        name: "grpc_client_handled_total",
+        kind: Kind::Counter,
+        labels: &["grpc_type", "grpc_service", "grpc_method", "grpc_code"],
+        help: "Total number of RPCs completed by the client, regardless of success or failure.",
+    },
+    handling: Family {
+        name: "grpc_client_handling_seconds",
+        kind: Kind::Histogram,
+        labels: &["grpc_type", "grpc_service", "grpc_method"],
+        help: "Histogram of response latency (seconds) of the gRPC until it is finished by the application.",
+    },
+};
+
+/// The `grpc_service` and `grpc_method` of calls past the limit of distinct methods.
+pub const OTHER_RPC: &str = "other";
+
 /// The `server_address` of hosts past the limit of [`HTTP_CLIENT_DURATION`].
 pub const OTHER_SERVER: &str = "other";
 
@@ -238,6 +303,12 @@ pub const BUILT_IN: &[Family] = &[
     HTTP.duration,
     HTTP.in_flight,
     HTTP_CLIENT_DURATION,
+    GRPC_SERVER.started,
+    GRPC_SERVER.handled,
+    GRPC_SERVER.handling,
+    GRPC_CLIENT.started,
+    GRPC_CLIENT.handled,
+    GRPC_CLIENT.handling,
     SPANS_DROPPED,
     SPANS_EXPORTED,
     LOG_LINES_DROPPED,

@@ -12,6 +12,8 @@ mod catalog;
 mod clock;
 mod context;
 mod error;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 pub mod http;
 mod init;
 mod installation;

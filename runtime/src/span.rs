@@ -17,6 +17,15 @@ pub(crate) struct OwnSpan {
     values: Cell<Option<Box<Values>>>,
 }
 
+/// An [`OwnSpan`] entered until dropped; see [`OwnSpan::entered`].
+pub(crate) struct Entered<'a>(&'a OwnSpan);
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        self.0.exit();
+    }
+}
+
 /// A parent in another process, from the `traceparent` of a request.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct RemoteParent {
@@ -92,6 +101,12 @@ impl OwnSpan {
             site: self.site,
             values: self.values.take(),
         });
+    }
+
+    /// [`enter`](Self::enter) until the guard is dropped, a panic included.
+    pub(crate) fn entered(&self) -> Entered<'_> {
+        self.enter();
+        Entered(self)
     }
 
     /// Takes the span off the thread's stack, and its values back.

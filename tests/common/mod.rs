@@ -31,6 +31,29 @@ pub fn telemetry() -> &'static Captured {
     })
 }
 
+/// A telemetry installation of the calling test's own, the default subscriber of this thread until the
+/// second guard drops: lines to `logs` at `level`, a registry of its own, no process metrics, spans
+/// exported over OTLP to `endpoint` when one is given.
+pub fn scoped_telemetry(
+    name: &str,
+    logs: &Captured,
+    level: &str,
+    endpoint: Option<&str>,
+) -> (sightline::TelemetryGuard, tracing::subscriber::DefaultGuard) {
+    use tracing_subscriber::layer::SubscriberExt as _;
+    let mut builder = sightline::Telemetry::builder(name)
+        .log_writer(logs.clone())
+        .log_level(level)
+        .registry(prometheus::Registry::new())
+        .process_metrics(false);
+    if let Some(endpoint) = endpoint {
+        builder = builder.otlp_endpoint(endpoint);
+    }
+    let (layer, guard) = builder.into_layer().expect("the layer builds");
+    let default = tracing::subscriber::set_default(tracing_subscriber::registry().with(layer));
+    (guard, default)
+}
+
 /// The parsed exposition of the installed registry.
 pub fn scrape() -> exposition::Exposition {
     exposition::parse(&sightline::metrics::render())

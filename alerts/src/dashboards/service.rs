@@ -5,15 +5,15 @@ use super::model::{target, timeseries, Board, Measure};
 use super::panels::{
     server_error_share, GoldenStats, Split, BY_JOB, BY_ROUTE, P95, P99, SERVER_ERROR,
 };
-use super::promql::sum_rate;
+use super::promql::{quantile, ratio, sum_rate};
 use super::{Context, Row};
 use sightline_conventions::{
-    BUSINESS, FUNCTION, HTTP, LINE_LOSS_REASONS, LOG_LINES_DROPPED, OUTCOMES, SPANS_DROPPED,
-    SPANS_EXPORTED, SPAN_LOSS_REASONS,
+    BUSINESS, FUNCTION, GRPC_SERVER, HTTP, LINE_LOSS_REASONS, LOG_LINES_DROPPED, OUTCOMES,
+    SPANS_DROPPED, SPANS_EXPORTED, SPAN_LOSS_REASONS,
 };
 
 /// The rows, top to bottom.
-pub(super) const ROWS: [Row; 8] = [
+pub(super) const ROWS: [Row; 9] = [
     Row {
         title: "Golden signals",
         description: "The service's four golden signals now: traffic, errors, latency and \
@@ -51,6 +51,14 @@ pub(super) const ROWS: [Row; 8] = [
         description: "The operations instrumented with #[business_span]: outcomes and failure \
                       share.",
         panels: business_operations,
+    },
+    Row {
+        title: "gRPC",
+        description:
+            "The gRPC methods the service serves (behind sightline::grpc::layer()): calls \
+                      by status code, the share that were the server's fault, and latency. Empty \
+                      for a service without gRPC.",
+        panels: grpc,
     },
     Row {
         title: "Telemetry",
@@ -299,6 +307,59 @@ fn business_operations(board: &mut Board, cx: &Context) {
     );
     let expected = cx.rate(expected, &BUSINESS.expected_errors, kind);
     board.add(expected.stacked(), 24, 8);
+}
+
+/// The gRPC status codes that are the server's fault.
+const GRPC_FAULT: &str =
+    r#"grpc_code=~"Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss""#;
+
+fn grpc(board: &mut Board, _cx: &Context) {
+    let (handled, handling) = (GRPC_SERVER.handled.name, GRPC_SERVER.handling.name);
+    let by_code = timeseries(
+        "gRPC calls by status code",
+        format!(
+            "Calls per second by status: the per-second rate of {handled} over $__rate_interval, \
+             summed by grpc_code and stacked."
+        ),
+    );
+    let faults = timeseries(
+        "gRPC server-fault ratio by method",
+        format!(
+            "Share of calls that ended with a server fault (Unknown, DeadlineExceeded, \
+             Unimplemented, Internal, Unavailable, DataLoss): the per-second rate of {handled} with \
+             those codes divided by that of all {handled}, by method. NotFound, InvalidArgument and \
+             the other answers are not faults."
+        ),
+    );
+    let latency = timeseries(
+        "gRPC p95 latency by method",
+        format!(
+            "The 95th percentile of call duration: histogram_quantile(0.95) over the per-second rate \
+             of the {handling} buckets over $__rate_interval, by method."
+        ),
+    );
+    let by_method = "grpc_service, grpc_method";
+    board.add_all(
+        8,
+        8,
+        [
+            by_code
+                .panel(&Measure::volume("reqps"))
+                .stacked()
+                .target(target(
+                    sum_rate("grpc_code", &GRPC_SERVER.handled, ""),
+                    "{{grpc_code}}",
+                )),
+            faults.panel(&Measure::volume("percentunit")).target(target(
+                ratio(by_method, &GRPC_SERVER.handled, GRPC_FAULT, ""),
+                "{{grpc_service}}/{{grpc_method}}",
+            )),
+            latency.panel(&Measure::volume("s")).target(target(
+                quantile(0.95, by_method, &GRPC_SERVER.handling, ""),
+                "{{grpc_service}}/{{grpc_method}}",
+            )),
+        ],
+    );
 }
 
 fn telemetry(board: &mut Board, _cx: &Context) {

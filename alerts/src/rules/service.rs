@@ -9,7 +9,10 @@ use super::model::{
 };
 use crate::families::Histogram;
 use crate::AlertConfig;
-use sightline_conventions::HTTP;
+use sightline_conventions::{GRPC_SERVER, HTTP};
+
+/// The gRPC status codes that are the server's fault (the rest are answers, as an HTTP 4xx is).
+const GRPC_FAULTS: &str = "Unknown|DeadlineExceeded|Unimplemented|Internal|Unavailable|DataLoss";
 
 /// The rate window of the error-ratio and latency alerts.
 const WINDOW: u64 = 5 * MINUTE;
@@ -27,9 +30,10 @@ pub(super) const REQUESTS: f64 = 100_000.0;
 pub(super) fn group(config: &AlertConfig, clock: Clock) -> Group {
     let mut group = Group::new(
         "sightline-service",
-        "Per service (the scrape job): the classic RED thresholds of its HTTP handlers.",
+        "Per service (the scrape job): the classic RED thresholds of its HTTP handlers and gRPC methods.",
     );
     group.alert(error_ratio(config, clock));
+    group.alert(grpc_error_ratio(config, clock));
     group.alert(latency(config, clock));
     group.alert(saturation(config, clock));
     group
@@ -86,6 +90,23 @@ fn job_labels(config: &AlertConfig) -> Labels {
     labels([("job", config.job.as_str())])
 }
 
+/// Failed requests per test interval. Healthy: half the threshold fails. Bad: ten times the threshold
+/// (at most a `cap` share). Spike: one interval sized to stay over the threshold for less than `for`
+/// (see `spike_share`).
+fn failures(config: &AlertConfig, cap: f64) -> impl Fn(Phase) -> f64 + Copy {
+    let threshold = config.error_ratio;
+    let healthy = threshold / 2.0;
+    let spike = spike_share(threshold, healthy, WINDOW, INTERVAL);
+    move |phase| {
+        let share = match phase {
+            Phase::Healthy => healthy,
+            Phase::Bad => (10.0 * threshold).min(cap),
+            Phase::Spike => spike,
+        };
+        (REQUESTS * share).round()
+    }
+}
+
 fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
     let w = clock.dur(WINDOW);
     let all = selector(HTTP.requests.name, &[eq("job", &config.job)]);
@@ -112,18 +133,7 @@ fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
                 )),
         );
 
-    // Healthy: half the threshold fails. Bad: ten times the threshold. Spike: one interval sized to
-    // stay over the threshold for less than `for` (see `spike_share`).
-    let healthy = config.error_ratio / 2.0;
-    let spike = spike_share(config.error_ratio, healthy, WINDOW, INTERVAL);
-    let failed = move |phase| {
-        let share = match phase {
-            Phase::Healthy => healthy,
-            Phase::Bad => (10.0 * config.error_ratio).min(1.0),
-            Phase::Spike => spike,
-        };
-        (REQUESTS * share).round()
-    };
+    let failed = failures(config, 1.0);
     let series = |plan: &Plan| {
         let with = |code: &str| {
             let mut m = request_labels(config);
@@ -137,6 +147,72 @@ fn error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
             },
             Series {
                 selector: with("500"),
+                values: counter(plan, failed),
+            },
+        ]
+    };
+    let value = failed(Phase::Bad) / REQUESTS;
+    let tests = held_tests(&alert, WINDOW, HOLD, 1, series, &job_labels(config), value);
+    (alert, tests)
+}
+
+/// The same threshold for a gRPC server: calls ended with a server-fault code over all calls.
+fn grpc_error_ratio(config: &AlertConfig, clock: Clock) -> (Alert, Vec<TestGroup>) {
+    /// The share of calls answered `NotFound` in the tests, at every phase.
+    const ANSWERED: f64 = 0.1;
+    let w = clock.dur(WINDOW);
+    let name = GRPC_SERVER.handled.name;
+    let all = selector(name, &[eq("job", &config.job)]);
+    let errors = selector(
+        name,
+        &[eq("job", &config.job), re("grpc_code", GRPC_FAULTS)],
+    );
+    let expr = format!(
+        "sum by (job) (rate({errors}[{w}]))\n  /\nsum by (job) (rate({all}[{w}]))\n> {}",
+        num(config.error_ratio)
+    );
+    let alert = Alert::new(config, "GrpcServerErrorRatioHigh", Severity::Critical, expr)
+        .why(
+            "Callers are getting the server's failures: gRPC calls ended Unknown, DeadlineExceeded, \
+             Unimplemented, Internal, Unavailable or DataLoss over all calls, per service.",
+        )
+        .hold(HOLD)
+        .summary(Template::default().text("High gRPC error ratio on ").label("job"))
+        .description(
+            Template::default()
+                .value(Humanize::Percentage)
+                .text(" of the gRPC calls to ")
+                .label("job")
+                .text(format!(
+                    " ended with a server fault over the last {w} (threshold {}).",
+                    Humanize::Percentage.apply(config.error_ratio)
+                )),
+        );
+    // At most what leaves room for the answers below in every interval.
+    let failed = failures(config, 1.0 - ANSWERED);
+    let series = |plan: &Plan| {
+        let with = |code: &str| {
+            let mut m = instance_labels(config);
+            m.extend([
+                eq("grpc_type", "unary"),
+                eq("grpc_service", "orders.v1.Orders"),
+                eq("grpc_method", "Place"),
+                eq("grpc_code", code),
+            ]);
+            selector(name, &m)
+        };
+        vec![
+            Series {
+                selector: with("OK"),
+                values: counter(plan, |p| REQUESTS * (1.0 - ANSWERED) - failed(p)),
+            },
+            // Answers, not faults: in the denominator only.
+            Series {
+                selector: with("NotFound"),
+                values: counter(plan, |_| REQUESTS * ANSWERED),
+            },
+            Series {
+                selector: with("Unavailable"),
                 values: counter(plan, failed),
             },
         ]

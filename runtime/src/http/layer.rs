@@ -274,7 +274,7 @@ where
         route.series.start();
         let inner = {
             let _scope = Scope::enter(&request);
-            let _entered = span.as_ref().map(Entered::new);
+            let _entered = span.as_ref().map(OwnSpan::entered);
             self.inner.call(req)
         };
         ResponseFuture {
@@ -304,22 +304,6 @@ const REQUEST_TARGET_ENTRY: &[u8] = b",\"target\":\"sightline::http\"";
 
 /// What requests do under the installation that last recorded one.
 static REQUEST_DECISIONS: AtomicU64 = AtomicU64::new(0);
-
-/// A request's span entered until dropped, a panic included.
-struct Entered<'a>(&'a OwnSpan);
-
-impl<'a> Entered<'a> {
-    fn new(span: &'a OwnSpan) -> Self {
-        span.enter();
-        Entered(span)
-    }
-}
-
-impl Drop for Entered<'_> {
-    fn drop(&mut self) {
-        self.0.exit();
-    }
-}
 
 impl<S> HttpService<S> {
     /// The request's ID, and whether the layer made it (with its default generator: an ID known to be
@@ -391,7 +375,7 @@ pin_project! {
                         .recorded
                         .as_ref()
                         .and_then(|r| r.span.as_ref())
-                        .map(Entered::new);
+                        .map(OwnSpan::entered);
                     this.inner.set(None);
                 }
                 state.finish(499, None);
@@ -419,7 +403,7 @@ where
                 .recorded
                 .as_ref()
                 .and_then(|r| r.span.as_ref())
-                .map(Entered::new);
+                .map(OwnSpan::entered);
             let Some(inner) = this.inner.as_pin_mut() else {
                 return Poll::Pending;
             };

@@ -9,6 +9,8 @@ pub(crate) mod client;
 pub(crate) mod custom;
 mod families;
 mod family;
+#[cfg(feature = "grpc")]
+pub(crate) mod grpc;
 mod per_thread;
 mod registry;
 pub(crate) mod series;
