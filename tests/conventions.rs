@@ -90,41 +90,6 @@ fn family_of<'a>(sample: &'a str, types: &BTreeMap<String, String>) -> &'a str {
     sample
 }
 
-/// One gRPC call through `grpc::client_layer()` to a tonic-health server behind `grpc::layer()`: the
-/// gRPC families of both sides get series.
-#[cfg(feature = "grpc")]
-fn one_grpc_call() {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let (_reporter, service) = tonic_health::server::health_reporter();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(
-            tonic::transport::Server::builder()
-                .layer(sightline::grpc::layer())
-                .add_service(service)
-                .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener)),
-        );
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .unwrap()
-            .connect()
-            .await
-            .unwrap();
-        let mut client = tonic_health::pb::health_client::HealthClient::new(
-            tower::ServiceBuilder::new()
-                .layer(sightline::grpc::client_layer())
-                .service(channel),
-        );
-        let request = tonic_health::pb::HealthCheckRequest {
-            service: String::new(),
-        };
-        client.check(request).await.unwrap();
-    });
-}
-
 /// One request through `ClientTelemetry` to a server on 127.0.0.1: the client family gets a series.
 #[cfg(feature = "reqwest")]
 fn one_client_call() {
@@ -161,7 +126,7 @@ fn every_family_the_runtime_registers_is_in_the_table_and_back() {
     #[cfg(feature = "reqwest")]
     one_client_call();
     #[cfg(feature = "grpc")]
-    one_grpc_call();
+    common::grpc_calls::ok_and_unimplemented();
     let scrape = common::scrape();
     let types: BTreeMap<String, String> = scrape.types.clone().into_iter().collect();
     for (name, exposed) in &types {

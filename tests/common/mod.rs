@@ -5,6 +5,8 @@
 mod captured;
 pub mod exposition;
 pub mod generated;
+#[cfg(feature = "grpc")]
+pub mod grpc_calls;
 mod payment_error;
 pub mod pipeline;
 
