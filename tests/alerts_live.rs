@@ -127,24 +127,6 @@ async fn drive_traffic(addr: SocketAddr, stop: Arc<AtomicBool>) {
     }
 }
 
-/// The same process serves gRPC too (the `grpc.health.v1.Health` service of tonic-health behind
-/// `sightline::grpc::layer()`), so the overview's gRPC row has data.
-#[cfg(feature = "grpc")]
-async fn serve_grpc() -> SocketAddr {
-    let (reporter, service) = tonic_health::server::health_reporter();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _reporter = reporter;
-        tonic::transport::Server::builder()
-            .layer(sightline::grpc::layer())
-            .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-            .await
-    });
-    addr
-}
-
 /// Health checks until `stop`: the whole service (`OK`) and one that is not there (`NotFound`).
 #[cfg(feature = "grpc")]
 async fn drive_grpc_traffic(addr: SocketAddr, stop: Arc<AtomicBool>) {
@@ -459,7 +441,11 @@ async fn every_dashboard_query_runs_on_prometheus_and_the_overview_shows_the_tra
     let _stop = StopOnDrop(stop.clone());
     tokio::spawn(drive_traffic(service, stop.clone()));
     #[cfg(feature = "grpc")]
-    tokio::spawn(drive_grpc_traffic(serve_grpc().await, stop));
+    // The same process serves gRPC too, so the overview's gRPC row has data.
+    tokio::spawn(drive_grpc_traffic(
+        common::grpc_calls::serve_health(&[]).await,
+        stop,
+    ));
 
     let dir = TempDir::new();
     let prometheus = start_prometheus(&binary, &dir, service).await;

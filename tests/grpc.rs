@@ -17,39 +17,10 @@ use std::time::Duration;
 use tonic_health::pb::health_client::HealthClient;
 use tonic_health::pb::HealthCheckRequest;
 
-/// The health service behind the layer, on 127.0.0.1; its address.
-async fn grpc_server() -> SocketAddr {
-    let (reporter, service) = tonic_health::server::health_reporter();
-    reporter
-        .set_service_status("orders", tonic_health::ServingStatus::Serving)
-        .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        let _reporter = reporter;
-        tonic::transport::Server::builder()
-            .layer(sightline::grpc::layer())
-            .add_service(service)
-            .serve_with_incoming(tokio_stream::wrappers::TcpListenerStream::new(listener))
-            .await
-            .unwrap();
-    });
-    addr
-}
-
 type Client = HealthClient<sightline::grpc::GrpcClientService<tonic::transport::Channel>>;
 
 async fn client(addr: SocketAddr) -> Client {
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    HealthClient::new(
-        tower::ServiceBuilder::new()
-            .layer(sightline::grpc::client_layer())
-            .service(channel),
-    )
+    HealthClient::new(common::grpc_calls::traced_channel(addr).await)
 }
 
 /// The HTTP handler that asks the gRPC service whether `orders` is serving.
@@ -71,7 +42,7 @@ async fn one_trace_from_an_http_request_through_a_grpc_call() {
     let (guard, _default) =
         common::scoped_telemetry("grpc-test", &logs, "info", Some(receiver.base_url()));
 
-    let grpc = grpc_server().await;
+    let grpc = common::grpc_calls::serve_health(&["orders"]).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http = listener.local_addr().unwrap();
     let app = Router::new()
@@ -101,26 +72,7 @@ async fn one_trace_from_an_http_request_through_a_grpc_call() {
     assert_eq!(status.code(), tonic::Code::NotFound);
 
     // Unimplemented (a method the server does not have): the server's fault.
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{grpc}"))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut raw = tonic::client::Grpc::new(
-        tower::ServiceBuilder::new()
-            .layer(sightline::grpc::client_layer())
-            .service(channel),
-    );
-    raw.ready().await.unwrap();
-    let status = raw
-        .unary::<HealthCheckRequest, tonic_health::pb::HealthCheckResponse, _>(
-            tonic::Request::new(HealthCheckRequest::default()),
-            axum::http::uri::PathAndQuery::from_static("/orders.v1.Orders/Place"),
-            tonic_prost::ProstCodec::default(),
-        )
-        .await
-        .expect_err("no such method");
-    assert_eq!(status.code(), tonic::Code::Unimplemented);
+    common::grpc_calls::call_unimplemented(grpc).await;
 
     let _ = guard.flush(Duration::from_secs(10));
     let spans = receiver.spans();

@@ -23,33 +23,27 @@ pub trait Carrier {
     fn set(&mut self, key: &str, value: String);
 }
 
-impl Carrier for HashMap<String, String> {
-    fn values(&self, key: &str) -> Vec<&str> {
-        self.iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
+/// The two standard maps: keys matched without regard to case, as header names are.
+macro_rules! map_carrier {
+    ($map:ident) => {
+        impl Carrier for $map<String, String> {
+            fn values(&self, key: &str) -> Vec<&str> {
+                self.iter()
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(key))
+                    .map(|(_, v)| v.as_str())
+                    .collect()
+            }
 
-    fn set(&mut self, key: &str, value: String) {
-        self.retain(|k, _| !k.eq_ignore_ascii_case(key));
-        self.insert(key.to_owned(), value);
-    }
+            fn set(&mut self, key: &str, value: String) {
+                self.retain(|k, _| !k.eq_ignore_ascii_case(key));
+                self.insert(key.to_owned(), value);
+            }
+        }
+    };
 }
 
-impl Carrier for BTreeMap<String, String> {
-    fn values(&self, key: &str) -> Vec<&str> {
-        self.iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-
-    fn set(&mut self, key: &str, value: String) {
-        self.retain(|k, _| !k.eq_ignore_ascii_case(key));
-        self.insert(key.to_owned(), value);
-    }
-}
+map_carrier!(HashMap);
+map_carrier!(BTreeMap);
 
 /// Writes the current span's trace context into `carrier`: `traceparent`, and `tracestate` when the
 /// current request's caller (or the message being handled) came with one. Nothing when the code is in no

@@ -170,7 +170,7 @@ impl RpcCall {
         let fault = codes::is_server_fault(code);
         if self.side == Side::Server {
             // The access line of the call, written inside its span: its ids and request ID come with it.
-            span.enter();
+            let _entered = span.entered();
             let (service, method, millis) =
                 (self.method.service, self.method.method, nanos as f64 / 1e6);
             match (code, fault) {
@@ -183,7 +183,6 @@ impl RpcCall {
                     grpc_method = method, grpc_code = code_name, duration_ms = millis,
                     error = message.as_deref().unwrap_or(""), "rpc completed"),
             }
-            span.exit();
         }
         if self.decisions.summary() {
             write_span_summary(

@@ -55,13 +55,9 @@ where
             _ => None,
         };
         // The call's own context in the metadata: the server's span is this client span's child.
-        match &span {
-            Some(span) => {
-                span.enter();
-                crate::http::inject(req.headers_mut());
-                span.exit();
-            }
-            None => crate::http::inject(req.headers_mut()),
+        {
+            let _entered = span.as_ref().map(OwnSpan::entered);
+            crate::http::inject(req.headers_mut());
         }
         let rpc = RpcCall::start(Side::Client, method, installation, decisions, span, None);
         ClientFuture {

@@ -48,13 +48,7 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let method = call::method(req.uri().path());
-        let inbound = req
-            .headers()
-            .get("x-request-id")
-            .map(HeaderValue::as_bytes)
-            .filter(|v| crate::http::is_acceptable_request_id(v))
-            .and_then(|v| std::str::from_utf8(v).ok());
-        let id: Arc<str> = match inbound {
+        let id: Arc<str> = match crate::http::inbound_request_id(req.headers(), "x-request-id") {
             Some(id) => Arc::from(id),
             None => Arc::from(crate::http::generate_request_id()),
         };

@@ -127,14 +127,8 @@ impl ClientCall {
 
     /// Adds the request ID and this call's trace context (its own span as the parent) to `headers`.
     pub(crate) fn inject(&self, headers: &mut HeaderMap) {
-        match &self.span {
-            Some(span) => {
-                span.enter();
-                propagation::inject(headers);
-                span.exit();
-            }
-            None => propagation::inject(headers),
-        }
+        let _entered = self.span.as_ref().map(OwnSpan::entered);
+        propagation::inject(headers);
     }
 
     /// Ends the call: its metric, its span and, with no collector, the span's summary line.

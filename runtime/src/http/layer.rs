@@ -309,13 +309,7 @@ impl<S> HttpService<S> {
     /// The request's ID, and whether the layer made it (with its default generator: an ID known to be
     /// safe to log as it is).
     fn request_id<B>(&self, req: &Request<B>) -> (Arc<str>, bool) {
-        let inbound = req
-            .headers()
-            .get(&self.config.header)
-            .map(HeaderValue::as_bytes)
-            .filter(|v| request_id::is_acceptable(v))
-            .and_then(|v| std::str::from_utf8(v).ok());
-        match inbound {
+        match request_id::inbound(req.headers(), &self.config.header) {
             Some(id) => (Arc::from(id), false),
             None if self.config.default_generator => (Arc::from(request_id::generate()), true),
             None => {

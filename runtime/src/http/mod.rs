@@ -38,9 +38,7 @@ pub use scope::current_request_id;
 #[cfg(feature = "grpc")]
 pub(crate) use propagation::extract;
 #[cfg(feature = "grpc")]
-pub(crate) use request_id::{
-    generate as generate_request_id, is_acceptable as is_acceptable_request_id,
-};
+pub(crate) use request_id::{generate as generate_request_id, inbound as inbound_request_id};
 pub(crate) use scope::{record_failure, under_layer};
 #[cfg(feature = "grpc")]
 pub(crate) use scope::{Request as RequestScope, Scope};

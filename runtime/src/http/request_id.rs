@@ -20,6 +20,18 @@ pub(crate) fn is_acceptable(value: &[u8]) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
+/// The request ID the caller sent under `name`, when it is one to keep ([`is_acceptable`]).
+pub(crate) fn inbound(
+    headers: &http::HeaderMap,
+    name: impl http::header::AsHeaderName,
+) -> Option<&str> {
+    headers
+        .get(name)
+        .map(http::HeaderValue::as_bytes)
+        .filter(|v| is_acceptable(v))
+        .and_then(|v| std::str::from_utf8(v).ok())
+}
+
 /// `req_` and 26 characters of lower-case base32: 130 random bits.
 pub(crate) fn generate() -> String {
     const ALPHABET: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
